@@ -1,0 +1,164 @@
+"""The built community: buildings, stairwells (楼门), management grids (网格), service points.
+
+Laid out reproducibly from the layout random stream. Buildings stand in a jittered array of
+slots over the footprint; each building's stairwells are adjacent cells along its front, one
+cell (``cell_size_m``) per stairwell frontage. Grids are contiguous runs of buildings in
+serpentine slot order, so a grid is a compact block as in the real community. Walking distance
+is Manhattan distance along the lanes between stairwell cells.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario import Community as CommunityParams
+
+SERVICE_CATEGORIES = (
+    "haircut",
+    "health_check",
+    "house_repair",
+    "appliance_repair",
+    "hazard_removal",
+    "mediation",
+    "elderly_care",
+    "meal_help",
+    "shopping_help",
+    "medical_escort",
+    "companionship",
+    "legal_aid",
+    "psychological_support",
+    "cleaning",
+    "tutoring",
+    "culture",
+    "green_patrol",
+    "hardship_fund",
+)
+
+#: which service-point categories can serve each order type (station policy)
+CATEGORIES_FOR_ORDER_TYPE = {
+    "daily_help": ("elderly_care", "cleaning", "meal_help"),
+    "shopping": ("shopping_help", "meal_help"),
+    "medical_escort": ("medical_escort", "health_check"),
+    "companionship_check": ("companionship", "psychological_support", "elderly_care"),
+    "repair": ("house_repair", "appliance_repair", "hazard_removal"),
+    "urgent": ("elderly_care", "health_check"),
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Arrays describing the built community (index = stairwell, building or service point)."""
+
+    width_cells: int
+    height_cells: int
+    cell_size_m: float
+    stairwell_xy: np.ndarray  # (S, 2) int cell coordinates
+    stairwell_building: np.ndarray  # (S,) building index
+    building_grid: np.ndarray  # (B,) grid index
+    building_focal_count: np.ndarray  # (B,) party-member focal households
+    distance_m: np.ndarray  # (S, S) walking distance between stairwells
+    point_stairwell: np.ndarray  # (P,) stairwell a service point stands at
+    point_category: np.ndarray  # (P,) index into SERVICE_CATEGORIES
+    point_open_hour: np.ndarray  # (P,)
+    point_close_hour: np.ndarray  # (P,)
+
+    @property
+    def stairwell_grid(self) -> np.ndarray:
+        return self.building_grid[self.stairwell_building]
+
+    @property
+    def n_stairwells(self) -> int:
+        return len(self.stairwell_building)
+
+    @property
+    def n_buildings(self) -> int:
+        return len(self.building_grid)
+
+    @property
+    def n_grids(self) -> int:
+        return int(self.building_grid.max()) + 1
+
+
+def _stairwells_per_building(params: CommunityParams, rng: np.random.Generator) -> np.ndarray:
+    base, extra = divmod(params.stairwells, params.buildings)
+    counts = np.full(params.buildings, base)
+    counts[rng.permutation(params.buildings)[:extra]] += 1
+    return counts
+
+
+def _slot_order(rows: int, cols: int) -> list[tuple[int, int]]:
+    """Slots in serpentine order, so consecutive slots are neighbours."""
+    order = []
+    for row in range(rows):
+        columns = range(cols) if row % 2 == 0 else range(cols - 1, -1, -1)
+        order.extend((row, col) for col in columns)
+    return order
+
+
+def build_layout(params: CommunityParams, rng: np.random.Generator) -> Layout:
+    """Lay out buildings, stairwells, grids and service points."""
+    width = int(params.width_m // params.cell_size_m)
+    height = int(params.height_m // params.cell_size_m)
+    counts = _stairwells_per_building(params, rng)
+    rows = max(1, round(math.sqrt(params.buildings * height / width)))
+    cols = math.ceil(params.buildings / rows)
+    slot_w, slot_h = width / cols, height / rows
+    xy, building_of = [], []
+    for b, (row, col) in enumerate(_slot_order(rows, cols)[: params.buildings]):
+        n = int(counts[b])
+        span = max(1, min(n, int(slot_w) - 1))
+        depth = math.ceil(n / span)
+        x0 = int(col * slot_w) + int(rng.integers(0, max(1, int(slot_w) - span) + 0))
+        y0 = int(row * slot_h) + int(rng.integers(0, max(1, int(slot_h) - 2 * depth + 1)))
+        for i in range(n):
+            x = min(width - 1, x0 + i % span)
+            y = min(height - 1, y0 + 2 * (i // span))
+            xy.append((x, y))
+            building_of.append(b)
+    stairwell_xy = np.array(xy, dtype=np.int64)
+    # slots hold distinct stairwells unless the footprint is very tight; nudge any clash
+    _separate(stairwell_xy, width, height)
+    diff = np.abs(stairwell_xy[:, None, :] - stairwell_xy[None, :, :]).sum(axis=2)
+    grid_of_building = (np.arange(params.buildings) * params.grids) // params.buildings
+    n_points = params.service_points
+    hours = np.array(params.service_point_hours, dtype=np.int64)
+    window = rng.integers(0, len(hours), n_points)
+    return Layout(
+        width_cells=width,
+        height_cells=height,
+        cell_size_m=params.cell_size_m,
+        stairwell_xy=stairwell_xy,
+        stairwell_building=np.array(building_of, dtype=np.int64),
+        building_grid=grid_of_building.astype(np.int64),
+        building_focal_count=np.full(params.buildings, params.focal_households_per_building),
+        distance_m=diff * params.cell_size_m,
+        point_stairwell=rng.integers(0, len(building_of), n_points),
+        point_category=np.arange(n_points) % len(SERVICE_CATEGORIES),
+        point_open_hour=hours[window, 0],
+        point_close_hour=hours[window, 1],
+    )
+
+
+def _separate(xy: np.ndarray, width: int, height: int) -> None:
+    """Move any stairwell that shares a cell to the nearest free cell (in place)."""
+    taken: set[tuple[int, int]] = set()
+    for i, (x, y) in enumerate(xy.tolist()):
+        radius = 0
+        while True:
+            free = [
+                (x + dx, y + dy)
+                for dx in range(-radius, radius + 1)
+                for dy in range(-radius, radius + 1)
+                if abs(dx) + abs(dy) == radius
+                and 0 <= x + dx < width
+                and 0 <= y + dy < height
+                and (x + dx, y + dy) not in taken
+            ]
+            if free:
+                xy[i] = min(free)
+                taken.add(tuple(xy[i]))
+                break
+            radius += 1

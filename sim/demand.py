@@ -1,0 +1,92 @@
+"""Requests for help (点单): who orders what and when, and how long serving it takes.
+
+Each day's orders are drawn at the start of that day from the demand stream, as a Poisson
+process: per-elder yearly rates by group (or one flat total spread uniformly over the elders),
+shaped over the day by the hourly profile. Service durations come from the service stream and
+belong to the order, not to the volunteer, so every policy faces the same work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.population import CLIENT_GROUPS, Population
+from sim.scenario import ORDER_TYPES, Scenario
+
+MIN_PER_DAY = 1440
+
+
+@dataclass(frozen=True)
+class DayOrders:
+    """The orders placed during one day, sorted by time."""
+
+    placed_min: np.ndarray
+    elder: np.ndarray
+    order_type: np.ndarray
+    service_min: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.placed_min)
+
+
+class Demand:
+    """Draws each day's orders for the current population."""
+
+    def __init__(
+        self, scenario: Scenario, demand_rng: np.random.Generator, service_rng: np.random.Generator
+    ) -> None:
+        d = scenario.demand
+        self._scenario = scenario
+        self._demand_rng = demand_rng
+        self._service_rng = service_rng
+        self._total_per_day = d.total_per_day
+        self._group_rate_per_day = (
+            np.array([0.0] + [getattr(d, f"orders_per_year_{g}") for g in CLIENT_GROUPS[1:]])
+            / 365.0
+        )
+        profile = np.ones(24) if d.daily_profile == "flat" else np.array(d.hourly_profile)
+        self._hour_share = profile / profile.sum()
+        shares = np.array(d.type_shares.as_list())
+        self._type_share = shares / shares.sum()
+        s = scenario.service
+        means = [s.mean_min] * len(ORDER_TYPES) if s.mean_min else s.mean_min_by_type.as_list()
+        self._service_mean_min = np.array(means, dtype=float)
+
+    def elder_rates_per_day(self, population: Population) -> tuple[np.ndarray, np.ndarray]:
+        """(resident ids who may order, their order rate per day)."""
+        clients = population.client_ids
+        if self._total_per_day is not None:
+            rates = np.full(len(clients), self._total_per_day / max(1, len(clients)))
+            return clients, rates
+        return clients, self._group_rate_per_day[population.client_group[clients]]
+
+    def expected_per_day(self, population: Population) -> float:
+        return float(self.elder_rates_per_day(population)[1].sum())
+
+    def draw_day(self, day: int, population: Population) -> DayOrders:
+        """The orders placed on ``day`` (minutes counted from the start of the run)."""
+        rng = self._demand_rng
+        clients, rates = self.elder_rates_per_day(population)
+        total = rates.sum()
+        if total <= 0:
+            empty = np.empty(0)
+            return DayOrders(empty, empty.astype(np.int64), empty.astype(np.int64), empty)
+        per_hour = rng.poisson(total * self._hour_share)
+        n = int(per_hour.sum())
+        hour_start = np.repeat(np.arange(24) * 60.0, per_hour)
+        placed = np.sort(day * MIN_PER_DAY + hour_start + rng.random(n) * 60.0)
+        elder = clients[rng.choice(len(clients), n, p=rates / total)]
+        order_type = rng.choice(len(ORDER_TYPES), n, p=self._type_share)
+        return DayOrders(placed, elder, order_type, self._service_minutes(order_type))
+
+    def _service_minutes(self, order_type: np.ndarray) -> np.ndarray:
+        s = self._scenario.service
+        mean = self._service_mean_min[order_type]
+        if s.distribution == "exponential":
+            return self._service_rng.exponential(mean)
+        if s.distribution == "deterministic" or s.cv == 0:
+            return mean.copy()
+        sigma2 = np.log1p(s.cv**2)
+        return self._service_rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2))

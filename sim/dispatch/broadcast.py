@@ -1,0 +1,44 @@
+"""The 志愿和平 app: alert the k nearest within a radius; the first to accept takes the order.
+
+Phased alerting: while nobody has accepted, every ``broadcast_phase_min`` the next k nearest
+are alerted too, and each who declines is replaced at once.
+"""
+
+from sim.dispatch.base import Policy
+
+
+class BroadcastPolicy(Policy):
+    name = "broadcast"
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self._next_phase_min: dict[int, float] = {}
+
+    def dispatch(self, o: int) -> bool:
+        if self.book.outstanding[o] > 0:
+            return True  # answers still to come; the phase timer alerts more
+        return self._alert(o)
+
+    def _alert(self, o: int) -> bool:
+        book, roster = self.book, self.roster
+        ranked = roster.rank_by_distance(
+            book.elder[o], roster.free_ids(book.declined[o]), self.params.broadcast_radius_m
+        )
+        if len(ranked) == 0:
+            return False
+        for v in ranked[: self.params.broadcast_k].tolist():
+            if book.status[o] != 0:
+                break  # taken by an earlier alertee who answered at once
+            book.offer(o, v)
+        due = book.queue.now_min + self.params.broadcast_phase_min
+        self._next_phase_min[o] = due
+        book.queue.schedule(due, self._phase, o)
+        return True
+
+    def _phase(self, o: int) -> None:
+        book = self.book
+        if self._next_phase_min.get(o) != book.queue.now_min:
+            return
+        del self._next_phase_min[o]
+        if book.status[o] == 0 and o not in book.waiting:
+            self._alert(o)

@@ -1,0 +1,69 @@
+"""花甲助耄耋: each old-old elder living alone or in an empty nest has one or two young-old
+helpers (active volunteers aged 60-69) from the same or a nearby stairwell, who are asked first.
+
+Pairs are formed greedily, elders in id order, each taking the nearest helpers within
+``pairing_max_distance_m`` who have fewest elders so far (at most ``pairing_max_elders_per_helper``).
+An elder with no helper in reach stays unpaired; without a fallback their orders go unserved.
+"""
+
+import numpy as np
+
+from sim.dispatch.base import Policy
+
+
+class PairingPolicy(Policy):
+    name = "pairing"
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.pairs: dict[int, list[int]] = {}
+        self.form_pairs()
+
+    def eligible_elders(self) -> np.ndarray:
+        pop = self.model.population
+        return np.flatnonzero((pop.age_years >= 80) & (pop.living_alone | pop.empty_nest))
+
+    def helpers(self) -> np.ndarray:
+        pop, p = self.model.population, self.params
+        age = pop.age_years
+        return np.flatnonzero(
+            pop.active
+            & (age >= p.pairing_helper_min_age_years)
+            & (age <= p.pairing_helper_max_age_years)
+        )
+
+    def form_pairs(self) -> None:
+        """Pair every eligible elder that has none (again after helpers leave)."""
+        pop, p = self.model.population, self.params
+        helpers = self.helpers()
+        alive = set(helpers.tolist())
+        self.pairs = {e: [h for h in hs if h in alive] for e, hs in self.pairs.items()}
+        load = np.zeros(pop.size, dtype=np.int64)
+        for hs in self.pairs.values():
+            load[hs] += 1
+        distance = self.model.layout.distance_m
+        for elder in self.eligible_elders().tolist():
+            have = self.pairs.setdefault(elder, [])
+            need = p.pairing_helpers_per_elder - len(have)
+            if need <= 0 or len(helpers) == 0:
+                continue
+            d = distance[pop.stairwell[elder], pop.stairwell[helpers]]
+            ok = (d <= p.pairing_max_distance_m) & (load[helpers] < p.pairing_max_elders_per_helper)
+            ok &= ~np.isin(helpers, have)
+            chosen = helpers[ok][np.lexsort((helpers[ok], load[helpers[ok]], d[ok]))][:need]
+            have.extend(chosen.tolist())
+            load[chosen] += 1
+
+    def paired_share(self) -> float:
+        """Share of eligible elders with at least one helper."""
+        elders = self.eligible_elders().tolist()
+        return sum(bool(self.pairs.get(e)) for e in elders) / len(elders) if elders else 1.0
+
+    def dispatch(self, o: int) -> bool:
+        book, free = self.book, self.roster.free
+        declined = book.declined[o]
+        for h in self.pairs.get(book.elder[o], ()):
+            if h in free and h not in declined:
+                book.offer(o, h)
+                return True
+        return False

@@ -1,0 +1,301 @@
+"""VolunteerModel: Chaoyangli's elders, volunteers and dispatch policies as a Mesa model.
+
+Elderly residents place orders for help (点单); a dispatch policy offers them to volunteers
+(派单); a volunteer accepts (接单), walks over, serves, and the elder rates the service (评单).
+Calibrated to the Chaoyangli community, Heping District, Tianjin (docs/ODD.md, scenarios/).
+
+Mesa time is counted in days: ``step()`` simulates one day, and ``mesa.batch_run`` drives the
+model like any other. Within a day, orders move minute by minute on volsim's own event queue
+(:mod:`sim.engine`). Build it from a scenario (file, :class:`~sim.scenario.Scenario` or None for
+the Chaoyangli baseline), keyword overrides in dotted form, and ``rng=`` (an int seed)::
+
+    model = VolunteerModel("scenarios/chaoyangli.toml", policy="pairing", rng=42, days=30)
+    model.run_model()
+    model.summary()
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+from mesa.discrete_space import OrthogonalVonNeumannGrid
+
+from sim import scenario as scenario_module
+from sim.acceptance import AcceptanceModel
+from sim.agents import Resident, ServicePoint, Stairwell
+from sim.community import SERVICE_CATEGORIES, build_layout
+from sim.demand import MIN_PER_DAY, Demand
+from sim.dispatch import build_policy
+from sim.dispatch.pairing import PairingPolicy
+from sim.engine import EventQueue
+from sim.metrics import breakdown, order_metrics, workload_metrics
+from sim.orders import OrderBook
+from sim.population import assign_point_hosts, availability_table, build_population
+from sim.rating import RatingModel
+from sim.roster import Roster
+from sim.scenario import Scenario
+from sim.streams import BufferedUniform, spawn_streams
+
+#: the response-time target of the 15-minute volunteer service circle (15分钟志愿服务圈)
+CIRCLE_MIN = 15.0
+MIN_PER_HOUR = 60
+
+
+def _root_seed(rng: Any) -> int:
+    """An integer root seed from Mesa's ``rng`` argument (None draws fresh entropy)."""
+    if rng is None:
+        return int(np.random.SeedSequence().entropy % (2**63))
+    if isinstance(rng, (int, np.integer)):
+        return int(rng)
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63))
+    raise TypeError(f"rng must be an int seed, a numpy Generator or None, not {type(rng)}")
+
+
+class VolunteerModel(mesa.Model):
+    """Community volunteer service for elderly neighbours, one ``step()`` per simulated day."""
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path | None = None,
+        *,
+        policy: str | None = None,
+        days: int | None = None,
+        rng: Any = None,
+        **overrides: Any,
+    ) -> None:
+        """Build the community, its people and the chosen policy.
+
+        Args:
+            scenario: a scenario file, a loaded Scenario, or None for the built-in baseline.
+            policy: a policy name or a chain such as ``"pairing+broadcast"`` (overrides
+                ``dispatch.policy`` and ``dispatch.fallback``).
+            days: simulated days (overrides ``simulation.days``).
+            rng: the root seed; every random process gets its own stream spawned from it.
+            **overrides: scenario keys in dotted form, e.g. ``**{"demand.max_wait_min": 60}``.
+        """
+        seed = _root_seed(rng)
+        super().__init__(rng=seed)
+        self.seed = seed
+        source = str(scenario) if isinstance(scenario, (str, Path)) else "scenario"
+        params = self._resolve(scenario, policy, days, overrides)
+        self.scenario_params = params
+        self.days = params.simulation.days
+        self.streams = spawn_streams(seed)
+        self.layout = build_layout(params.community, self.streams["layout"])
+        self.population = build_population(params, self.layout, self.streams["population"], source)
+        self.point_host = assign_point_hosts(
+            self.layout.point_stairwell,
+            self.population,
+            self.layout.distance_m,
+            self.streams["population"],
+        )
+        self._build_space()
+        self.events = EventQueue()
+        self.roster = Roster(
+            self.population,
+            self.layout,
+            availability_table(params, params.simulation.start_weekday),
+            params.travel.speed_m_per_min,
+            params.travel.stair_min_per_floor,
+        )
+        self.acceptance = AcceptanceModel(
+            params, BufferedUniform(self.streams["acceptance"]), self.roster
+        )
+        self.rating_model = RatingModel(params, self.streams["rating"])
+        self.demand = Demand(params, self.streams["demand"], self.streams["service"])
+        self.orders = OrderBook(self)
+        self.policy = build_policy([params.dispatch.policy, *params.dispatch.fallback], self)
+        self._reach = self._reach_matrix()
+        self._elders_by_stairwell = self._count_elders_by_stairwell()
+        self._coverage_samples: list[float] = []
+        self._duty_hours = self._duty_change_hours()
+        self.wall_seconds = 0.0
+        self.daily: dict[str, float] = {}
+        self._last_counts = dict(self.orders.counts)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "day": lambda m: m.steps,
+                "orders_placed": lambda m: m.daily["orders_placed"],
+                "orders_served": lambda m: m.daily["orders_served"],
+                "orders_unmet": lambda m: m.daily["orders_unmet"],
+                "active_volunteers": lambda m: int(m.population.active.sum()),
+                "coverage_15min_share": lambda m: m.daily["coverage_15min_share"],
+            }
+        )
+        self.events.schedule(0.0, self._hour_tick, 0)
+
+    # --- construction -------------------------------------------------------------------
+    @staticmethod
+    def _resolve(scenario, policy, days, overrides) -> Scenario:
+        if isinstance(scenario, (str, Path)):
+            params = scenario_module.load(scenario)
+        else:
+            params = scenario if scenario is not None else Scenario()
+        extra = dict(overrides)
+        if policy is not None:
+            names = policy.split("+")
+            extra["dispatch.policy"] = names[0]
+            extra["dispatch.fallback"] = names[1:]
+        if days is not None:
+            extra["simulation.days"] = days
+        return scenario_module.with_overrides(params, extra)
+
+    def _build_space(self) -> None:
+        layout, pop = self.layout, self.population
+        self.grid = OrthogonalVonNeumannGrid(
+            (layout.width_cells, layout.height_cells), torus=False, random=self.random
+        )
+        cells = [self.grid[tuple(xy)] for xy in layout.stairwell_xy.tolist()]
+        grid_of = layout.stairwell_grid
+        for s, cell in enumerate(cells):
+            Stairwell(self, s, int(layout.stairwell_building[s]), int(grid_of[s]), cell)
+        for p in range(len(layout.point_stairwell)):
+            ServicePoint(
+                self,
+                p,
+                SERVICE_CATEGORIES[layout.point_category[p]],
+                int(layout.point_open_hour[p]),
+                int(layout.point_close_hour[p]),
+                int(self.point_host[p]),
+                cells[layout.point_stairwell[p]],
+            )
+        for r, s in enumerate(pop.stairwell.tolist()):
+            Resident(self, r, cells[s])
+
+    def _reach_matrix(self) -> np.ndarray | None:
+        """Stairwells within a 15-minute walk of each other; None if all are."""
+        speed = self.scenario_params.travel.speed_m_per_min
+        reach = self.layout.distance_m <= CIRCLE_MIN * speed
+        return None if reach.all() else reach
+
+    def _duty_change_hours(self) -> set[int]:
+        """Hours of the week at which someone's availability changes."""
+        table = self.roster.availability
+        return {h for h in range(168) if (table[:, h] != table[:, h - 1]).any()} | {0}
+
+    # --- running ------------------------------------------------------------------------
+    @property
+    def horizon_min(self) -> float:
+        return self.days * MIN_PER_DAY
+
+    def _hour_tick(self, hour: int) -> None:
+        """Hourly: shifts change, coverage is sampled, waiting orders meet new volunteers."""
+        roster = self.roster
+        if hour % 168 in self._duty_hours or hour == 0:
+            roster.set_hour(hour % 168)
+            self._on_duty_count = int(roster.on_duty.sum())
+        if hour < self.days * 24:
+            roster.on_duty_min_total += self._on_duty_count * MIN_PER_HOUR
+            share = roster.reachable_share(self._reach, self._elders_by_stairwell)
+            self._coverage_samples.append(share)
+        self.orders.serve_waiting()
+        next_min = (hour + 1) * MIN_PER_HOUR
+        if next_min < self.horizon_min + self._drain_min:
+            self.events.schedule(next_min, self._hour_tick, hour + 1)
+
+    @property
+    def _drain_min(self) -> float:
+        """After the last day, waiting orders get this long before they count as unmet."""
+        return min(self.scenario_params.demand.max_wait_min, MIN_PER_DAY)
+
+    def _count_elders_by_stairwell(self) -> np.ndarray:
+        pop = self.population
+        return np.bincount(pop.stairwell[pop.client_ids], minlength=self.layout.n_stairwells)
+
+    def step(self) -> None:
+        """Simulate one day of orders."""
+        day = self.steps - 1
+        if day >= self.days:
+            self.running = False
+            return
+        started = time.perf_counter()
+        samples_before = len(self._coverage_samples)
+        self.orders.start_day(self.demand.draw_day(day, self.population))
+        self.events.run_until((day + 1) * MIN_PER_DAY)
+        self.roster.end_day(self.scenario_params.acceptance.fatigue_recovery_per_day)
+        if day + 1 == self.days:
+            self._finish()
+        counts = self.orders.counts
+        today = self._coverage_samples[samples_before:]
+        self.daily = {
+            "orders_placed": counts["requests"] - self._last_counts["requests"],
+            "orders_served": counts["served"] - self._last_counts["served"],
+            "orders_unmet": counts["unmet"] - self._last_counts["unmet"],
+            "coverage_15min_share": float(np.mean(today)) if today else math.nan,
+        }
+        self._last_counts = dict(counts)
+        self.datacollector.collect(self)
+        self.wall_seconds += time.perf_counter() - started
+
+    def _finish(self) -> None:
+        """Let waiting orders run out their drain time, close the rest, finish services."""
+        self.events.run_until(self.horizon_min + self._drain_min)
+        self.orders.close_all()
+        self.events.run_until(math.inf)
+        self.running = False
+
+    def run(self, on_day=None) -> None:
+        """Run every remaining day; ``on_day(day)`` is called after each."""
+        while self.running:
+            self.step()
+            if on_day is not None:
+                on_day(self.steps)
+
+    # --- results ------------------------------------------------------------------------
+    def order_table(self) -> pd.DataFrame:
+        table = self.orders.table()
+        pop, layout = self.population, self.layout
+        stairwell = pop.stairwell[table["elder"].to_numpy()]
+        table["building"] = layout.stairwell_building[stairwell]
+        table["grid"] = layout.stairwell_grid[stairwell]
+        return table
+
+    def daily_table(self) -> pd.DataFrame:
+        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def area_table(self, area: str) -> pd.DataFrame:
+        """Per-grid or per-building metrics."""
+        pop, layout = self.population, self.layout
+        if area == "grid":
+            area_of = layout.stairwell_grid[pop.stairwell]
+        else:
+            area_of = layout.stairwell_building[pop.stairwell]
+        return breakdown(self.orders.table(), area_of, area)
+
+    @property
+    def coverage_15min_share(self) -> float:
+        samples = self._coverage_samples[: self.days * 24]
+        return float(np.mean(samples)) if samples else math.nan
+
+    @property
+    def volunteer_utilisation(self) -> float:
+        on_duty = self.roster.on_duty_min_total
+        return float(self.roster.busy_min.sum() / on_duty) if on_duty else math.nan
+
+    def paired_elders_share(self) -> float | None:
+        pairing = self.policy.first(PairingPolicy)
+        return pairing.paired_share() if pairing else None
+
+    def summary(self) -> dict[str, Any]:
+        """End-of-run metrics as one flat dict (the keys of ``volsim run --json``)."""
+        result: dict[str, Any] = order_metrics(self.orders.table())
+        served = self.roster.served_count
+        workers = np.flatnonzero(self.population.active | (served > 0))
+        result.update(workload_metrics(served, workers))
+        result["coverage_15min_share"] = self.coverage_15min_share
+        result["volunteer_utilisation"] = self.volunteer_utilisation
+        result["active_volunteers"] = int(self.population.active.sum())
+        result["paired_elders_share"] = self.paired_elders_share()
+        result["policy"] = self.policy.name
+        result["seed"] = self.seed
+        result["days"] = self.days
+        result["events"] = self.events.events_run
+        result["wall_seconds"] = self.wall_seconds
+        return result

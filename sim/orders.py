@@ -1,0 +1,229 @@
+"""The order life cycle as events: placed (点单) → offered (派单) → accepted (接单) → served → rated (评单).
+
+An order is a row of plain Python lists (fast to update one at a time, turned into a table at the
+end). The policy makes offers; each offer reserves a volunteer until the answer arrives. An
+accepted order starts the volunteer's walk and service at once (arrival and end times are known
+then); a declined one goes back to the policy. An order with no one to offer waits, first come
+first served, until a volunteer frees up or comes on duty; after declines it is retried every
+``dispatch.retry_interval_min``. An order not accepted within ``demand.max_wait_min`` expires.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from sim.demand import DayOrders
+    from sim.model import VolunteerModel
+
+PENDING, ACCEPTED, SERVED, UNMET = 0, 1, 2, 3
+
+
+class OrderBook:
+    """Every order of a run and the events that move it along."""
+
+    def __init__(self, model: VolunteerModel) -> None:
+        scenario = model.scenario_params
+        self.model = model
+        self.queue = model.events
+        self.roster = model.roster
+        self.acceptance = model.acceptance
+        self.rating_model = model.rating_model
+        self.max_wait_min = scenario.demand.max_wait_min
+        self.retry_interval_min = scenario.dispatch.retry_interval_min
+        self.fatigue_per_min = (
+            0.0
+            if scenario.volunteers.always_available
+            else scenario.acceptance.fatigue_per_service_min
+        )
+        self.placed_min: list[float] = []
+        self.elder: list[int] = []
+        self.order_type: list[int] = []
+        self.service_min: list[float] = []
+        self.status: list[int] = []
+        self.accepted_min: list[float] = []
+        self.arrived_min: list[float] = []
+        self.ended_min: list[float] = []
+        self.volunteer: list[int] = []
+        self.offers: list[int] = []
+        self.familiar: list[bool] = []
+        self.rating: list[float] = []
+        self.stage: list[int] = []
+        self.outstanding: list[int] = []
+        self.declined: list[set[int]] = []
+        self.waiting: dict[int, None] = {}
+        self.served_by: dict[tuple[int, int], int] = {}
+        self.counts = {"requests": 0, "served": 0, "unmet": 0}
+
+    # --- placing ------------------------------------------------------------------------
+    def start_day(self, day_orders: DayOrders) -> None:
+        """Schedule the day's first order; each placed order schedules the next."""
+        if len(day_orders):
+            columns = (
+                day_orders.placed_min.tolist(),
+                day_orders.elder.tolist(),
+                day_orders.order_type.tolist(),
+                day_orders.service_min.tolist(),
+            )
+            self.queue.schedule(columns[0][0], self._place, (columns, 0))
+
+    def _place(self, event: tuple[tuple[list, ...], int]) -> None:
+        (placed, elder, order_type, service), index = event
+        o = len(self.status)
+        now = placed[index]
+        self.placed_min.append(now)
+        self.elder.append(elder[index])
+        self.order_type.append(order_type[index])
+        self.service_min.append(service[index])
+        for column in (self.accepted_min, self.arrived_min, self.ended_min, self.rating):
+            column.append(math.nan)
+        self.status.append(PENDING)
+        self.volunteer.append(-1)
+        self.offers.append(0)
+        self.familiar.append(False)
+        self.stage.append(0)
+        self.outstanding.append(0)
+        self.declined.append(set())
+        self.counts["requests"] += 1
+        if index + 1 < len(placed):
+            self.queue.schedule(placed[index + 1], self._place, (event[0], index + 1))
+        if self.max_wait_min != math.inf:
+            self.queue.schedule(now + self.max_wait_min, self._expire, o)
+        self._dispatch(o)
+
+    # --- offers -------------------------------------------------------------------------
+    def _dispatch(self, o: int) -> None:
+        if not self.model.policy.dispatch(o) and self.outstanding[o] == 0:
+            self._wait(o)
+
+    def _wait(self, o: int) -> None:
+        if o not in self.waiting:
+            self.waiting[o] = None
+            if self.declined[o]:
+                self.queue.schedule(self.queue.now_min + self.retry_interval_min, self._retry, o)
+
+    def is_familiar(self, v: int, o: int) -> bool:
+        return (self.elder[o], v) in self.served_by
+
+    def offer(self, o: int, v: int, accept_probability: float | None = None, delay_min=0.0):
+        """Offer order ``o`` to volunteer ``v``; the answer comes as an event (or at once)."""
+        self.roster.reserve(v)
+        self.offers[o] += 1
+        self.outstanding[o] += 1
+        elder = self.elder[o]
+        familiar = (elder, v) in self.served_by
+        if accept_probability is None:
+            accepted, answer_min = self.acceptance.decide(v, elder, familiar)
+        else:
+            accepted, answer_min = True, 0.0
+        answer_min += delay_min
+        if answer_min > 0:
+            self.queue.schedule(self.queue.now_min + answer_min, self._answer, (o, v, accepted))
+        else:
+            self._answer((o, v, accepted))
+
+    def _answer(self, event: tuple[int, int, bool]) -> None:
+        o, v, accepted = event
+        self.outstanding[o] -= 1
+        if self.status[o] != PENDING:
+            self.roster.release(v)
+            self.serve_waiting()
+            return
+        if accepted:
+            self._start(o, v)
+            return
+        self.roster.release(v)
+        self.declined[o].add(v)
+        if self.outstanding[o] == 0:
+            self._dispatch(o)
+        self.serve_waiting()
+
+    def _start(self, o: int, v: int) -> None:
+        now = self.queue.now_min
+        self.waiting.pop(o, None)
+        self.status[o] = ACCEPTED
+        self.volunteer[o] = v
+        self.accepted_min[o] = now
+        arrived = now + self.roster.travel_min(v, self.elder[o])
+        self.arrived_min[o] = arrived
+        self.familiar[o] = (self.elder[o], v) in self.served_by
+        self.roster.start_service(v)
+        self.queue.schedule(arrived + self.service_min[o], self._finish, o)
+
+    def _finish(self, o: int) -> None:
+        now = self.queue.now_min
+        v, elder = self.volunteer[o], self.elder[o]
+        self.status[o] = SERVED
+        self.ended_min[o] = now
+        self.counts["served"] += 1
+        self.rating[o] = self.rating_model.rate(
+            self.arrived_min[o] - self.placed_min[o], self.familiar[o]
+        )
+        key = (elder, v)
+        self.served_by[key] = self.served_by.get(key, 0) + 1
+        self.roster.end_service(v, now - self.accepted_min[o], self.fatigue_per_min)
+        self.serve_waiting()
+
+    def _expire(self, o: int) -> None:
+        if self.status[o] == PENDING:
+            self._close_unmet(o)
+
+    def _close_unmet(self, o: int) -> None:
+        self.status[o] = UNMET
+        self.ended_min[o] = self.queue.now_min
+        self.counts["unmet"] += 1
+        self.waiting.pop(o, None)
+
+    def _retry(self, o: int) -> None:
+        if self.status[o] == PENDING and o in self.waiting:
+            del self.waiting[o]
+            self.declined[o].clear()
+            self.stage[o] = 0
+            self._dispatch(o)
+
+    def serve_waiting(self) -> None:
+        """Offer waiting orders, oldest first, while anyone is free."""
+        if not self.waiting or not self.roster.free:
+            return
+        for o in list(self.waiting):
+            if not self.roster.free:
+                break
+            if o not in self.waiting:
+                continue
+            del self.waiting[o]
+            self.stage[o] = 0
+            self._dispatch(o)
+
+    def close_all(self) -> None:
+        """At the end of a run: orders never accepted are unmet."""
+        for o, status in enumerate(self.status):
+            if status == PENDING:
+                self._close_unmet(o)
+
+    # --- results ------------------------------------------------------------------------
+    def table(self) -> pd.DataFrame:
+        """One row per order."""
+        placed = np.array(self.placed_min)
+        arrived = np.array(self.arrived_min)
+        return pd.DataFrame(
+            {
+                "order": np.arange(len(placed)),
+                "placed_min": placed,
+                "elder": np.array(self.elder, dtype=np.int64),
+                "order_type": np.array(self.order_type, dtype=np.int64),
+                "status": np.array(self.status, dtype=np.int64),
+                "volunteer": np.array(self.volunteer, dtype=np.int64),
+                "wait_min": np.array(self.accepted_min) - placed,
+                "travel_min": arrived - np.array(self.accepted_min),
+                "response_min": arrived - placed,
+                "service_min": np.array(self.service_min),
+                "ended_min": np.array(self.ended_min),
+                "offers": np.array(self.offers, dtype=np.int64),
+                "familiar": np.array(self.familiar, dtype=bool),
+                "rating": np.array(self.rating),
+            }
+        )

@@ -1,0 +1,238 @@
+"""Residents: ages, households, living arrangements, the volunteer registry, who places orders.
+
+Everything is a numpy array indexed by resident, generated at once from the population random
+stream; Mesa agents (:mod:`sim.agents`) are thin views onto these arrays, so that daily and
+yearly updates run on the whole population at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.community import Layout
+from sim.errors import InputError
+from sim.scenario import Scenario
+
+#: availability patterns: who is on duty when (see :func:`availability_table`)
+RETIREE, WORKER, STUDENT = 0, 1, 2
+
+#: the groups of elders with their own order rate (index into ``Population.client_group``)
+CLIENT_GROUPS = (
+    "none",
+    "alone_80_plus",
+    "empty_nest_80_plus",
+    "other_80_plus",
+    "alone_60_79",
+    "empty_nest_60_79",
+)
+
+
+@dataclass
+class Population:
+    """One row per resident; mutable because dynamics age and change people."""
+
+    age_years: np.ndarray
+    household: np.ndarray
+    stairwell: np.ndarray
+    floor: np.ndarray
+    living_alone: np.ndarray
+    empty_nest: np.ndarray
+    registered: np.ndarray
+    active: np.ndarray
+    pattern: np.ndarray
+    client_group: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.age_years)
+
+    @property
+    def volunteer_ids(self) -> np.ndarray:
+        return np.flatnonzero(self.active)
+
+    @property
+    def client_ids(self) -> np.ndarray:
+        return np.flatnonzero(self.client_group > 0)
+
+
+def _ages(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
+    p = scenario.population
+    n = p.residents
+    cut = [round(n * s) for s in (p.share_aged_60_plus, p.share_aged_70_plus)]
+    cut += [round(n * s) for s in (p.share_aged_80_plus, p.share_aged_90_plus)]
+    under_18 = round(n * p.share_aged_under_18)
+    bands = [  # (count, youngest, oldest)
+        (cut[3], 90, 100),
+        (cut[2] - cut[3], 80, 89),
+        (cut[1] - cut[2], 70, 79),
+        (cut[0] - cut[1], 60, 69),
+        (under_18, 0, 17),
+    ]
+    bands.append((n - sum(b[0] for b in bands), 18, 59))
+    ages = np.concatenate([rng.integers(lo, hi + 1, count) for count, lo, hi in bands])
+    return rng.permutation(ages)
+
+
+def _households(
+    scenario: Scenario, age: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Assign residents to households; return (household, living_alone, empty_nest)."""
+    p = scenario.population
+    n = len(age)
+    household = np.full(n, -1)
+    elders = np.flatnonzero(age >= 60)
+    # older people more often live alone (profile: most of the 98 are 80+)
+    weight = np.where(age[elders] >= 80, 4.0, np.where(age[elders] >= 70, 2.0, 1.0))
+    n_alone = min(len(elders), round(len(elders) * p.living_alone_share_of_60_plus))
+    alone = rng.choice(elders, n_alone, replace=False, p=weight / weight.sum())
+    rest = np.setdiff1d(elders, alone)
+    n_nest = min(len(rest), round(len(elders) * p.empty_nest_share_of_60_plus))
+    nest = rng.choice(rest, n_nest, replace=False)
+    nest = nest[np.argsort(age[nest], kind="stable")]  # couples of similar age
+    household[alone] = np.arange(n_alone)
+    household[nest] = n_alone + np.arange(n_nest) // 2
+    next_id = n_alone + (n_nest + 1) // 2
+    families = max(1, min(p.households - next_id, n - n_alone - n_nest))
+    others = rng.permutation(np.flatnonzero(household < 0))
+    adults_first = others[np.argsort(~((age[others] >= 18) & (age[others] < 60)), kind="stable")]
+    slots = np.concatenate(
+        [np.arange(min(families, len(others))), rng.integers(0, families, len(others))]
+    )[: len(others)]
+    household[adults_first] = next_id + slots
+    living_alone = np.zeros(n, dtype=bool)
+    living_alone[alone] = True
+    empty_nest = np.zeros(n, dtype=bool)
+    empty_nest[nest] = True
+    return household, living_alone, empty_nest
+
+
+def _choose(ids: np.ndarray, count: int, weight: np.ndarray, rng: np.random.Generator):
+    if count >= len(ids):
+        return ids
+    return rng.choice(ids, count, replace=False, p=weight / weight.sum())
+
+
+def _registry(
+    scenario: Scenario, age: np.ndarray, rng: np.random.Generator, source: str
+) -> tuple[np.ndarray, np.ndarray]:
+    v = scenario.volunteers
+    n = len(age)
+    eligible = np.flatnonzero((age >= v.min_age_years) & (age <= v.max_age_years))
+    # retirees are the core of Chaoyangli's volunteers; teenagers register less often
+    weight = np.where(age[eligible] >= v.retiree_age_years, 2.0, 1.0)
+    weight = np.where(age[eligible] < 18, 0.5, weight)
+    registered_ids = _choose(eligible, round(n * v.registered_share_of_residents), weight, rng)
+    if v.count is not None:
+        if v.count > len(eligible):
+            raise InputError(
+                source,
+                "volunteers.count",
+                f"{v.count} is more than the {len(eligible)} residents of volunteer age",
+            )
+        pool = registered_ids if v.count <= len(registered_ids) else eligible
+        pool_weight = np.where(age[pool] >= v.retiree_age_years, 2.0, 1.0)
+        active_ids = _choose(pool, v.count, pool_weight, rng)
+        registered_ids = np.union1d(registered_ids, active_ids)
+    else:
+        count = round(len(registered_ids) * v.active_share_of_registered)
+        active_weight = np.where(age[registered_ids] >= v.retiree_age_years, 2.0, 1.0)
+        active_ids = _choose(registered_ids, count, active_weight, rng)
+    registered = np.zeros(n, dtype=bool)
+    registered[registered_ids] = True
+    active = np.zeros(n, dtype=bool)
+    active[active_ids] = True
+    return registered, active
+
+
+def client_groups(age: np.ndarray, living_alone: np.ndarray, empty_nest: np.ndarray) -> np.ndarray:
+    """Which order-rate group each resident is in (0: places no orders).
+
+    Depends on age and living arrangement only, not on volunteering, so that every policy
+    faces the same elders (common random numbers) even when volunteers come and go.
+    """
+    old_old = age >= 80
+    young_old = (age >= 60) & ~old_old
+    group = np.zeros(len(age), dtype=np.int64)
+    group[old_old] = 3
+    group[old_old & empty_nest] = 2
+    group[old_old & living_alone] = 1
+    group[young_old & empty_nest] = 5
+    group[young_old & living_alone] = 4
+    return group
+
+
+def build_population(
+    scenario: Scenario, layout: Layout, rng: np.random.Generator, source: str = "scenario"
+) -> Population:
+    """Generate residents and the volunteer registry for a scenario."""
+    age = _ages(scenario, rng)
+    household, living_alone, empty_nest = _households(scenario, age, rng)
+    n_households = int(household.max()) + 1
+    # households fill stairwells evenly, each on a random floor
+    household_stairwell = rng.permutation(np.arange(n_households) % layout.n_stairwells)
+    household_floor = rng.integers(1, scenario.community.floors_per_building + 1, n_households)
+    registered, active = _registry(scenario, age, rng, source)
+    v = scenario.volunteers
+    pattern = np.where(age >= v.retiree_age_years, RETIREE, np.where(age >= 18, WORKER, STUDENT))
+    return Population(
+        age_years=age,
+        household=household,
+        stairwell=household_stairwell[household],
+        floor=household_floor[household],
+        living_alone=living_alone,
+        empty_nest=empty_nest,
+        registered=registered,
+        active=active,
+        pattern=pattern,
+        client_group=client_groups(age, living_alone, empty_nest),
+    )
+
+
+def availability_table(scenario: Scenario, start_weekday: int) -> np.ndarray:
+    """On duty or not, by pattern and hour of the simulated week: bool array (3, 168).
+
+    Hour 0 is midnight at the start of the simulation, a day of the week ``start_weekday``.
+    """
+    v = scenario.volunteers
+    table = np.zeros((3, 168), dtype=bool)
+    if v.always_available:
+        table[:] = True
+        return table
+    for hour in range(168):
+        weekday = (start_weekday + hour // 24) % 7
+        h = hour % 24
+        weekend = weekday >= 5
+        table[RETIREE, hour] = v.retiree_hours[0] <= h < v.retiree_hours[1]
+        worker = v.weekend_hours if weekend else v.worker_weekday_hours
+        table[WORKER, hour] = worker[0] <= h < worker[1]
+        table[STUDENT, hour] = weekend and v.weekend_hours[0] <= h < v.weekend_hours[1]
+    return table
+
+
+def assign_point_hosts(
+    point_stairwell: np.ndarray,
+    population: Population,
+    distance_m: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """A host for each service point: a registered volunteer who lives nearest to it.
+
+    Among equally near candidates the host is drawn at random; nobody hosts two points while
+    unused candidates remain.
+    """
+    candidates = np.flatnonzero(population.registered)
+    if len(candidates) == 0:
+        candidates = np.arange(population.size)
+    used = np.zeros(population.size, dtype=bool)
+    hosts = np.empty(len(point_stairwell), dtype=np.int64)
+    for p, stairwell in enumerate(point_stairwell.tolist()):
+        pool = candidates[~used[candidates]]
+        if len(pool) == 0:
+            pool = candidates
+        d = distance_m[stairwell, population.stairwell[pool]]
+        nearest = pool[d == d.min()]
+        hosts[p] = nearest[rng.integers(len(nearest))]
+        used[hosts[p]] = True
+    return hosts

@@ -1,0 +1,165 @@
+"""Who can take an order right now: volunteers' duty, busy and offer state, and their workload.
+
+Indexed by resident id. ``free`` (a set, with ``free_mask`` its numpy twin) holds active
+volunteers who are on duty, not serving and not holding an unanswered offer; policies search it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.community import Layout
+from sim.population import Population
+
+#: below this many free volunteers a pure-Python scan beats numpy's per-call overhead
+_SMALL = 32
+
+
+class Roster:
+    """Volunteers' working state during a run."""
+
+    def __init__(
+        self,
+        population: Population,
+        layout: Layout,
+        availability: np.ndarray,
+        speed_m_per_min: float,
+        stair_min_per_floor: float,
+    ) -> None:
+        n = population.size
+        self.population = population
+        self.availability = availability
+        self.distance_m = layout.distance_m
+        self._distance_rows = layout.distance_m.tolist()
+        self._stairwell = population.stairwell.tolist()
+        self._floor = population.floor.tolist()
+        self._speed = speed_m_per_min
+        self._stair_min = stair_min_per_floor
+        self.on_duty = np.zeros(n, dtype=bool)
+        self.busy = np.zeros(n, dtype=bool)
+        self.reserved = np.zeros(n, dtype=bool)
+        self.free_mask = np.zeros(n, dtype=bool)
+        self.free: set[int] = set()
+        self.served_count = np.zeros(n, dtype=np.int64)
+        self.orders_today = [0] * n
+        self.busy_min = np.zeros(n)
+        self.fatigue = np.zeros(n)
+        self.on_duty_min_total = 0.0
+
+    # --- state changes -------------------------------------------------------------------
+    def set_hour(self, hour_of_week: int) -> None:
+        """Put on duty the active volunteers whose pattern covers this hour of the week."""
+        pop = self.population
+        self.on_duty = self.availability[pop.pattern, hour_of_week] & pop.active
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute the free set after duty or registry changes."""
+        mask = self.on_duty & ~self.busy & ~self.reserved
+        self.free_mask = mask
+        self.free = set(np.flatnonzero(mask).tolist())
+
+    def _update(self, v: int) -> None:
+        is_free = bool(self.on_duty[v]) and not self.busy[v] and not self.reserved[v]
+        self.free_mask[v] = is_free
+        if is_free:
+            self.free.add(v)
+        else:
+            self.free.discard(v)
+
+    def reserve(self, v: int) -> None:
+        self.reserved[v] = True
+        self.free_mask[v] = False
+        self.free.discard(v)
+
+    def release(self, v: int) -> None:
+        self.reserved[v] = False
+        self._update(v)
+
+    def start_service(self, v: int) -> None:
+        self.reserved[v] = False
+        self.busy[v] = True
+        self.free_mask[v] = False
+        self.free.discard(v)
+        self.orders_today[v] += 1
+
+    def end_service(self, v: int, busy_min: float, fatigue_per_min: float) -> None:
+        self.busy[v] = False
+        self.served_count[v] += 1
+        self.busy_min[v] += busy_min
+        self.fatigue[v] = min(1.0, self.fatigue[v] + busy_min * fatigue_per_min)
+        self._update(v)
+
+    def end_day(self, recovery_share: float) -> None:
+        self.fatigue *= 1.0 - recovery_share
+        self.orders_today = [0] * len(self.orders_today)
+
+    # --- queries ------------------------------------------------------------------------
+    def travel_min(self, v: int, elder: int) -> float:
+        """Walk from the volunteer's stairwell to the elder's door (0 at infinite speed)."""
+        if self._speed == float("inf"):
+            return 0.0
+        walk_m = self._distance_rows[self._stairwell[v]][self._stairwell[elder]]
+        return walk_m / self._speed + self._floor[elder] * self._stair_min
+
+    def distance_m_between(self, v: int, elder: int) -> float:
+        return self._distance_rows[self._stairwell[v]][self._stairwell[elder]]
+
+    def free_ids(self, exclude: set[int] | None = None) -> np.ndarray:
+        """Free volunteers, ascending, without ``exclude``."""
+        ids = np.flatnonzero(self.free_mask)
+        if exclude:
+            ids = ids[~np.isin(ids, list(exclude))]
+        return ids
+
+    def nearest_free(self, elder: int, exclude: set[int]) -> int | None:
+        """The free volunteer nearest the elder; ties go to the one who has served least."""
+        free = self.free
+        if len(free) <= _SMALL:
+            row = self._distance_rows[self._stairwell[elder]]
+            stairwell, served = self._stairwell, self.served_count
+            best = None
+            for v in free:
+                if v in exclude:
+                    continue
+                key = (row[stairwell[v]], served[v], v)
+                if best is None or key < best:
+                    best = key
+            return None if best is None else best[2]
+        ids = self.free_ids(exclude)
+        if len(ids) == 0:
+            return None
+        dist = self.distance_m[self.population.stairwell[elder], self.population.stairwell[ids]]
+        tied = ids[dist == dist.min()]
+        return int(tied[np.argmin(self.served_count[tied])])
+
+    def rank_by_distance(
+        self, elder: int, ids: np.ndarray, within_m: float = float("inf")
+    ) -> np.ndarray:
+        """``ids`` nearest first (ties: fewest served, then lowest id), within a distance."""
+        if len(ids) == 0:
+            return ids
+        pop = self.population
+        dist = self.distance_m[pop.stairwell[elder], pop.stairwell[ids]]
+        keep = dist <= within_m
+        ids, dist = ids[keep], dist[keep]
+        served = self.served_count[ids]
+        return ids[np.lexsort((ids, served, dist))]
+
+    def reachable_share(self, reach: np.ndarray, weight_by_stairwell: np.ndarray) -> float:
+        """Share of ``weight`` at stairwells within reach of an available volunteer.
+
+        Available: active, on duty and not serving (an open offer still counts).
+        ``reach`` is a (S, S) bool matrix, or None when every stairwell reaches every other.
+        """
+        available = self.on_duty & ~self.busy
+        total = weight_by_stairwell.sum()
+        if total == 0:
+            return 1.0
+        if reach is None:
+            return 1.0 if available.any() else 0.0
+        counts = np.bincount(
+            self.population.stairwell[available], minlength=len(weight_by_stairwell)
+        )
+        covered = reach @ (counts > 0)
+        return float(weight_by_stairwell[covered].sum() / total)

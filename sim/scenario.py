@@ -1,0 +1,330 @@
+"""Scenario files: the schema of every parameter, loading TOML, dotted overrides, clear errors.
+
+A scenario is a TOML file with one table per section below. Every key is optional in the file
+(the defaults are the Chaoyangli baseline); unknown keys, wrong types and values out of range are
+refused with an :class:`~sim.errors.InputError` naming the file and the dotted key.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.errors import InputError
+
+ORDER_TYPES = (
+    "daily_help",
+    "shopping",
+    "medical_escort",
+    "companionship_check",
+    "repair",
+    "urgent",
+)
+POLICY_NAMES = ("pairing", "nearest", "broadcast", "grid", "station", "random")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _per_type(**values: float) -> Any:
+    return Field(default_factory=lambda: PerOrderType(**values))
+
+
+class PerOrderType(_Section):
+    """One number for each order type."""
+
+    daily_help: float = Field(ge=0)
+    shopping: float = Field(ge=0)
+    medical_escort: float = Field(ge=0)
+    companionship_check: float = Field(ge=0)
+    repair: float = Field(ge=0)
+    urgent: float = Field(ge=0)
+
+    def as_list(self) -> list[float]:
+        return [getattr(self, name) for name in ORDER_TYPES]
+
+
+class ScenarioInfo(_Section):
+    name: str = "chaoyangli"
+    description: str = ""
+
+
+class Community(_Section):
+    width_m: float = Field(400.0, gt=0, description="0.16 km² footprint (profile, 2015)")
+    height_m: float = Field(400.0, gt=0, description="0.16 km² footprint (profile, 2015)")
+    cell_size_m: float = Field(10.0, gt=0, description="one stairwell frontage")
+    buildings: int = Field(43, ge=1, description="43 buildings (profile, 2015)")
+    stairwells: int = Field(164, ge=1, description="164 楼门 (profile, 2015)")
+    floors_per_building: int = Field(6, ge=1, le=40, description="assumed walk-ups")
+    grids: int = Field(11, ge=1, description="11 网格 (article)")
+    focal_households_per_building: int = Field(1, ge=0, description="党员中心户 (article)")
+    service_points: int = Field(276, ge=0, description="276 家站服务点 (article)")
+    service_point_hours: list[list[int]] = Field(
+        default_factory=lambda: [[8, 12], [14, 18], [8, 18], [18, 21]],
+        description="opening windows [open_hour, close_hour) a point draws from",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Community:
+        if self.stairwells < self.buildings:
+            raise ValueError("stairwells: must be at least buildings")
+        if self.grids > self.buildings:
+            raise ValueError("grids: must be at most buildings")
+        cells = int(self.width_m // self.cell_size_m) * int(self.height_m // self.cell_size_m)
+        if cells < 4 * self.stairwells:
+            raise ValueError("cell_size_m: too coarse for the number of stairwells")
+        for window in self.service_point_hours:
+            if len(window) != 2 or not 0 <= window[0] < window[1] <= 24:
+                raise ValueError("service_point_hours: each window is [open, close], 0-24")
+        return self
+
+
+class Population(_Section):
+    residents: int = Field(4900, ge=1, description="3,966 volunteers = 'over 80%' (article)")
+    households: int = Field(2300, ge=1, description="2,300+ households (profile, 2015)")
+    share_aged_under_18: float = Field(0.10, ge=0, le=1, description="assumed, old community")
+    share_aged_60_plus: float = Field(0.273, ge=0, le=1, description="1,637 of 6,000 (2015)")
+    share_aged_70_plus: float = Field(0.17, ge=0, le=1, description="assumed between 60+ and 80+")
+    share_aged_80_plus: float = Field(0.0893, ge=0, le=1, description="536 of 6,000 (2015)")
+    share_aged_90_plus: float = Field(0.0075, ge=0, le=1, description="45 of 6,000 (2015)")
+    living_alone_share_of_60_plus: float = Field(0.060, ge=0, le=1, description="98 of 1,637")
+    empty_nest_share_of_60_plus: float = Field(0.368, ge=0, le=1, description="603 of 1,637")
+
+    @model_validator(mode="after")
+    def _check(self) -> Population:
+        shares = [
+            self.share_aged_60_plus,
+            self.share_aged_70_plus,
+            self.share_aged_80_plus,
+            self.share_aged_90_plus,
+        ]
+        if any(a < b for a, b in zip(shares, shares[1:], strict=False)):
+            raise ValueError("share_aged_60_plus: age shares must fall with age")
+        if self.share_aged_under_18 + self.share_aged_60_plus > 1:
+            raise ValueError("share_aged_under_18: with share_aged_60_plus exceeds 1")
+        if self.living_alone_share_of_60_plus + self.empty_nest_share_of_60_plus > 1:
+            raise ValueError("living_alone_share_of_60_plus: with empty-nest share exceeds 1")
+        if self.households > self.residents:
+            raise ValueError("households: more households than residents")
+        return self
+
+
+class Volunteers(_Section):
+    registered_share_of_residents: float = Field(0.81, ge=0, le=1, description="3,966/4,900")
+    min_age_years: int = Field(14, ge=0, le=120, description="youngest registrants")
+    max_age_years: int = Field(79, ge=0, le=120, description="volunteers stop at 80")
+    active_share_of_registered: float = Field(0.25, ge=0, le=1, description="assumed")
+    count: int | None = Field(None, ge=0, description="exactly this many active volunteers")
+    always_available: bool = Field(False, description="on duty all day, never tired")
+    accept_probability: float | None = Field(None, ge=0, le=1, description="fixed acceptance")
+    retiree_age_years: int = Field(60, ge=0, le=120, description="retirement age")
+    retiree_hours: list[int] = Field(default_factory=lambda: [8, 20], description="daily")
+    worker_weekday_hours: list[int] = Field(default_factory=lambda: [18, 21])
+    weekend_hours: list[int] = Field(default_factory=lambda: [9, 20])
+
+    @model_validator(mode="after")
+    def _check(self) -> Volunteers:
+        if self.min_age_years > self.max_age_years:
+            raise ValueError("min_age_years: greater than max_age_years")
+        for name in ("retiree_hours", "worker_weekday_hours", "weekend_hours"):
+            window = getattr(self, name)
+            if len(window) != 2 or not 0 <= window[0] < window[1] <= 24:
+                raise ValueError(f"{name}: must be [start_hour, end_hour] within 0-24")
+        return self
+
+
+class Demand(_Section):
+    total_per_day: float | None = Field(None, gt=0, description="flat total, uniform elders")
+    daily_profile: Literal["observed", "flat"] = "observed"
+    max_wait_min: float = Field(180.0, gt=0, description="an order not accepted expires")
+    orders_per_year_alone_80_plus: float = Field(30.0, ge=0, description="calibrated")
+    orders_per_year_empty_nest_80_plus: float = Field(14.0, ge=0, description="calibrated")
+    orders_per_year_other_80_plus: float = Field(4.0, ge=0, description="calibrated")
+    orders_per_year_alone_60_79: float = Field(8.0, ge=0, description="calibrated")
+    orders_per_year_empty_nest_60_79: float = Field(2.0, ge=0, description="calibrated")
+    type_shares: PerOrderType = _per_type(
+        daily_help=0.30,
+        shopping=0.20,
+        medical_escort=0.08,
+        companionship_check=0.25,
+        repair=0.12,
+        urgent=0.05,
+    )
+    hourly_profile: list[float] = Field(
+        default_factory=lambda: [
+            *[0.1] * 6,
+            *[0.6, 1.2, 1.8, 2.0, 1.8, 1.2],
+            *[0.8, 1.0, 1.5, 1.6, 1.4, 1.0],
+            *[0.8, 0.6, 0.4, 0.3, 0.2, 0.1],
+        ],
+        description="relative order rate by hour of day (observed profile)",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Demand:
+        if len(self.hourly_profile) != 24 or min(self.hourly_profile) < 0:
+            raise ValueError("hourly_profile: must be 24 non-negative numbers")
+        if sum(self.hourly_profile) <= 0:
+            raise ValueError("hourly_profile: must not be all zero")
+        if sum(self.type_shares.as_list()) <= 0:
+            raise ValueError("type_shares: must not be all zero")
+        return self
+
+
+class Service(_Section):
+    distribution: Literal["lognormal", "exponential", "deterministic"] = "lognormal"
+    mean_min: float | None = Field(None, gt=0, description="one mean for every order type")
+    cv: float = Field(0.5, ge=0, description="coefficient of variation (lognormal)")
+    mean_min_by_type: PerOrderType = _per_type(
+        daily_help=45.0,
+        shopping=40.0,
+        medical_escort=120.0,
+        companionship_check=20.0,
+        repair=60.0,
+        urgent=30.0,
+    )
+
+
+class Travel(_Section):
+    speed_m_per_min: float = Field(75.0, gt=0, description="1.25 m/s walking (1.2-1.4 m/s)")
+    stair_min_per_floor: float = Field(0.25, ge=0, description="climbing one floor")
+
+
+class Acceptance(_Section):
+    base_probability: float = Field(0.45, ge=0, le=1, description="17-47% observed")
+    distance_scale_m: float = Field(400.0, gt=0, description="p falls by e per this distance")
+    load_penalty_per_order_today: float = Field(0.15, ge=0, le=1)
+    fatigue_weight: float = Field(0.6, ge=0, le=1)
+    familiarity_bonus: float = Field(0.25, ge=0, le=1)
+    response_mean_min: float = Field(2.0, ge=0, description="time to answer an offer")
+    fatigue_per_service_min: float = Field(1 / 240, ge=0, description="fatigue per minute")
+    fatigue_recovery_per_day: float = Field(0.5, ge=0, le=1, description="share shed daily")
+
+
+class Dispatch(_Section):
+    policy: str = "nearest"
+    fallback: list[str] = Field(default_factory=list, description="policies tried next")
+    broadcast_k: int = Field(3, ge=1, description="GoodSAM NZ: 3 nearest")
+    broadcast_radius_m: float = Field(1000.0, gt=0, description="GoodSAM NZ: within 1 km")
+    broadcast_phase_min: float = Field(5.0, gt=0, description="re-alert interval")
+    pairing_helpers_per_elder: int = Field(2, ge=1, le=5, description="one or two")
+    pairing_max_distance_m: float = Field(150.0, gt=0, description="same or nearby 楼门")
+    pairing_max_elders_per_helper: int = Field(3, ge=1, description="assumed")
+    pairing_helper_min_age_years: int = Field(60, ge=0, le=120, description="花甲")
+    pairing_helper_max_age_years: int = Field(69, ge=0, le=120, description="花甲")
+    grid_assign_delay_min: float = Field(3.0, ge=0, description="focal household's call")
+    retry_interval_min: float = Field(15.0, gt=0, description="re-offer a waiting order")
+
+    @model_validator(mode="after")
+    def _check(self) -> Dispatch:
+        for name in (self.policy, *self.fallback):
+            if name not in POLICY_NAMES:
+                raise ValueError(f"unknown policy {name!r} (choose from {', '.join(POLICY_NAMES)})")
+        return self
+
+
+class Rating(_Section):
+    base_stars: float = Field(4.8, ge=1, le=5, description="assumed")
+    late_penalty_per_min: float = Field(0.03, ge=0, description="stars lost per minute over 15")
+    familiar_bonus_stars: float = Field(0.2, ge=0)
+    noise_sd_stars: float = Field(0.3, ge=0)
+
+
+class Simulation(_Section):
+    days: int = Field(365, ge=1, le=36500)
+    start_weekday: int = Field(0, ge=0, le=6, description="0 = Monday")
+
+
+class Scenario(_Section):
+    """A whole scenario: every parameter of a run but the policy override and seed."""
+
+    scenario: ScenarioInfo = Field(default_factory=ScenarioInfo)
+    community: Community = Field(default_factory=Community)
+    population: Population = Field(default_factory=Population)
+    volunteers: Volunteers = Field(default_factory=Volunteers)
+    demand: Demand = Field(default_factory=Demand)
+    service: Service = Field(default_factory=Service)
+    travel: Travel = Field(default_factory=Travel)
+    acceptance: Acceptance = Field(default_factory=Acceptance)
+    dispatch: Dispatch = Field(default_factory=Dispatch)
+    rating: Rating = Field(default_factory=Rating)
+    simulation: Simulation = Field(default_factory=Simulation)
+
+
+def parse_value(text: str) -> Any:
+    """Read a ``--set`` value as TOML (numbers, ``inf``, booleans, arrays), else as a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(data: dict, overrides: dict[str, Any], source: str = "--set") -> dict:
+    """Return a copy of ``data`` with dotted keys (``demand.max_wait_min``) set."""
+    result = {section: dict(values) for section, values in data.items()}
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        if len(parts) < 2 or parts[0] not in Scenario.model_fields:
+            raise InputError(source, dotted, "unknown key (expected section.key)")
+        node = result.setdefault(parts[0], {})
+        for part in parts[1:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InputError(source, dotted, "unknown key")
+        node[parts[-1]] = value
+    return result
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc if not isinstance(part, int))
+
+
+def validate(data: dict, source: str) -> Scenario:
+    """Build a :class:`Scenario` from nested dicts, turning the first problem into one line."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = _dotted(first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif ": " in message and first["type"] == "value_error":
+            field, message = message.split(": ", 1)
+            key = f"{key}.{field}" if key else field
+        if first["type"] != "extra_forbidden" and "input" in first:
+            message = f"{message} (got {first['input']!r})"
+        raise InputError(source, key or None, message) from None
+
+
+def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load a scenario file and apply dotted overrides; every failure is an InputError."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(path), None, "no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(str(path), None, f"cannot read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(str(path), None, f"not valid TOML: {error}") from None
+    scenario = validate(data, str(path))
+    if overrides:
+        scenario = validate(apply_overrides(data, overrides), "--set")
+    return scenario
+
+
+def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
+    """A scenario with dotted overrides applied, validated again."""
+    if not overrides:
+        return scenario
+    return validate(apply_overrides(scenario.model_dump(), overrides), "--set")
+
+
+def is_infinite(value: float | None) -> bool:
+    return value is not None and math.isinf(value)
