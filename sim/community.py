@@ -99,9 +99,44 @@ def _slot_order(rows: int, cols: int) -> list[tuple[int, int]]:
 
 
 def build_layout(params: CommunityParams, rng: np.random.Generator) -> Layout:
-    """Lay out buildings, stairwells, grids and service points."""
+    """Lay out buildings, stairwells, grids and service points; distances between stairwells."""
     width = int(params.width_m // params.cell_size_m)
     height = int(params.height_m // params.cell_size_m)
+    if params.layout == "uniform":
+        cells = rng.choice(width * height, params.stairwells, replace=False)
+        stairwell_xy = np.stack([cells % width, cells // width], axis=1)
+        building_of = (np.arange(params.stairwells) % params.buildings).tolist()
+    else:
+        stairwell_xy, building_of = _blocks(params, width, height, rng)
+    delta = stairwell_xy[:, None, :] - stairwell_xy[None, :, :]
+    if params.distance_metric == "euclidean":
+        cells_apart = np.sqrt((delta**2).sum(axis=2))
+    else:
+        cells_apart = np.abs(delta).sum(axis=2)
+    grid_of_building = (np.arange(params.buildings) * params.grids) // params.buildings
+    n_points = params.service_points
+    hours = np.array(params.service_point_hours, dtype=np.int64)
+    window = rng.integers(0, len(hours), n_points)
+    return Layout(
+        width_cells=width,
+        height_cells=height,
+        cell_size_m=params.cell_size_m,
+        stairwell_xy=stairwell_xy,
+        stairwell_building=np.array(building_of, dtype=np.int64),
+        building_grid=grid_of_building.astype(np.int64),
+        building_focal_count=np.full(params.buildings, params.focal_households_per_building),
+        distance_m=cells_apart * params.cell_size_m,
+        point_stairwell=rng.integers(0, len(building_of), n_points),
+        point_category=np.arange(n_points) % len(SERVICE_CATEGORIES),
+        point_open_hour=hours[window, 0],
+        point_close_hour=hours[window, 1],
+    )
+
+
+def _blocks(
+    params: CommunityParams, width: int, height: int, rng: np.random.Generator
+) -> tuple[np.ndarray, list[int]]:
+    """Buildings in a jittered array of slots, stairwells side by side along each front."""
     counts = _stairwells_per_building(params, rng)
     rows = max(1, round(math.sqrt(params.buildings * height / width)))
     cols = math.ceil(params.buildings / rows)
@@ -121,25 +156,7 @@ def build_layout(params: CommunityParams, rng: np.random.Generator) -> Layout:
     stairwell_xy = np.array(xy, dtype=np.int64)
     # slots hold distinct stairwells unless the footprint is very tight; nudge any clash
     _separate(stairwell_xy, width, height)
-    diff = np.abs(stairwell_xy[:, None, :] - stairwell_xy[None, :, :]).sum(axis=2)
-    grid_of_building = (np.arange(params.buildings) * params.grids) // params.buildings
-    n_points = params.service_points
-    hours = np.array(params.service_point_hours, dtype=np.int64)
-    window = rng.integers(0, len(hours), n_points)
-    return Layout(
-        width_cells=width,
-        height_cells=height,
-        cell_size_m=params.cell_size_m,
-        stairwell_xy=stairwell_xy,
-        stairwell_building=np.array(building_of, dtype=np.int64),
-        building_grid=grid_of_building.astype(np.int64),
-        building_focal_count=np.full(params.buildings, params.focal_households_per_building),
-        distance_m=diff * params.cell_size_m,
-        point_stairwell=rng.integers(0, len(building_of), n_points),
-        point_category=np.arange(n_points) % len(SERVICE_CATEGORIES),
-        point_open_hour=hours[window, 0],
-        point_close_hour=hours[window, 1],
-    )
+    return stairwell_xy, building_of
 
 
 def _separate(xy: np.ndarray, width: int, height: int) -> None:

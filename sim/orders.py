@@ -1,4 +1,4 @@
-"""The order life cycle as events: placed (点单) → offered (派单) → accepted (接单) → served → rated (评单).
+"""The order life cycle: placed (点单), offered (派单), accepted (接单), served, rated (评单).
 
 An order is a row of plain Python lists (fast to update one at a time, turned into a table at the
 end). The policy makes offers; each offer reserves a volunteer until the answer arrives. An

@@ -7,6 +7,7 @@ refused with an :class:`~sim.errors.InputError` naming the file and the dotted k
 
 from __future__ import annotations
 
+import itertools
 import math
 import tomllib
 from pathlib import Path
@@ -58,6 +59,12 @@ class Community(_Section):
     width_m: float = Field(400.0, gt=0, description="0.16 km² footprint (profile, 2015)")
     height_m: float = Field(400.0, gt=0, description="0.16 km² footprint (profile, 2015)")
     cell_size_m: float = Field(10.0, gt=0, description="one stairwell frontage")
+    layout: Literal["blocks", "uniform"] = Field(
+        "blocks", description="blocks: buildings in rows; uniform: stairwells anywhere"
+    )
+    distance_metric: Literal["manhattan", "euclidean"] = Field(
+        "manhattan", description="walking along lanes, or as the crow flies"
+    )
     buildings: int = Field(43, ge=1, description="43 buildings (profile, 2015)")
     stairwells: int = Field(164, ge=1, description="164 楼门 (profile, 2015)")
     floors_per_building: int = Field(6, ge=1, le=40, description="assumed walk-ups")
@@ -103,7 +110,7 @@ class Population(_Section):
             self.share_aged_80_plus,
             self.share_aged_90_plus,
         ]
-        if any(a < b for a, b in zip(shares, shares[1:], strict=False)):
+        if any(a < b for a, b in itertools.pairwise(shares)):
             raise ValueError("share_aged_60_plus: age shares must fall with age")
         if self.share_aged_under_18 + self.share_aged_60_plus > 1:
             raise ValueError("share_aged_under_18: with share_aged_60_plus exceeds 1")
@@ -142,11 +149,11 @@ class Demand(_Section):
     total_per_day: float | None = Field(None, gt=0, description="flat total, uniform elders")
     daily_profile: Literal["observed", "flat"] = "observed"
     max_wait_min: float = Field(180.0, gt=0, description="an order not accepted expires")
-    orders_per_year_alone_80_plus: float = Field(30.0, ge=0, description="calibrated")
-    orders_per_year_empty_nest_80_plus: float = Field(14.0, ge=0, description="calibrated")
-    orders_per_year_other_80_plus: float = Field(4.0, ge=0, description="calibrated")
-    orders_per_year_alone_60_79: float = Field(8.0, ge=0, description="calibrated")
-    orders_per_year_empty_nest_60_79: float = Field(2.0, ge=0, description="calibrated")
+    orders_per_year_alone_80_plus: float = Field(34.0, ge=0, description="calibrated")
+    orders_per_year_empty_nest_80_plus: float = Field(16.0, ge=0, description="calibrated")
+    orders_per_year_other_80_plus: float = Field(4.5, ge=0, description="calibrated")
+    orders_per_year_alone_60_79: float = Field(9.0, ge=0, description="calibrated")
+    orders_per_year_empty_nest_60_79: float = Field(2.2, ge=0, description="calibrated")
     type_shares: PerOrderType = _per_type(
         daily_help=0.30,
         shopping=0.20,

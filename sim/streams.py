@@ -26,7 +26,10 @@ STREAM_NAMES = (
 def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
     """A generator per named process; the i-th name always gets the i-th child of ``seed``."""
     children = np.random.SeedSequence(seed).spawn(len(STREAM_NAMES))
-    return {name: np.random.default_rng(child) for name, child in zip(STREAM_NAMES, children)}
+    return {
+        name: np.random.default_rng(child)
+        for name, child in zip(STREAM_NAMES, children, strict=True)
+    }
 
 
 class BufferedUniform:

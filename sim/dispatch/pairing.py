@@ -2,7 +2,7 @@
 helpers (active volunteers aged 60-69) from the same or a nearby stairwell, who are asked first.
 
 Pairs are formed greedily, elders in id order, each taking the nearest helpers within
-``pairing_max_distance_m`` who have fewest elders so far (at most ``pairing_max_elders_per_helper``).
+``pairing_max_distance_m`` with fewest elders so far (at most ``pairing_max_elders_per_helper``).
 An elder with no helper in reach stays unpaired; without a fallback their orders go unserved.
 """
 

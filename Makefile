@@ -1,0 +1,29 @@
+# Set-up and the two main jobs. `make run` and `make test` create .venv on first use.
+PYTHON ?= $(shell command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "volsim needs Python 3.12+ (found " + sys.version.split()[0] + "): install it or set PYTHON=")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/volsim run scenarios/chaoyangli.toml --out results/chaoyangli-baseline
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q -n 2
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_year.py
+	$(BIN)/python benchmarks/mmc_throughput.py
+
+clean:
+	rm -rf $(VENV) results/*/
