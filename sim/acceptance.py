@@ -12,13 +12,13 @@ import math
 
 from sim.roster import Roster
 from sim.scenario import Scenario
-from sim.streams import BufferedUniform
+from sim.streams import Buffered
 
 
 class AcceptanceModel:
     """Draws accept/decline decisions from the acceptance stream."""
 
-    def __init__(self, scenario: Scenario, uniform: BufferedUniform, roster: Roster) -> None:
+    def __init__(self, scenario: Scenario, uniform: Buffered, roster: Roster) -> None:
         a = scenario.acceptance
         self._params = a
         self._fixed = scenario.volunteers.accept_probability

@@ -40,7 +40,7 @@ from sim.population import assign_point_hosts, availability_table, build_populat
 from sim.rating import RatingModel
 from sim.roster import Roster
 from sim.scenario import Scenario
-from sim.streams import BufferedUniform, spawn_streams
+from sim.streams import Buffered, spawn_streams
 
 #: the response-time target of the 15-minute volunteer service circle (15分钟志愿服务圈)
 CIRCLE_MIN = 15.0
@@ -105,10 +105,8 @@ class VolunteerModel(mesa.Model):
             params.travel.speed_m_per_min,
             params.travel.stair_min_per_floor,
         )
-        self.acceptance = AcceptanceModel(
-            params, BufferedUniform(self.streams["acceptance"]), self.roster
-        )
-        self.rating_model = RatingModel(params, self.streams["rating"])
+        self.acceptance = AcceptanceModel(params, Buffered(self.streams["acceptance"]), self.roster)
+        self.rating_model = RatingModel(params, Buffered(self.streams["rating"], "standard_normal"))
         self.demand = Demand(params, self.streams["demand"], self.streams["service"])
         self.orders = OrderBook(self)
         self.policy = build_policy([params.dispatch.policy, *params.dispatch.fallback], self)

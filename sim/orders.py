@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sim.demand import DayOrders
     from sim.model import VolunteerModel
 
-PENDING, ACCEPTED, SERVED, UNMET = 0, 1, 2, 3
+PENDING, ACCEPTED, SERVED, UNMET, NOT_PLACED = 0, 1, 2, 3, 4
 
 
 class OrderBook:
@@ -61,36 +61,33 @@ class OrderBook:
 
     # --- placing ------------------------------------------------------------------------
     def start_day(self, day_orders: DayOrders) -> None:
-        """Schedule the day's first order; each placed order schedules the next."""
-        if len(day_orders):
-            columns = (
-                day_orders.placed_min.tolist(),
-                day_orders.elder.tolist(),
-                day_orders.order_type.tolist(),
-                day_orders.service_min.tolist(),
-            )
-            self.queue.schedule(columns[0][0], self._place, (columns, 0))
-
-    def _place(self, event: tuple[tuple[list, ...], int]) -> None:
-        (placed, elder, order_type, service), index = event
-        o = len(self.status)
-        now = placed[index]
-        self.placed_min.append(now)
-        self.elder.append(elder[index])
-        self.order_type.append(order_type[index])
-        self.service_min.append(service[index])
+        """Add the day's orders to the book; each is placed by an event at its time."""
+        n = len(day_orders)
+        if n == 0:
+            return
+        first = len(self.status)
+        placed = day_orders.placed_min.tolist()
+        self.placed_min.extend(placed)
+        self.elder.extend(day_orders.elder.tolist())
+        self.order_type.extend(day_orders.order_type.tolist())
+        self.service_min.extend(day_orders.service_min.tolist())
         for column in (self.accepted_min, self.arrived_min, self.ended_min, self.rating):
-            column.append(math.nan)
-        self.status.append(PENDING)
-        self.volunteer.append(-1)
-        self.offers.append(0)
-        self.familiar.append(False)
-        self.stage.append(0)
-        self.outstanding.append(0)
-        self.declined.append(set())
+            column.extend([math.nan] * n)
+        for column, value in ((self.status, NOT_PLACED), (self.volunteer, -1)):
+            column.extend([value] * n)
+        for column in (self.offers, self.stage, self.outstanding):
+            column.extend([0] * n)
+        self.familiar.extend([False] * n)
+        self.declined.extend(set() for _ in range(n))
+        self.queue.schedule(placed[0], self._place, (first, first + n))
+
+    def _place(self, event: tuple[int, int]) -> None:
+        o, day_end = event
+        self.status[o] = PENDING
         self.counts["requests"] += 1
-        if index + 1 < len(placed):
-            self.queue.schedule(placed[index + 1], self._place, (event[0], index + 1))
+        now = self.placed_min[o]
+        if o + 1 < day_end:
+            self.queue.schedule(self.placed_min[o + 1], self._place, (o + 1, day_end))
         if self.max_wait_min != math.inf:
             self.queue.schedule(now + self.max_wait_min, self._expire, o)
         self._dispatch(o)

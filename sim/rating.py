@@ -6,15 +6,14 @@ this elder before) + normal noise, clipped to [1, 5].
 
 from __future__ import annotations
 
-import numpy as np
-
 from sim.scenario import Scenario
+from sim.streams import Buffered
 
 
 class RatingModel:
-    def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
+    def __init__(self, scenario: Scenario, normal: Buffered) -> None:
         self._params = scenario.rating
-        self._rng = rng
+        self._normal = normal
 
     def rate(self, response_min: float, familiar: bool) -> float:
         r = self._params
@@ -22,5 +21,5 @@ class RatingModel:
         if familiar:
             stars += r.familiar_bonus_stars
         if r.noise_sd_stars > 0:
-            stars += r.noise_sd_stars * float(self._rng.standard_normal())
+            stars += r.noise_sd_stars * self._normal.next()
         return min(5.0, max(1.0, stars))

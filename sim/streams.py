@@ -32,17 +32,20 @@ def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
     }
 
 
-class BufferedUniform:
-    """Uniform floats in [0, 1) drawn from a generator in blocks: cheap one at a time."""
+class Buffered:
+    """Variates drawn from a generator in blocks: cheap one at a time.
 
-    def __init__(self, rng: np.random.Generator, block: int = 4096) -> None:
-        self._rng = rng
+    ``kind`` is ``"random"`` (uniform on [0, 1)) or ``"standard_normal"``.
+    """
+
+    def __init__(self, rng: np.random.Generator, kind: str = "random", block: int = 4096) -> None:
+        self._draw = getattr(rng, kind)
         self._block = block
         self._values: list[float] = []
 
     def next(self) -> float:
         if not self._values:
-            self._values = self._rng.random(self._block).tolist()
+            self._values = self._draw(self._block).tolist()
             self._values.reverse()
         return self._values.pop()
 

@@ -39,6 +39,8 @@ class PolicyChain:
         self.book = policies[0].book
         self.name = "+".join(p.name for p in policies)
         self.uses_free_volunteers = all(p.uses_free_volunteers for p in policies)
+        if len(policies) == 1:
+            self.dispatch = policies[0].dispatch  # no stages to track
 
     def dispatch(self, o: int) -> bool:
         book = self.book

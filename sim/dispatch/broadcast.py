@@ -5,6 +5,7 @@ are alerted too, and each who declines is replaced at once.
 """
 
 from sim.dispatch.base import Policy
+from sim.orders import PENDING
 
 
 class BroadcastPolicy(Policy):
@@ -27,7 +28,7 @@ class BroadcastPolicy(Policy):
         if len(ranked) == 0:
             return False
         for v in ranked[: self.params.broadcast_k].tolist():
-            if book.status[o] != 0:
+            if book.status[o] != PENDING:
                 break  # taken by an earlier alertee who answered at once
             book.offer(o, v)
         due = book.queue.now_min + self.params.broadcast_phase_min
@@ -40,5 +41,5 @@ class BroadcastPolicy(Policy):
         if self._next_phase_min.get(o) != book.queue.now_min:
             return
         del self._next_phase_min[o]
-        if book.status[o] == 0 and o not in book.waiting:
+        if book.status[o] == PENDING and o not in book.waiting:
             self._alert(o)
