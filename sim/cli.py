@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -100,6 +101,116 @@ def _command_run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _RunProgress:
+    """Runs done, failed and time left: a rich bar on a terminal, plain lines otherwise."""
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._last_percent = -1
+
+    def __enter__(self) -> _RunProgress:
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(
+                TextColumn("runs"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} done, {task.fields[failed]} failed"),
+                TimeRemainingColumn(),
+                console=None,
+                transient=True,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task("runs", total=None, failed=0)
+        return self
+
+    def __call__(self, done: int, failed: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done + failed, total=total, failed=failed)
+            return
+        percent = (100 * (done + failed)) // max(1, total)
+        if percent // 5 != self._last_percent // 5 or done + failed == total:
+            self._last_percent = percent
+            print(f"{done + failed}/{total} runs done ({failed} failed)", file=sys.stderr)
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+def _parse_target(text: str | None) -> tuple[str, float] | None:
+    if text is None:
+        return None
+    metric, sep, value = text.partition("=")
+    try:
+        halfwidth = float(value)
+    except ValueError:
+        halfwidth = -1.0
+    if not sep or not metric or not halfwidth > 0:
+        raise InputError("--target-halfwidth", text, "expected METRIC=VALUE with VALUE > 0")
+    return metric, halfwidth
+
+
+def _command_experiment(args: argparse.Namespace) -> int:
+    from sim.experiment.design import load_experiment
+    from sim.experiment.runner import RunOptions, run_experiment
+
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers", None, "must be at least 1")
+    for flag, value in (("--seeds", args.seeds), ("--days", args.days)):
+        if value is not None and value < 1:
+            raise InputError(flag, None, "must be at least 1")
+    target = _parse_target(args.target_halfwidth)
+    experiment = load_experiment(args.file, seeds=args.seeds, days=args.days)
+    if target is not None and target[0] not in experiment.metrics:
+        raise InputError("--target-halfwidth", target[0], "not one of the experiment's metrics")
+    if target is not None:
+        experiment.command_overrides["target_halfwidth"] = list(target)
+    out = Path(args.out) if args.out else _default_out(experiment.name, args)
+    workers = args.workers or os.cpu_count() or 1
+    with _RunProgress() as progress:
+        options = RunOptions(workers, args.scheduler, args.fresh, target, progress)
+        manifest = run_experiment(experiment, out, options)
+    failed = manifest["failed_runs"]
+    print(f"{experiment.name}: {len(manifest['runs'])} runs, {failed} failed; results in {out}")
+    return 1 if failed else 0
+
+
+def _default_out(name: str, args: argparse.Namespace) -> Path:
+    """results/NAME, or results/NAME-quick-... for a quick look with --seeds or --days."""
+    suffix = "".join(
+        f"-{flag}{value}" for flag, value in (("seeds", args.seeds), ("days", args.days)) if value
+    )
+    return Path("results") / (f"{name}-quick{suffix}" if suffix else name)
+
+
+def _command_status(args: argparse.Namespace) -> int:
+    from sim.experiment.store import ResultsFolder
+
+    folder = ResultsFolder(args.dir)
+    manifest = folder.read_manifest()
+    if manifest is None:
+        raise InputError(str(args.dir), None, "no manifest.json: not a results folder")
+    statuses = folder.run_statuses() if folder.runs_dir.is_dir() else {}
+    runs = manifest.get("runs", [])
+    counts = {"done": 0, "failed": 0, "missing": 0}
+    failures = []
+    for run in runs:
+        status = statuses.get(run["run_id"], "missing")
+        counts[status] += 1
+        if status == "failed":
+            failures.append(run)
+    print(
+        f"{manifest.get('experiment')}: {len(runs)} runs: {counts['done']} done, "
+        f"{counts['failed']} failed, {counts['missing']} missing"
+    )
+    if failures:
+        rows = folder.read_runs([r["run_id"] for r in failures])
+        for row in rows.to_dict("records"):
+            print(f"  failed: point {row['point']}, seed {row['seed']}: {row['error']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="volsim",
@@ -141,6 +252,57 @@ def build_parser() -> argparse.ArgumentParser:
         help="write orders, daily series and per-grid/building tables as Parquet to DIR",
     )
     run.set_defaults(handler=_command_run)
+
+    experiment = commands.add_parser(
+        "experiment",
+        help="run (or resume) an experiment file: designs × policies × seeds",
+        description=(
+            "Run an experiment file into a results folder: one Parquet file per run, "
+            "manifest.json, summary and paired-difference tables. Rerunning the same "
+            "experiment into the same folder runs only what is missing. Exit status 1 if "
+            "some runs failed, 2 for bad input."
+        ),
+    )
+    experiment.add_argument(
+        "file", help="experiment file (TOML), e.g. experiments/pairing-policies.toml"
+    )
+    experiment.add_argument(
+        "--workers", type=int, help="local worker processes (default: all cores)"
+    )
+    experiment.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run on a Dask distributed cluster instead (workers must share the results folder)",
+    )
+    experiment.add_argument(
+        "--out", metavar="DIR", help="results folder (default results/<experiment name>)"
+    )
+    experiment.add_argument(
+        "--fresh", action="store_true", help="discard what the folder holds and start over"
+    )
+    experiment.add_argument(
+        "--seeds", type=int, help="seeds per design point (quick look; a different experiment)"
+    )
+    experiment.add_argument(
+        "--days", type=int, help="simulated days per run (quick look; a different experiment)"
+    )
+    experiment.add_argument(
+        "--target-halfwidth",
+        metavar="METRIC=VALUE",
+        help=(
+            "add seeds in batches until every design point's 95%% CI half-width for METRIC "
+            "is at most VALUE, or experiment.max_seeds is reached"
+        ),
+    )
+    experiment.set_defaults(handler=_command_experiment)
+
+    status = commands.add_parser(
+        "status",
+        help="done, failed and missing runs of a results folder",
+        description="Show a results folder's done, failed and missing runs and the errors.",
+    )
+    status.add_argument("dir", help="results folder")
+    status.set_defaults(handler=_command_status)
     return parser
 
 

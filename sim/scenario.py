@@ -11,7 +11,7 @@ import itertools
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -335,3 +335,16 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
 
 def is_infinite(value: float | None) -> bool:
     return value is not None and math.isinf(value)
+
+
+def key_type(dotted: str) -> type | None:
+    """The Python type of a scalar scenario key (``int`` for ``volunteers.count``), or None."""
+    section, _, key = dotted.partition(".")
+    info = Scenario.model_fields.get(section)
+    if info is None or key not in info.annotation.model_fields:
+        return None
+    annotation = info.annotation.model_fields[key].annotation
+    if annotation in (int, float, bool, str):
+        return annotation
+    scalar = [a for a in get_args(annotation) if a is not type(None)]
+    return scalar[0] if len(scalar) == 1 and scalar[0] in (int, float, bool, str) else None

@@ -1,0 +1,1 @@
+"""Experiments: designs over scenarios and policies, runners, resumable storage, statistics."""

@@ -1,0 +1,358 @@
+"""Experiment files: which scenario, which variables, which design, how many seeds.
+
+An experiment file (TOML, in ``experiments/``) has four tables::
+
+    [experiment]   name, scenario (path relative to this file), days, seeds, root_seed,
+                   baseline_policy, metrics, series, max_seeds, batch_seeds
+    [overrides]    dotted scenario keys applied to every run
+    [design]       kind = "factorial" | "lhs" | "sobol" | "morris"; samples; levels; second_order
+    [variables]    name = [values...] (categorical or a list of numbers) or
+                   name = {min = a, max = b, steps = n} (a numeric range)
+
+``policy`` is a variable like any other (a policy name or chain). Factorial designs cross every
+variable's values (ranges need ``steps``). LHS, Sobol and Morris sample the numeric ranges with
+SALib and cross the samples with every combination of the list-valued variables. Every design
+point runs the same seeds (common random numbers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim import scenario as scenario_module
+from sim.errors import InputError
+from sim.scenario import POLICY_NAMES, Scenario
+
+#: end-of-run metrics an experiment keeps by default (numeric keys of ``model.summary()``)
+DEFAULT_METRICS = (
+    "requests",
+    "served",
+    "unmet",
+    "response_time_mean_min",
+    "response_time_p50_min",
+    "response_time_p90_min",
+    "response_time_p95_min",
+    "wait_mean_min",
+    "served_within_15min_share",
+    "served_within_30min_share",
+    "coverage_15min_share",
+    "volunteer_utilisation",
+    "workload_gini",
+    "workload_max_orders",
+    "continuity_share",
+    "rating_mean",
+    "active_volunteers",
+)
+#: daily series an experiment keeps by default (the model's DataCollector reporters)
+DEFAULT_SERIES = (
+    "orders_placed",
+    "orders_served",
+    "orders_unmet",
+    "active_volunteers",
+    "coverage_15min_share",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Range(_Strict):
+    min: float
+    max: float
+    steps: int | None = Field(None, ge=1)
+
+
+class ExperimentSection(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str = ""
+    scenario: str
+    days: int = Field(365, ge=1, le=36500)
+    seeds: int = Field(10, ge=1, le=100000)
+    root_seed: int = Field(0, ge=0)
+    baseline_policy: str = "nearest"
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
+    series: list[str] = Field(default_factory=lambda: list(DEFAULT_SERIES))
+    max_seeds: int = Field(200, ge=1, description="cap for sequential replications")
+    batch_seeds: int | None = Field(None, ge=1, description="seeds added per round")
+
+
+class DesignSection(_Strict):
+    kind: Literal["factorial", "lhs", "sobol", "morris"] = "factorial"
+    samples: int = Field(16, ge=1, description="N of the LHS, Sobol or Morris sample")
+    levels: int = Field(4, ge=2, description="Morris grid levels")
+    second_order: bool = Field(True, description="Sobol second-order indices: N(2D+2) rows")
+    sample_seed: int = Field(0, ge=0)
+
+
+class ExperimentFile(_Strict):
+    experiment: ExperimentSection
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    design: DesignSection = Field(default_factory=DesignSection)
+    variables: dict[str, list[Any] | Range] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One design point: variable values, and its SALib sample row (sobol/morris/lhs)."""
+
+    index: int
+    values: dict[str, Any]
+    sample: int | None = None
+
+
+@dataclass
+class Experiment:
+    """A loaded, validated experiment with its design points and seeds."""
+
+    path: Path
+    spec: ExperimentFile
+    scenario: Scenario
+    points: list[Point]
+    seeds: list[int]
+    days: int
+    problem: dict | None = None
+    sample_matrix: np.ndarray | None = None
+    command_overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.experiment.name
+
+    @property
+    def variables(self) -> list[str]:
+        return list(self.spec.variables)
+
+    @property
+    def categorical(self) -> list[str]:
+        return [k for k, v in self.spec.variables.items() if not isinstance(v, Range)]
+
+    @property
+    def metrics(self) -> list[str]:
+        return self.spec.experiment.metrics
+
+    @property
+    def series(self) -> list[str]:
+        return self.spec.experiment.series
+
+    def resolved(self) -> dict[str, Any]:
+        """Everything that determines the results, as plain JSON data."""
+        return {
+            "experiment": self.spec.model_dump(mode="json"),
+            "scenario": self.scenario.model_dump(mode="json"),
+            "days": self.days,
+            "seeds": self.seeds,
+            "command_overrides": self.command_overrides,
+        }
+
+    def sha256(self) -> str:
+        return hashlib.sha256(canonical_json(self.resolved()).encode()).hexdigest()
+
+    def point_scenario(self, point: Point) -> Scenario:
+        """The scenario of one design point (policy and days included)."""
+        values = dict(point.values)
+        overrides: dict[str, Any] = {"simulation.days": self.days}
+        policy = values.pop("policy", None)
+        if policy is not None:
+            names = policy.split("+")
+            overrides["dispatch.policy"] = names[0]
+            overrides["dispatch.fallback"] = names[1:]
+        overrides.update(values)
+        return scenario_module.with_overrides(self.scenario, overrides)
+
+
+def canonical_json(data: Any) -> str:
+    """JSON with sorted keys and no spaces: the input of every hash."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def seeds_for(root_seed: int, count: int) -> list[int]:
+    """The first ``count`` seeds of an experiment; a prefix of any longer list."""
+    return [int(s) for s in np.random.SeedSequence(root_seed).generate_state(count)]
+
+
+def _read(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(path), None, "no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(str(path), None, f"cannot read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(str(path), None, f"not valid TOML: {error}") from None
+
+
+def _validate(data: dict, source: str) -> ExperimentFile:
+    try:
+        return ExperimentFile.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        loc = [str(p) for p in first["loc"] if not isinstance(p, int)]
+        # a variable's value failed both the list and the range form: name the variable
+        if loc[:1] == ["variables"]:
+            loc = loc[:2]
+            message = "must be a list of values or {min, max, steps}"
+        elif first["type"] == "extra_forbidden":
+            message = "unknown key"
+        else:
+            message = f"{first['msg']} (got {first.get('input')!r})"
+        raise InputError(source, ".".join(loc) or None, message) from None
+
+
+def _values_for(name: str, spec: list[Any] | Range, kind: str, source: str) -> list[Any] | None:
+    """The values a variable takes in a factorial design (None: sampled, not listed)."""
+    key = f"variables.{name}"
+    if isinstance(spec, list):
+        if not spec:
+            raise InputError(source, key, "needs at least one value")
+        return spec
+    if spec.max < spec.min:
+        raise InputError(source, key, "max is less than min")
+    if kind != "factorial":
+        return None
+    if spec.steps is None:
+        raise InputError(source, key, "a range in a factorial design needs steps")
+    return np.linspace(spec.min, spec.max, spec.steps).tolist()
+
+
+def _check_variable(name: str, values: list[Any], scenario: Scenario, source: str) -> None:
+    key = f"variables.{name}"
+    if name == "policy":
+        for value in values:
+            names = value.split("+") if isinstance(value, str) else [value]
+            if not all(n in POLICY_NAMES for n in names):
+                choices = ", ".join(POLICY_NAMES)
+                raise InputError(source, key, f"unknown policy {value!r} (choose from {choices})")
+        return
+    for value in values:
+        try:
+            scenario_module.with_overrides(scenario, {name: value})
+        except InputError as error:
+            raise InputError(source, key, error.message) from None
+
+
+def _sampled(
+    ranges: dict[str, Range], design: DesignSection, scenario: Scenario
+) -> tuple[dict, np.ndarray]:
+    from SALib.sample import latin, morris, sobol
+
+    problem = {
+        "num_vars": len(ranges),
+        "names": list(ranges),
+        "bounds": [[r.min, r.max] for r in ranges.values()],
+    }
+    seed = design.sample_seed
+    if design.kind == "sobol":
+        matrix = sobol.sample(
+            problem, design.samples, calc_second_order=design.second_order, seed=seed
+        )
+    elif design.kind == "morris":
+        matrix = morris.sample(problem, design.samples, num_levels=design.levels, seed=seed)
+    else:
+        matrix = latin.sample(problem, design.samples, seed=seed)
+    for j, name in enumerate(problem["names"]):
+        if scenario_module.key_type(name) is int:
+            matrix[:, j] = np.round(matrix[:, j])
+    return problem, matrix
+
+
+def _typed(name: str, value: Any) -> Any:
+    if isinstance(value, float) and scenario_module.key_type(name) is int and value.is_integer():
+        return int(value)
+    return value
+
+
+def load_experiment(
+    path: str | Path, seeds: int | None = None, days: int | None = None
+) -> Experiment:
+    """Read and validate an experiment file; ``seeds``/``days`` override the file's values."""
+    path = Path(path)
+    source = str(path)
+    spec = _validate(_read(path), source)
+    section = spec.experiment
+    scenario_path = (path.parent / section.scenario).resolve()
+    if not scenario_path.is_file():
+        raise InputError(source, "experiment.scenario", f"no such file: {scenario_path}")
+    base = scenario_module.load(scenario_path)
+    try:
+        scenario = scenario_module.with_overrides(base, spec.overrides)
+    except InputError as error:
+        raise InputError(source, f"overrides.{error.key}", error.message) from None
+    if section.baseline_policy not in POLICY_NAMES and not all(
+        n in POLICY_NAMES for n in section.baseline_policy.split("+")
+    ):
+        raise InputError(source, "experiment.baseline_policy", "unknown policy")
+    known = set(DEFAULT_METRICS) | {"paired_elders_share"}
+    for metric in section.metrics:
+        if metric not in known:
+            raise InputError(source, "experiment.metrics", f"unknown metric {metric!r}")
+    for name in section.series:
+        if name not in DEFAULT_SERIES:
+            raise InputError(source, "experiment.series", f"unknown series {name!r}")
+    listed: dict[str, list[Any]] = {}
+    ranges: dict[str, Range] = {}
+    for name, var in spec.variables.items():
+        values = _values_for(name, var, spec.design.kind, source)
+        if values is None:
+            ranges[name] = var
+            _check_variable(name, [var.min, var.max], scenario, source)
+        else:
+            values = [_typed(name, v) for v in values]
+            _check_variable(name, values, scenario, source)
+            listed[name] = values
+    if spec.design.kind != "factorial" and not ranges:
+        raise InputError(source, "design.kind", f"{spec.design.kind} needs a {{min, max}} range")
+    problem, matrix = (None, None)
+    if ranges:
+        problem, matrix = _sampled(ranges, spec.design, scenario)
+    points = _points(spec, listed, problem, matrix)
+    n_seeds = seeds if seeds is not None else section.seeds
+    n_days = days if days is not None else section.days
+    command = {k: v for k, v in (("seeds", seeds), ("days", days)) if v is not None}
+    return Experiment(
+        path=path,
+        spec=spec,
+        scenario=scenario,
+        points=points,
+        seeds=seeds_for(section.root_seed, n_seeds),
+        days=n_days,
+        problem=problem,
+        sample_matrix=matrix,
+        command_overrides=command,
+    )
+
+
+def _points(
+    spec: ExperimentFile,
+    listed: dict[str, list[Any]],
+    problem: dict | None,
+    matrix: np.ndarray | None,
+) -> list[Point]:
+    """Design points in a fixed order: the sample rows, each crossed with the listed values."""
+    order = list(spec.variables)
+    combos = [
+        dict(zip(listed, combo, strict=True)) for combo in itertools.product(*listed.values())
+    ]
+    rows: list[tuple[int | None, dict[str, Any]]] = []
+    if matrix is None:
+        rows = [(None, {})]
+    else:
+        for i, row in enumerate(matrix.tolist()):
+            sampled = {n: _typed(n, v) for n, v in zip(problem["names"], row, strict=True)}
+            rows.append((i, sampled))
+    points = []
+    for sample, sampled in rows:
+        for combo in combos:
+            values = {**combo, **sampled}
+            ordered = {name: values[name] for name in order}
+            points.append(Point(len(points), ordered, sample))
+    return points

@@ -1,0 +1,191 @@
+"""A results folder: its manifest, one Parquet file per run, and the tables made from them.
+
+Layout of DIR::
+
+    manifest.json        the resolved experiment and its sha256, seeds, provenance
+    runs/<run_id>.parquet one row per run (written atomically by the worker that ran it)
+    runs.parquet          every run's row without the daily series
+    series.parquet        the daily series, long format (point, seed, day, series...)
+    summary.csv/.parquet  per design point and metric: n, mean, sd, 95% CI
+    differences.csv/.parquet  paired differences against the baseline policy
+    sensitivity.csv/.parquet  Sobol or Morris indices (sobol and morris designs)
+
+A run's file name is a hash of its resolved scenario, seed and the model version, so a rerun
+finds what is done, and a folder never holds two rows for one run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+import json
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from sim.errors import InputError
+from sim.experiment.design import canonical_json
+from sim.storage import json_safe, write_json, write_parquet
+
+MANIFEST = "manifest.json"
+RUNS = "runs"
+TABLES = (
+    "runs.parquet",
+    "series.parquet",
+    "summary.csv",
+    "summary.parquet",
+    "differences.csv",
+    "differences.parquet",
+    "sensitivity.csv",
+    "sensitivity.parquet",
+)
+PACKAGES = ("volsim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "SALib")
+
+
+def model_version() -> str:
+    try:
+        return importlib.metadata.version("volsim")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def run_id(scenario: dict[str, Any], seed: int) -> str:
+    """The name of a run's file: a hash of its resolved scenario, seed and model version."""
+    text = canonical_json({"scenario": scenario, "seed": seed, "model": model_version()})
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _git() -> dict[str, Any]:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        revision = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+        status = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {"revision": None, "dirty": None}
+    if revision.returncode != 0:
+        return {"revision": None, "dirty": None}
+    return {"revision": revision.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def provenance() -> dict[str, Any]:
+    """Where and with what a result was made."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "git": _git(),
+        "packages": versions,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "command": sys.argv,
+    }
+
+
+class ResultsFolder:
+    """The results folder of one experiment."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.runs_dir = self.path / RUNS
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    def run_path(self, run: str) -> Path:
+        return self.runs_dir / f"{run}.parquet"
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest, None for a new folder; a broken folder is an InputError."""
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(str(self.path), None, "is a file, not a results folder")
+        if not self.manifest_path.exists():
+            if self.path.exists() and any(self.path.iterdir()):
+                raise InputError(
+                    str(self.path), None, "not empty and has no manifest.json: not a results folder"
+                )
+            return None
+        try:
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise InputError(str(self.manifest_path), None, f"unreadable: {error}") from None
+        if not isinstance(manifest, dict) or "experiment_sha256" not in manifest:
+            raise InputError(str(self.manifest_path), "experiment_sha256", "missing")
+        return manifest
+
+    def prepare(self, sha256: str, fresh: bool) -> dict[str, Any] | None:
+        """Check the folder belongs to this experiment (or empty it with ``fresh``)."""
+        manifest = self.read_manifest()
+        if fresh and manifest is not None:
+            self.clear()
+            return None
+        if manifest is not None and manifest["experiment_sha256"] != sha256:
+            raise InputError(
+                str(self.path),
+                None,
+                f"holds another experiment (sha256 {manifest['experiment_sha256'][:12]}, "
+                f"this one {sha256[:12]}): use --fresh to start over or --out for a new folder",
+            )
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.runs_dir.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)  # a write cut short by a kill
+        return manifest
+
+    def clear(self) -> None:
+        """Remove what an experiment wrote here (nothing else)."""
+        shutil.rmtree(self.runs_dir, ignore_errors=True)
+        for name in (MANIFEST, *TABLES):
+            (self.path / name).unlink(missing_ok=True)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_json(manifest, self.manifest_path)
+
+    def run_statuses(self) -> dict[str, str]:
+        """run_id → "done" or "failed" for every run file present."""
+        statuses = {}
+        for path in self.runs_dir.glob("*.parquet"):
+            try:
+                table = pq.read_table(path, columns=["status"])
+                statuses[path.stem] = table.column("status")[0].as_py()
+            except Exception:  # an unreadable file counts as missing and is run again
+                continue
+        return statuses
+
+    def read_runs(self, run_ids: list[str]) -> pd.DataFrame:
+        """The rows of these runs (those with a file), in the given order."""
+        frames = [
+            pq.read_table(self.run_path(r)).to_pandas()
+            for r in run_ids
+            if self.run_path(r).exists()
+        ]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def write_table(self, frame: pd.DataFrame, name: str) -> None:
+        """A table as Parquet and, for the summaries, CSV beside it."""
+        write_parquet(frame, self.path / f"{name}.parquet")
+        if name in ("summary", "differences", "sensitivity"):
+            csv = self.path / f"{name}.csv"
+            tmp = csv.with_name(f".{csv.name}.tmp")
+            frame.to_csv(tmp, index=False)
+            tmp.replace(csv)
+
+
+__all__ = ["ResultsFolder", "json_safe", "model_version", "now_iso", "provenance", "run_id"]
