@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/volsim run scenarios/chaoyangli.toml --out results/chaoyangli-baseline
+	$(BIN)/volsim experiment experiments/pairing-policies.toml
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -107,10 +107,11 @@ class Roster:
 
     def free_ids(self, exclude: set[int] | None = None) -> np.ndarray:
         """Free volunteers, ascending, without ``exclude``."""
-        ids = np.flatnonzero(self.free_mask)
-        if exclude:
-            ids = ids[~np.isin(ids, list(exclude))]
-        return ids
+        if not exclude:
+            return np.flatnonzero(self.free_mask)
+        mask = self.free_mask.copy()
+        mask[list(exclude)] = False
+        return np.flatnonzero(mask)
 
     def nearest_free(self, elder: int, exclude: set[int]) -> int | None:
         """The free volunteer nearest the elder; ties go to the one who has served least."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -97,6 +98,20 @@ def _failed(task: Task, error: str) -> dict[str, Any]:
     return {k: row[k] for k in ("run_id", "status", "error", "wall_seconds")}
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """Pool initializer: a worker whose experiment process is gone (killed) exits too."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def run_serial(tasks: list[Task], done: Callback) -> None:
     for task in tasks:
         done(execute(task))
@@ -109,7 +124,12 @@ def run_pool(tasks: list[Task], workers: int, done: Callback) -> None:
     attempts = dict.fromkeys((t.run_id for t in tasks), 0)
     remaining = {t.run_id: t for t in tasks}
     while remaining:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             futures = {pool.submit(execute, t): t for t in remaining.values()}
             broken = False
             while futures and not broken:

@@ -172,16 +172,15 @@ def _baseline_pairs(
         ValueError: if two baseline points share the values of the other variables.
     """
     others = [variable for variable in variables if variable != POLICY]
+    # a constant key column turns "no other variables" into an ordinary equi-join
+    keys = [*others, "__all__"]
+    keyed = points[others].assign(__all__=0)
     is_baseline = points[POLICY] == baseline_policy
-    baselines = points.loc[is_baseline, others].rename_axis("baseline_point").reset_index()
-    if baselines.duplicated(others).any():
+    baselines = keyed[is_baseline].rename_axis("baseline_point").reset_index()
+    if baselines.duplicated(keys).any():
         raise ValueError("several baseline points share the values of the other variables")
-    treated = points.loc[~is_baseline, others].reset_index()
-    if others:
-        pairs = treated.merge(baselines, on=others, how="inner")
-    else:
-        pairs = treated.merge(baselines, how="cross")
-    return pairs[["point", "baseline_point"]]
+    treated = keyed[~is_baseline].reset_index()
+    return treated.merge(baselines, on=keys, how="inner")[["point", "baseline_point"]]
 
 
 def _paired_values(values: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -257,7 +256,7 @@ def paired_differences(
     alpha = 1.0 - confidence
     described["p_value"] = _paired_p_value(described)
     described["p_holm"] = _holm(described["p_value"], alpha)
-    described["significant"] = (described["p_holm"] < alpha).to_numpy(dtype=bool)
+    described["significant"] = (described["p_holm"] <= alpha).to_numpy(dtype=bool)
     described = described.rename(columns={"n": "n_pairs", "mean": "mean_difference"})
     table = described.reset_index().merge(pairs, on="point")
     return _with_variables(table, points, variables)[columns]
@@ -277,7 +276,7 @@ def _sample_means(
         ValueError: if two design points share the categorical values and sample row.
     """
     keys = [*categorical, SAMPLE]
-    points = _design_points(runs, keys)
+    points = _design_points(runs, keys).astype({SAMPLE: int})
     if points.duplicated(keys).any():
         raise ValueError(f"several design points share the values of {keys}")
     done = runs.loc[runs["status"] == DONE]
@@ -346,15 +345,18 @@ def sobol_indices(
     variables: list[str],
     metrics: list[str],
     categorical: list[str],
+    *,
+    second_order: bool = False,
 ) -> pd.DataFrame:
     """First-order and total Sobol indices (SALib) per categorical combination and metric.
 
     Contract: ``problem`` is a SALib problem dict (``num_vars``, ``names``, ``bounds``)
     over the numeric variables, sampled with ``SALib.sample.sobol.sample(problem, N,
-    calc_second_order=False)``. The design points are the sample rows crossed with
-    every combination of the ``categorical`` variables, and ``runs`` has an int
+    calc_second_order=second_order)``. The design points are the sample rows crossed
+    with every combination of the ``categorical`` variables, and ``runs`` has an int
     column ``sample``: the sample row of each point (the same within a point), so
-    the sample matrix has ``runs["sample"].max() + 1`` = N (num_vars + 2) rows.
+    the sample matrix has ``runs["sample"].max() + 1`` rows: N (num_vars + 2), or
+    N (2 num_vars + 2) when ``second_order`` (whose S2 indices are not reported).
     Replications are averaged per point (mean over done seeds), and each categorical
     combination is analysed on its own with ``conf_level=0.95`` and seed 0.
 
@@ -366,8 +368,10 @@ def sobol_indices(
     """
     _check_variables(problem, variables, categorical)
     n_rows = int(runs[SAMPLE].max()) + 1 if len(runs) else 0
-    if n_rows % (problem["num_vars"] + 2):
-        raise ValueError(f"{n_rows} sample rows is not a multiple of num_vars + 2")
+    _, n_groups = extract_group_names(dict(problem))
+    block = 2 * n_groups + 2 if second_order else n_groups + 2
+    if n_rows % block:
+        raise ValueError(f"{n_rows} sample rows is not a multiple of {block}")
 
     def analyse(y: np.ndarray) -> Mapping[str, Any] | None:
         if np.ptp(y) == 0.0:
@@ -377,7 +381,7 @@ def sobol_indices(
         return sobol.analyze(
             dict(problem),
             y,
-            calc_second_order=False,
+            calc_second_order=second_order,
             conf_level=SALIB_CONF_LEVEL,
             seed=np.random.default_rng(SALIB_SEED),
         )
