@@ -146,7 +146,7 @@ def _blocks(
         n = int(counts[b])
         span = max(1, min(n, int(slot_w) - 1))
         depth = math.ceil(n / span)
-        x0 = int(col * slot_w) + int(rng.integers(0, max(1, int(slot_w) - span) + 0))
+        x0 = int(col * slot_w) + int(rng.integers(0, max(1, int(slot_w) - span)))
         y0 = int(row * slot_h) + int(rng.integers(0, max(1, int(slot_h) - 2 * depth + 1)))
         for i in range(n):
             x = min(width - 1, x0 + i % span)

@@ -34,7 +34,7 @@ from sim.demand import MIN_PER_DAY, Demand
 from sim.dispatch import build_policy
 from sim.dispatch.pairing import PairingPolicy
 from sim.engine import EventQueue
-from sim.metrics import breakdown, order_metrics, workload_metrics
+from sim.metrics import CIRCLE_MIN, breakdown, order_metrics, workload_metrics
 from sim.orders import OrderBook
 from sim.population import assign_point_hosts, availability_table, build_population
 from sim.rating import RatingModel
@@ -42,8 +42,6 @@ from sim.roster import Roster
 from sim.scenario import Scenario
 from sim.streams import Buffered, spawn_streams
 
-#: the response-time target of the 15-minute volunteer service circle (15分钟志愿服务圈)
-CIRCLE_MIN = 15.0
 MIN_PER_HOUR = 60
 
 
@@ -186,7 +184,7 @@ class VolunteerModel(mesa.Model):
     def _hour_tick(self, hour: int) -> None:
         """Hourly: shifts change, coverage is sampled, waiting orders meet new volunteers."""
         roster = self.roster
-        if hour % 168 in self._duty_hours or hour == 0:
+        if hour % 168 in self._duty_hours:
             roster.set_hour(hour % 168)
             self._on_duty_count = int(roster.on_duty.sum())
         if hour < self.days * 24:

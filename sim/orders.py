@@ -4,8 +4,9 @@ An order is a row of plain Python lists (fast to update one at a time, turned in
 end). The policy makes offers; each offer reserves a volunteer until the answer arrives. An
 accepted order starts the volunteer's walk and service at once (arrival and end times are known
 then); a declined one goes back to the policy. An order with no one to offer waits, first come
-first served, until a volunteer frees up or comes on duty; after declines it is retried every
-``dispatch.retry_interval_min``. An order not accepted within ``demand.max_wait_min`` expires.
+first served in the order it began waiting, until a volunteer frees up or comes on duty; an
+order that waits after declines forgets them and is offered again ``dispatch.retry_interval_min``
+later. An order not accepted within ``demand.max_wait_min`` expires.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class OrderBook:
         self.fatigue_per_min = (
             0.0
             if scenario.volunteers.always_available
-            else scenario.acceptance.fatigue_per_service_min
+            else 1.0 / scenario.acceptance.full_fatigue_work_min
         )
         self.placed_min: list[float] = []
         self.elder: list[int] = []
@@ -56,6 +57,7 @@ class OrderBook:
         self.outstanding: list[int] = []
         self.declined: list[set[int]] = []
         self.waiting: dict[int, None] = {}
+        self.origin: dict[int, int] = {}
         self.served_by: dict[tuple[int, int], int] = {}
         self.counts = {"requests": 0, "served": 0, "unmet": 0}
 
@@ -106,8 +108,20 @@ class OrderBook:
     def is_familiar(self, v: int, o: int) -> bool:
         return (self.elder[o], v) in self.served_by
 
-    def offer(self, o: int, v: int, accept_probability: float | None = None, delay_min=0.0):
-        """Offer order ``o`` to volunteer ``v``; the answer comes as an event (or at once)."""
+    def offer(
+        self,
+        o: int,
+        v: int,
+        accept_probability: float | None = None,
+        delay_min: float = 0.0,
+        origin_stairwell: int | None = None,
+    ) -> None:
+        """Offer order ``o`` to volunteer ``v``; the answer comes as an event (or at once).
+
+        ``origin_stairwell``: where the volunteer walks from if not home (a service point).
+        """
+        if origin_stairwell is not None:
+            self.origin[o] = origin_stairwell
         self.roster.reserve(v)
         self.offers[o] += 1
         self.outstanding[o] += 1
@@ -135,8 +149,8 @@ class OrderBook:
             return
         self.roster.release(v)
         self.declined[o].add(v)
-        if self.outstanding[o] == 0:
-            self._dispatch(o)
+        self.origin.pop(o, None)
+        self._dispatch(o)
         self.serve_waiting()
 
     def _start(self, o: int, v: int) -> None:
@@ -145,7 +159,7 @@ class OrderBook:
         self.status[o] = ACCEPTED
         self.volunteer[o] = v
         self.accepted_min[o] = now
-        arrived = now + self.roster.travel_min(v, self.elder[o])
+        arrived = now + self.roster.travel_min(v, self.elder[o], self.origin.get(o))
         self.arrived_min[o] = arrived
         self.familiar[o] = (self.elder[o], v) in self.served_by
         self.roster.start_service(v)
@@ -183,11 +197,12 @@ class OrderBook:
             self._dispatch(o)
 
     def serve_waiting(self) -> None:
-        """Offer waiting orders, oldest first, while anyone is free."""
-        if not self.waiting or not self.roster.free:
+        """Offer waiting orders, oldest first, while anyone may be free."""
+        if not self.waiting:
             return
+        needs_free = self.model.policy.uses_free_volunteers
         for o in list(self.waiting):
-            if not self.roster.free:
+            if needs_free and not self.roster.free:
                 break
             if o not in self.waiting:
                 continue

@@ -31,7 +31,7 @@ CLIENT_GROUPS = (
 
 @dataclass
 class Population:
-    """One row per resident; mutable because dynamics age and change people."""
+    """One row per resident (arrays may be updated in place during a run)."""
 
     age_years: np.ndarray
     household: np.ndarray
@@ -83,7 +83,7 @@ def _households(
     n = len(age)
     household = np.full(n, -1)
     elders = np.flatnonzero(age >= 60)
-    # older people more often live alone (profile: most of the 98 are 80+)
+    # assumed: the older, the more often alone (widowhood)
     weight = np.where(age[elders] >= 80, 4.0, np.where(age[elders] >= 70, 2.0, 1.0))
     n_alone = min(len(elders), round(len(elders) * p.living_alone_share_of_60_plus))
     alone = rng.choice(elders, n_alone, replace=False, p=weight / weight.sum())
@@ -103,6 +103,8 @@ def _households(
     household[adults_first] = next_id + slots
     living_alone = np.zeros(n, dtype=bool)
     living_alone[alone] = True
+    if n_nest % 2:  # the last empty-nest elder has no partner: alone too
+        living_alone[nest[-1]] = True
     empty_nest = np.zeros(n, dtype=bool)
     empty_nest[nest] = True
     return household, living_alone, empty_nest
@@ -217,12 +219,13 @@ def assign_point_hosts(
     distance_m: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """A host for each service point: a registered volunteer who lives nearest to it.
+    """A host for each service point: an active volunteer who lives nearest to it.
 
     Among equally near candidates the host is drawn at random; nobody hosts two points while
-    unused candidates remain.
+    unused candidates remain. Hosts come from the active volunteers, so the station policy
+    works with the same volunteers as the others.
     """
-    candidates = np.flatnonzero(population.registered)
+    candidates = np.flatnonzero(population.active)
     if len(candidates) == 0:
         candidates = np.arange(population.size)
     used = np.zeros(population.size, dtype=bool)

@@ -95,12 +95,14 @@ class Roster:
         self.orders_today = [0] * len(self.orders_today)
 
     # --- queries ------------------------------------------------------------------------
-    def travel_min(self, v: int, elder: int) -> float:
-        """Walk from the volunteer's stairwell to the elder's door (0 at infinite speed)."""
+    def travel_min(self, v: int, elder: int, origin_stairwell: int | None = None) -> float:
+        """Walk to the elder's door, from the volunteer's stairwell unless another origin is
+        given, and climb to the elder's floor (0 at infinite speed: no travel at all)."""
         if self._speed == float("inf"):
             return 0.0
-        walk_m = self._distance_rows[self._stairwell[v]][self._stairwell[elder]]
-        return walk_m / self._speed + self._floor[elder] * self._stair_min
+        origin = self._stairwell[v] if origin_stairwell is None else origin_stairwell
+        walk_m = self._distance_rows[origin][self._stairwell[elder]]
+        return walk_m / self._speed + (self._floor[elder] - 1) * self._stair_min
 
     def distance_m_between(self, v: int, elder: int) -> float:
         return self._distance_rows[self._stairwell[v]][self._stairwell[elder]]

@@ -205,11 +205,13 @@ class Travel(_Section):
 class Acceptance(_Section):
     base_probability: float = Field(0.45, ge=0, le=1, description="17-47% observed")
     distance_scale_m: float = Field(400.0, gt=0, description="p falls by e per this distance")
-    load_penalty_per_order_today: float = Field(0.15, ge=0, le=1)
+    load_penalty_per_order_today: float = Field(
+        0.15, ge=0, le=1, description="per order accepted today"
+    )
     fatigue_weight: float = Field(0.6, ge=0, le=1)
     familiarity_bonus: float = Field(0.25, ge=0, le=1)
     response_mean_min: float = Field(2.0, ge=0, description="time to answer an offer")
-    fatigue_per_service_min: float = Field(1 / 240, ge=0, description="fatigue per minute")
+    full_fatigue_work_min: float = Field(240.0, gt=0, description="a day's work to full fatigue")
     fatigue_recovery_per_day: float = Field(0.5, ge=0, le=1, description="share shed daily")
 
 

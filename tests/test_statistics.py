@@ -393,6 +393,17 @@ def test_sobol_rejects_a_sample_of_the_wrong_size(sobol_runs: pd.DataFrame) -> N
         sobol_indices(ISHIGAMI, runs, ["policy", "x1", "x2", "x3"], ["y"], ["policy"])
 
 
+def test_sobol_second_order_sample() -> None:
+    X = sobol_sample.sample(ISHIGAMI, 1024, calc_second_order=True, seed=5)
+    runs = sample_runs(ISHIGAMI, X, {"a": ishigami}, seeds=1, noise=0.0)
+    variables = ["policy", *ISHIGAMI["names"]]
+    with pytest.raises(ValueError, match="multiple"):  # 8 rows per base row, not 5
+        sobol_indices(ISHIGAMI, runs, variables, ["y"], ["policy"])
+    table = sobol_indices(ISHIGAMI, runs, variables, ["y"], ["policy"], second_order=True)
+    assert np.all(np.abs(table["S1"] - ISHIGAMI_S1) <= 2.0 * table["S1_conf"])
+    assert np.all(np.abs(table["ST"] - ISHIGAMI_ST) <= 2.0 * table["ST_conf"])
+
+
 def test_morris_ranks_linear_effects() -> None:
     coefficients = np.array([1.0, 5.0, 0.0, 2.0])
     problem = {"num_vars": 4, "names": ["a", "b", "c", "d"], "bounds": [[0.0, 1.0]] * 4}

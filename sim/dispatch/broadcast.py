@@ -16,18 +16,22 @@ class BroadcastPolicy(Policy):
         self._next_phase_min: dict[int, float] = {}
 
     def dispatch(self, o: int) -> bool:
-        if self.book.outstanding[o] > 0:
-            return True  # answers still to come; the phase timer alerts more
-        return self._alert(o)
+        """Keep k alerts out: a new order gets k, each decline is replaced at once."""
+        outstanding = self.book.outstanding[o]
+        alerted = self._alert(o, self.params.broadcast_k - outstanding)
+        return alerted or outstanding > 0
 
-    def _alert(self, o: int) -> bool:
+    def _alert(self, o: int, count: int) -> bool:
+        """Alert up to ``count`` more of the nearest free volunteers in the radius."""
         book, roster = self.book, self.roster
+        if count <= 0:
+            return False
         ranked = roster.rank_by_distance(
             book.elder[o], roster.free_ids(book.declined[o]), self.params.broadcast_radius_m
         )
         if len(ranked) == 0:
             return False
-        for v in ranked[: self.params.broadcast_k].tolist():
+        for v in ranked[:count].tolist():
             if book.status[o] != PENDING:
                 break  # taken by an earlier alertee who answered at once
             book.offer(o, v)
@@ -42,4 +46,4 @@ class BroadcastPolicy(Policy):
             return
         del self._next_phase_min[o]
         if book.status[o] == PENDING and o not in book.waiting:
-            self._alert(o)
+            self._alert(o, self.params.broadcast_k)

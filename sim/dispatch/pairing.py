@@ -2,8 +2,10 @@
 helpers (active volunteers aged 60-69) from the same or a nearby stairwell, who are asked first.
 
 Pairs are formed greedily, elders in id order, each taking the nearest helpers within
-``pairing_max_distance_m`` with fewest elders so far (at most ``pairing_max_elders_per_helper``).
-An elder with no helper in reach stays unpaired; without a fallback their orders go unserved.
+``pairing_max_distance_m`` (ties: fewest elders so far) who have fewer than
+``pairing_max_elders_per_helper`` elders. Only pairs serve under ``pairing`` alone: orders from
+elders outside the two eligible groups, or with no helper in reach, go unserved unless a
+fallback policy is chained (``pairing+broadcast``).
 """
 
 import numpy as np

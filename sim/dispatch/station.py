@@ -1,7 +1,8 @@
 """Service points only (项目团队设点服务): the nearest open point of a matching category serves.
 
-Each point is run by its host volunteer (the household that keeps the 家站 point); while the
-point is open the host is on shift and takes the order at once, walking from the point.
+Each point is run by its host, an active volunteer living nearest to it (the household that
+keeps the 家站 point); while the point is open the host is on shift there, whatever their own
+availability pattern, and takes the order at once, walking from the point.
 """
 
 import numpy as np
@@ -48,5 +49,10 @@ class StationPolicy(Policy):
         elder_stairwell = self.model.population.stairwell[book.elder[o]]
         distance = self._distance_m[elder_stairwell, self._point_stairwell[points]]
         nearest = points[np.lexsort((points, distance))[0]]
-        book.offer(o, int(self._host[nearest]), accept_probability=1.0)
+        book.offer(
+            o,
+            int(self._host[nearest]),
+            accept_probability=1.0,
+            origin_stairwell=int(self._point_stairwell[nearest]),
+        )
         return True

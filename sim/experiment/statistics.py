@@ -64,18 +64,31 @@ def _check_confidence(confidence: float) -> None:
 def _design_points(runs: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """One row per design point, indexed by ``point``, with the given constant columns.
 
+    Missing values are skipped: a run recorded without its variables (e.g. one that
+    failed before it started) does not hide the point's values given by other runs.
+
     Raises:
         ValueError: if a column takes several values within one design point.
     """
-    points = runs[["point", *columns]].drop_duplicates()
-    if points["point"].duplicated().any():
+    by_point = runs.groupby("point")[list(columns)]
+    if (by_point.nunique() > 1).any(axis=None):
         raise ValueError(f"columns {list(columns)} are not constant within a design point")
-    return points.set_index("point").sort_index()
+    return by_point.first()
+
+
+def _done(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs with status done."""
+    return runs.loc[runs["status"] == DONE]
+
+
+def _degrees_of_freedom(n: np.ndarray) -> np.ndarray:
+    """n − 1 for samples of n >= 2 values, else NaN (no t distribution)."""
+    return np.where(n >= 2, n - 1, np.nan)
 
 
 def _done_values(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     """Done runs in long format: ``point``, ``seed``, ``metric``, ``value`` (no NaN)."""
-    done = runs.loc[runs["status"] == DONE, ["point", "seed", *metrics]]
+    done = _done(runs)[["point", "seed", *metrics]]
     values = done.melt(id_vars=["point", "seed"], var_name="metric", value_name="value")
     return values.dropna(subset=["value"])
 
@@ -96,9 +109,9 @@ def _describe(
 def _t_interval(described: pd.DataFrame, confidence: float) -> pd.DataFrame:
     """Student t interval mean ± t_{n-1} sd / sqrt(n); NaN when n < 2."""
     n = described["n"].to_numpy(dtype=float)
-    degrees = np.where(n >= 2, n - 1, np.nan)
+    quantile = stats.t.ppf(0.5 + confidence / 2, _degrees_of_freedom(n))
     with np.errstate(divide="ignore", invalid="ignore"):
-        halfwidth = stats.t.ppf(0.5 + confidence / 2, degrees) * described["sd"] / np.sqrt(n)
+        halfwidth = quantile * described["sd"] / np.sqrt(n)
     mean = described["mean"]
     return pd.DataFrame(
         {"ci_low": mean - halfwidth, "ci_high": mean + halfwidth, "halfwidth": halfwidth},
@@ -204,7 +217,7 @@ def _paired_p_value(described: pd.DataFrame) -> np.ndarray:
     sd = described["sd"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         t_stat = mean / (sd / np.sqrt(n))
-        p_value = 2.0 * stats.t.sf(np.abs(t_stat), np.where(n >= 2, n - 1, np.nan))
+        p_value = 2.0 * stats.t.sf(np.abs(t_stat), _degrees_of_freedom(n))
     p_value = np.where(sd == 0.0, np.where(mean == 0.0, 1.0, 0.0), p_value)
     return np.where(n >= 2, p_value, np.nan)
 
@@ -256,7 +269,7 @@ def paired_differences(
     alpha = 1.0 - confidence
     described["p_value"] = _paired_p_value(described)
     described["p_holm"] = _holm(described["p_value"], alpha)
-    described["significant"] = (described["p_holm"] <= alpha).to_numpy(dtype=bool)
+    described["significant"] = (described["p_holm"] < alpha).to_numpy(dtype=bool)
     described = described.rename(columns={"n": "n_pairs", "mean": "mean_difference"})
     table = described.reset_index().merge(pairs, on="point")
     return _with_variables(table, points, variables)[columns]
@@ -279,8 +292,7 @@ def _sample_means(
     points = _design_points(runs, keys).astype({SAMPLE: int})
     if points.duplicated(keys).any():
         raise ValueError(f"several design points share the values of {keys}")
-    done = runs.loc[runs["status"] == DONE]
-    return points.join(done.groupby("point")[list(metrics)].mean())
+    return points.join(_done(runs).groupby("point")[list(metrics)].mean())
 
 
 def _combinations(
