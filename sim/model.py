@@ -35,7 +35,7 @@ from sim.dispatch import build_policy
 from sim.dispatch.pairing import PairingPolicy
 from sim.engine import EventQueue
 from sim.metrics import CIRCLE_MIN, breakdown, order_metrics, workload_metrics
-from sim.orders import OrderBook
+from sim.orders import SERVED, UNMET, OrderBook
 from sim.population import assign_point_hosts, availability_table, build_population
 from sim.rating import RatingModel
 from sim.roster import Roster
@@ -86,7 +86,12 @@ class VolunteerModel(mesa.Model):
         self.scenario_params = params
         self.days = params.simulation.days
         self.streams = spawn_streams(seed)
-        self.layout = build_layout(params.community, self.streams["layout"])
+        layout_rng = (
+            np.random.default_rng(params.community.layout_seed)
+            if params.community.fixed_layout
+            else self.streams["layout"]
+        )
+        self.layout = build_layout(params.community, layout_rng)
         self.population = build_population(params, self.layout, self.streams["population"], source)
         self.point_host = assign_point_hosts(
             self.layout.point_stairwell,
@@ -264,6 +269,28 @@ class VolunteerModel(mesa.Model):
         else:
             area_of = layout.stairwell_building[pop.stairwell]
         return breakdown(self.orders.table(), area_of, area)
+
+    def distributions(self) -> dict[str, list]:
+        """What charts need beyond the summary: response times of served orders, orders per
+        worker (sorted), and per-building totals (index = building)."""
+        table = self.order_table()
+        served = (table["status"] == SERVED).to_numpy()
+        unmet = (table["status"] == UNMET).to_numpy()
+        building = table["building"].to_numpy()
+        response = table["response_min"].to_numpy()
+        n = self.layout.n_buildings
+        counts = self.roster.served_count
+        workers = np.flatnonzero(self.population.active | (counts > 0))
+        return {
+            "dist.response_min": response[served].tolist(),
+            "dist.workload_orders": np.sort(counts[workers]).tolist(),
+            "building.requests": np.bincount(building, minlength=n).tolist(),
+            "building.served": np.bincount(building[served], minlength=n).tolist(),
+            "building.unmet": np.bincount(building[unmet], minlength=n).tolist(),
+            "building.response_sum_min": np.bincount(
+                building[served], weights=response[served], minlength=n
+            ).tolist(),
+        }
 
     @property
     def coverage_15min_share(self) -> float:

@@ -65,6 +65,8 @@ class Community(_Section):
     distance_metric: Literal["manhattan", "euclidean"] = Field(
         "manhattan", description="walking along lanes, or as the crow flies"
     )
+    fixed_layout: bool = Field(True, description="the same buildings in every run")
+    layout_seed: int = Field(0, ge=0, description="seed of the fixed layout")
     buildings: int = Field(43, ge=1, description="43 buildings (profile, 2015)")
     stairwells: int = Field(164, ge=1, description="164 楼门 (profile, 2015)")
     floors_per_building: int = Field(6, ge=1, le=40, description="assumed walk-ups")

@@ -86,10 +86,23 @@ def test_summarize_ignores_failed_runs_and_nan() -> None:
     runs = make_runs([{"policy": "a"}], [0, 1, 2, 3, 4], lambda p, v, s: {"y": float(s)})
     runs.loc[runs["seed"] == 4, "status"] = "failed"  # a stale value must still be ignored
     runs.loc[runs["seed"] == 0, "y"] = np.nan
-    row = summarize(runs, ["policy"], ["y"]).iloc[0]
+    # a run that failed before it started is recorded without its variables
+    unstarted = pd.DataFrame([{"point": 0, "seed": 5, "status": "failed"}])
+    runs = pd.concat([runs, unstarted], ignore_index=True)
+    table = summarize(runs, ["policy"], ["y"])
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert row["policy"] == "a"
     assert row["n"] == 3
     assert row["mean"] == pytest.approx(2.0)
     assert row["sd"] == pytest.approx(1.0)
+
+
+def test_variables_must_be_constant_within_a_point() -> None:
+    runs = make_runs([{"policy": "a"}], [0, 1], lambda p, v, s: {"y": 1.0})
+    runs.loc[1, "policy"] = "b"
+    with pytest.raises(ValueError, match="not constant"):
+        summarize(runs, ["policy"], ["y"])
 
 
 def test_summarize_single_and_no_values() -> None:

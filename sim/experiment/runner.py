@@ -79,6 +79,7 @@ def execute(task: Task) -> dict[str, Any]:
         row.update(status="done", error="")
         row.update({m: summary.get(m) for m in task.metrics})
         row.update({f"series.{s}": daily[s].to_list() for s in task.series})
+        row.update(model.distributions())
     except Exception as error:  # recorded with its seed; the sweep goes on
         row.update(status="failed", error=f"{type(error).__name__}: {error}")
         row["traceback"] = traceback.format_exc(limit=5)
@@ -93,6 +94,7 @@ Callback = Callable[[dict[str, Any]], None]
 
 def _failed(task: Task, error: str) -> dict[str, Any]:
     row = {"run_id": task.run_id, "point": task.point, "sample": task.sample, "seed": task.seed}
+    row.update(task.values)
     row.update(status="failed", error=error, wall_seconds=0.0)
     write_parquet(pd.DataFrame([row]), Path(task.path))
     return {k: row[k] for k in ("run_id", "status", "error", "wall_seconds")}
@@ -301,7 +303,12 @@ def write_summaries(experiment: Experiment, folder: ResultsFolder, runs: pd.Data
         categorical = experiment.categorical
         if kind == "sobol":
             table = statistics.sobol_indices(
-                experiment.problem, runs, variables, metrics, categorical
+                experiment.problem,
+                runs,
+                variables,
+                metrics,
+                categorical,
+                second_order=experiment.spec.design.second_order,
             )
         else:
             table = statistics.morris_indices(

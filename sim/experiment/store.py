@@ -4,7 +4,7 @@ Layout of DIR::
 
     manifest.json        the resolved experiment and its sha256, seeds, provenance
     runs/<run_id>.parquet one row per run (written atomically by the worker that ran it)
-    runs.parquet          every run's row without the daily series
+    runs.parquet          every run's row: metrics, response times, workloads, per-building totals
     series.parquet        the daily series, long format (point, seed, day, series...)
     summary.csv/.parquet  per design point and metric: n, mean, sd, 95% CI
     differences.csv/.parquet  paired differences against the baseline policy
