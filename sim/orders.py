@@ -59,6 +59,7 @@ class OrderBook:
         self.waiting: dict[int, None] = {}
         self.origin: dict[int, int] = {}
         self.served_by: dict[tuple[int, int], int] = {}
+        self.helpers_of: dict[int, set[int]] = {}
         self.counts = {"requests": 0, "served": 0, "unmet": 0}
 
     # --- placing ------------------------------------------------------------------------
@@ -176,6 +177,7 @@ class OrderBook:
         )
         key = (elder, v)
         self.served_by[key] = self.served_by.get(key, 0) + 1
+        self.helpers_of.setdefault(elder, set()).add(v)
         self.roster.end_service(v, now - self.accepted_min[o], self.fatigue_per_min)
         self.serve_waiting()
 

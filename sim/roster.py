@@ -137,17 +137,27 @@ class Roster:
         return int(tied[np.argmin(self.served_count[tied])])
 
     def rank_by_distance(
-        self, elder: int, ids: np.ndarray, within_m: float = float("inf")
+        self,
+        elder: int,
+        ids: np.ndarray,
+        within_m: float = float("inf"),
+        limit: int | None = None,
     ) -> np.ndarray:
-        """``ids`` nearest first (ties: fewest served, then lowest id), within a distance."""
+        """``ids`` nearest first (ties: fewest served, then lowest id), within a distance;
+        only the first ``limit`` if given."""
         if len(ids) == 0:
             return ids
         pop = self.population
         dist = self.distance_m[pop.stairwell[elder], pop.stairwell[ids]]
-        keep = dist <= within_m
-        ids, dist = ids[keep], dist[keep]
-        served = self.served_count[ids]
-        return ids[np.lexsort((ids, served, dist))]
+        if within_m != float("inf"):
+            keep = dist <= within_m
+            ids, dist = ids[keep], dist[keep]
+        if limit is not None and len(ids) > limit:
+            # sort only those as near as the limit-th nearest (ties included)
+            keep = dist <= np.partition(dist, limit - 1)[limit - 1]
+            ids, dist = ids[keep], dist[keep]
+        ranked = ids[np.lexsort((ids, self.served_count[ids], dist))]
+        return ranked if limit is None else ranked[:limit]
 
     def reachable_share(self, reach: np.ndarray, weight_by_stairwell: np.ndarray) -> float:
         """Share of ``weight`` at stairwells within reach of an available volunteer.

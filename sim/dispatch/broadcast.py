@@ -27,11 +27,11 @@ class BroadcastPolicy(Policy):
         if count <= 0:
             return False
         ranked = roster.rank_by_distance(
-            book.elder[o], roster.free_ids(book.declined[o]), self.params.broadcast_radius_m
+            book.elder[o], roster.free_ids(book.declined[o]), self.params.broadcast_radius_m, count
         )
         if len(ranked) == 0:
             return False
-        for v in ranked[:count].tolist():
+        for v in ranked.tolist():
             if book.status[o] != PENDING:
                 break  # taken by an earlier alertee who answered at once
             book.offer(o, v)

@@ -27,11 +27,18 @@ class GridPolicy(Policy):
         grid = self._grid_of[elder]
         if not self._has_focal[grid]:
             return False
-        ids = roster.free_ids(book.declined[o])
-        ids = roster.rank_by_distance(elder, ids[self._grid_of[ids] == grid])
-        if len(ids) == 0:
+        declined = book.declined[o]
+        known = [
+            v
+            for v in book.helpers_of.get(elder, ())
+            if v in roster.free and v not in declined and self._grid_of[v] == grid
+        ]
+        ids = np.array(sorted(known), dtype=np.int64)
+        if not known:
+            ids = roster.free_ids(declined)
+            ids = ids[self._grid_of[ids] == grid]
+        ranked = roster.rank_by_distance(elder, ids, limit=1)
+        if len(ranked) == 0:
             return False
-        ids = ids.tolist()
-        familiar = [v for v in ids if book.is_familiar(v, o)]
-        book.offer(o, (familiar or ids)[0], delay_min=self.params.grid_assign_delay_min)
+        book.offer(o, int(ranked[0]), delay_min=self.params.grid_assign_delay_min)
         return True
