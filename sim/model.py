@@ -33,6 +33,7 @@ from sim.community import SERVICE_CATEGORIES, build_layout
 from sim.demand import MIN_PER_DAY, Demand
 from sim.dispatch import build_policy
 from sim.dispatch.pairing import PairingPolicy
+from sim.dynamics import DAYS_PER_YEAR, Dynamics
 from sim.engine import EventQueue
 from sim.metrics import CIRCLE_MIN, breakdown, order_metrics, workload_metrics
 from sim.orders import SERVED, UNMET, OrderBook
@@ -43,6 +44,14 @@ from sim.scenario import Scenario
 from sim.streams import Buffered, spawn_streams
 
 MIN_PER_HOUR = 60
+#: age bands of the yearly series (inclusive)
+AGE_BANDS = {
+    "0_17": (0, 17),
+    "18_59": (18, 59),
+    "60_69": (60, 69),
+    "70_79": (70, 79),
+    "80_plus": (80, 200),
+}
 
 
 def _root_seed(rng: Any) -> int:
@@ -112,7 +121,11 @@ class VolunteerModel(mesa.Model):
         self.rating_model = RatingModel(params, Buffered(self.streams["rating"], "standard_normal"))
         self.demand = Demand(params, self.streams["demand"], self.streams["service"])
         self.orders = OrderBook(self)
+        self.dynamics = Dynamics(self)
         self.policy = build_policy([params.dispatch.policy, *params.dispatch.fallback], self)
+        self._pairing = self.policy.first(PairingPolicy)
+        self.yearly: list[dict[str, Any]] = []
+        self._year_first_order = 0
         self._reach = self._reach_matrix()
         self._elders_by_stairwell = self._count_elders_by_stairwell()
         self._coverage_samples: list[float] = []
@@ -167,8 +180,8 @@ class VolunteerModel(mesa.Model):
                 int(self.point_host[p]),
                 cells[layout.point_stairwell[p]],
             )
-        for r, s in enumerate(pop.stairwell.tolist()):
-            Resident(self, r, cells[s])
+        self._stairwell_cells = cells
+        self.residents = [Resident(self, r, cells[s]) for r, s in enumerate(pop.stairwell.tolist())]
 
     def _reach_matrix(self) -> np.ndarray | None:
         """Stairwells within a 15-minute walk of each other; None if all are."""
@@ -221,6 +234,7 @@ class VolunteerModel(mesa.Model):
         self.orders.start_day(self.demand.draw_day(day, self.population))
         self.events.run_until((day + 1) * MIN_PER_DAY)
         self.roster.end_day(self.scenario_params.acceptance.fatigue_recovery_per_day)
+        self._end_of_day(day)
         if day + 1 == self.days:
             self._finish()
         counts = self.orders.counts
@@ -234,6 +248,51 @@ class VolunteerModel(mesa.Model):
         self._last_counts = dict(counts)
         self.datacollector.collect(self)
         self.wall_seconds += time.perf_counter() - started
+
+    def _end_of_day(self, day: int) -> None:
+        """People and volunteers change; Mesa agents and the roster follow."""
+        arrived, left = self.dynamics.end_of_day(day)
+        for r in left.tolist():
+            self.residents[r].remove()
+        if len(arrived):
+            self.roster.grow(len(arrived))
+            stairwells = self.population.stairwell[arrived].tolist()
+            for r, s in zip(arrived.tolist(), stairwells, strict=True):
+                self.residents.append(Resident(self, r, self._stairwell_cells[s]))
+        if (day + 1) % DAYS_PER_YEAR == 0:
+            self.dynamics.end_of_year()
+            self._record_year(day)
+        if self._pairing and (day + 1) % self.scenario_params.dynamics.repair_interval_days == 0:
+            self._pairing.form_pairs()
+        if len(arrived) or len(left) or (day + 1) % DAYS_PER_YEAR == 0:
+            self._elders_by_stairwell = self._count_elders_by_stairwell()
+        self.roster.set_hour(((day + 1) * 24) % 168)
+        self._on_duty_count = int(self.roster.on_duty.sum())
+
+    def _record_year(self, day: int) -> None:
+        """The year's row of the yearly series."""
+        pop = self.population
+        first = self._year_first_order
+        self._year_first_order = len(self.orders.status)
+        year_table = self.orders.table().iloc[first : self._year_first_order]
+        metrics = order_metrics(year_table)
+        samples = self._coverage_samples[-DAYS_PER_YEAR * 24 :]
+        row: dict[str, Any] = {"year": self.dynamics.calendar(day)[0]}
+        for name, (low, high) in AGE_BANDS.items():
+            band = pop.present & (pop.age_years >= low) & (pop.age_years <= high)
+            row[f"residents_{name}"] = int(band.sum())
+            row[f"active_volunteers_{name}"] = int((band & pop.active).sum())
+        row["residents"] = pop.residents
+        row["registered_volunteers"] = int(pop.registered.sum())
+        row["active_volunteers"] = int(pop.active.sum())
+        row["paired_elders_share"] = self.paired_elders_share()
+        row["coverage_15min_share"] = float(np.mean(samples)) if samples else math.nan
+        row["response_time_p90_min"] = metrics["response_time_p90_min"]
+        row["unmet_share"] = metrics["unmet"] / metrics["requests"] if metrics["requests"] else 0.0
+        self.yearly.append(row)
+
+    def yearly_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.yearly)
 
     def _finish(self) -> None:
         """Let waiting orders run out their drain time, close the rest, finish services."""
@@ -303,8 +362,7 @@ class VolunteerModel(mesa.Model):
         return float(self.roster.busy_min.sum() / on_duty) if on_duty else math.nan
 
     def paired_elders_share(self) -> float | None:
-        pairing = self.policy.first(PairingPolicy)
-        return pairing.paired_share() if pairing else None
+        return self._pairing.paired_share() if self._pairing else None
 
     def summary(self) -> dict[str, Any]:
         """End-of-run metrics as one flat dict (the keys of ``volsim run --json``)."""
@@ -316,6 +374,9 @@ class VolunteerModel(mesa.Model):
         result["volunteer_utilisation"] = self.volunteer_utilisation
         result["active_volunteers"] = int(self.population.active.sum())
         result["paired_elders_share"] = self.paired_elders_share()
+        result["residents_final"] = self.population.residents
+        result["active_volunteers_final"] = int(self.population.active.sum())
+        result["paired_elders_share_final"] = self.paired_elders_share()
         result["policy"] = self.policy.name
         result["seed"] = self.seed
         result["days"] = self.days

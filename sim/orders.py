@@ -106,9 +106,6 @@ class OrderBook:
             if self.declined[o]:
                 self.queue.schedule(self.queue.now_min + self.retry_interval_min, self._retry, o)
 
-    def is_familiar(self, v: int, o: int) -> bool:
-        return (self.elder[o], v) in self.served_by
-
     def offer(
         self,
         o: int,
@@ -150,6 +147,7 @@ class OrderBook:
             return
         self.roster.release(v)
         self.declined[o].add(v)
+        self.model.dynamics.record_decline(v)
         self.origin.pop(o, None)
         self._dispatch(o)
         self.serve_waiting()
@@ -172,9 +170,9 @@ class OrderBook:
         self.status[o] = SERVED
         self.ended_min[o] = now
         self.counts["served"] += 1
-        self.rating[o] = self.rating_model.rate(
-            self.arrived_min[o] - self.placed_min[o], self.familiar[o]
-        )
+        stars = self.rating_model.rate(self.arrived_min[o] - self.placed_min[o], self.familiar[o])
+        self.rating[o] = stars
+        self.model.dynamics.record_service(v, stars, now - self.accepted_min[o])
         key = (elder, v)
         self.served_by[key] = self.served_by.get(key, 0) + 1
         self.helpers_of.setdefault(elder, set()).add(v)

@@ -7,7 +7,7 @@ yearly updates run on the whole population at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -43,10 +43,16 @@ class Population:
     active: np.ndarray
     pattern: np.ndarray
     client_group: np.ndarray
+    present: np.ndarray  # living in the community (not dead, not moved away)
+    motivation: np.ndarray  # of registered volunteers, 0-1 (sim.dynamics)
 
     @property
     def size(self) -> int:
         return len(self.age_years)
+
+    @property
+    def residents(self) -> int:
+        return int(self.present.sum())
 
     @property
     def volunteer_ids(self) -> np.ndarray:
@@ -55,6 +61,36 @@ class Population:
     @property
     def client_ids(self) -> np.ndarray:
         return np.flatnonzero(self.client_group > 0)
+
+    def append(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        """Add residents (every field given); return their ids."""
+        first = self.size
+        for f in fields(self):
+            setattr(self, f.name, np.concatenate([getattr(self, f.name), columns[f.name]]))
+        return np.arange(first, self.size)
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Residents who die or move away: no longer present, volunteering or ordering."""
+        for name in ("present", "registered", "active", "living_alone", "empty_nest"):
+            getattr(self, name)[ids] = False
+        self.client_group[ids] = 0
+
+    def refresh_households(self, retiree_age_years: int) -> None:
+        """Living arrangements, availability patterns and order groups from ages and households
+        of the residents present (after a year of deaths, moves and birthdays)."""
+        here = self.present
+        n_households = int(self.household.max()) + 1
+        size = np.bincount(self.household[here], minlength=n_households)
+        youngest = np.full(n_households, 999)
+        np.minimum.at(youngest, self.household[here], self.age_years[here])
+        home_size, home_youngest = size[self.household], youngest[self.household]
+        elder = here & (self.age_years >= 60)
+        self.living_alone = elder & (home_size == 1)
+        self.empty_nest = elder & (home_size >= 2) & (home_youngest >= 60)
+        self.pattern = patterns(self.age_years, retiree_age_years)
+        self.client_group = np.where(
+            here, client_groups(self.age_years, self.living_alone, self.empty_nest), 0
+        )
 
 
 def _ages(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
@@ -176,8 +212,6 @@ def build_population(
     household_stairwell = rng.permutation(np.arange(n_households) % layout.n_stairwells)
     household_floor = rng.integers(1, scenario.community.floors_per_building + 1, n_households)
     registered, active = _registry(scenario, age, rng, source)
-    v = scenario.volunteers
-    pattern = np.where(age >= v.retiree_age_years, RETIREE, np.where(age >= 18, WORKER, STUDENT))
     return Population(
         age_years=age,
         household=household,
@@ -187,9 +221,16 @@ def build_population(
         empty_nest=empty_nest,
         registered=registered,
         active=active,
-        pattern=pattern,
+        pattern=patterns(age, scenario.volunteers.retiree_age_years),
         client_group=client_groups(age, living_alone, empty_nest),
+        present=np.ones(len(age), dtype=bool),
+        motivation=np.where(registered, scenario.dynamics.motivation_initial, 0.0),
     )
+
+
+def patterns(age: np.ndarray, retiree_age_years: int) -> np.ndarray:
+    """Availability pattern by age: retirees, people of working age, pupils."""
+    return np.where(age >= retiree_age_years, RETIREE, np.where(age >= 18, WORKER, STUDENT))
 
 
 def availability_table(scenario: Scenario, start_weekday: int) -> np.ndarray:

@@ -46,6 +46,18 @@ class Roster:
         self.fatigue = np.zeros(n)
         self.on_duty_min_total = 0.0
 
+    def grow(self, n: int) -> None:
+        """Room for ``n`` new residents (arrivals and births)."""
+        pop = self.population
+        for name in ("on_duty", "busy", "reserved", "free_mask"):
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n, dtype=bool)]))
+        self.served_count = np.concatenate([self.served_count, np.zeros(n, dtype=np.int64)])
+        self.busy_min = np.concatenate([self.busy_min, np.zeros(n)])
+        self.fatigue = np.concatenate([self.fatigue, np.zeros(n)])
+        self.orders_today.extend([0] * n)
+        self._stairwell = pop.stairwell.tolist()
+        self._floor = pop.floor.tolist()
+
     # --- state changes -------------------------------------------------------------------
     def set_hour(self, hour_of_week: int) -> None:
         """Put on duty the active volunteers whose pattern covers this hour of the week."""

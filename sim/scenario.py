@@ -246,9 +246,57 @@ class Rating(_Section):
     noise_sd_stars: float = Field(0.3, ge=0)
 
 
+class Dynamics(_Section):
+    """People and volunteers changing over days and years (sim.dynamics)."""
+
+    population: bool = Field(True, description="ageing, deaths, moves, arrivals, births")
+    volunteers: bool = Field(True, description="motivation, burnout, attrition, recruitment")
+    gompertz_a_per_year: float = Field(2.2e-5, ge=0, description="mortality at age 0")
+    gompertz_b_per_year: float = Field(0.10, ge=0, description="mortality rise per year of age")
+    departure_per_year_under_18: float = Field(0.02, ge=0, le=1)
+    departure_per_year_18_59: float = Field(0.04, ge=0, le=1)
+    departure_per_year_60_plus: float = Field(0.01, ge=0, le=1)
+    arriving_households_per_year: float = Field(70.0, ge=0, description="calibrated: steady")
+    births_per_1000_per_year: float = Field(5.0, ge=0, description="Tianjin, about 5‰")
+    ageing_speed: float = Field(1.0, gt=0, description="× young departures, ÷ arrivals")
+    motivation_initial: float = Field(0.7, ge=0, le=1)
+    rating_gain_per_star: float = Field(0.02, ge=0, description="per star above neutral")
+    rating_neutral_stars: float = Field(4.0, ge=1, le=5)
+    recognition_gain_per_hour: float = Field(0.01, ge=0, description="志愿服务积分")
+    rest_recovery_per_day: float = Field(0.01, ge=0, le=1, description="toward the initial")
+    overwork_loss_per_hour: float = Field(0.05, ge=0)
+    comfortable_work_min_per_day: float = Field(120.0, ge=0)
+    decline_loss: float = Field(0.005, ge=0, description="per offer declined")
+    stop_per_year: float = Field(0.355, ge=0, le=1, description="35.5% (CNCS 2009)")
+    stop_motivation_sensitivity: float = Field(5.0, ge=0)
+    burnout_fatigue: float = Field(0.9, gt=0, le=1)
+    return_per_year: float = Field(0.118, ge=0, le=1, description="keeps 25% active")
+    leave_registry_per_year: float = Field(0.05, ge=0, le=1, description="inactive leave")
+    recruit_spontaneous_per_year: float = Field(0.002, ge=0)
+    recruit_per_active_neighbour_per_year: float = Field(0.01, ge=0, description="楼门")
+    recruit_per_grid_active_share_per_year: float = Field(0.05, ge=0, description="网格")
+    recruit_focal_building_per_year: float = Field(0.005, ge=0, description="党员中心户")
+    recruitment_effort: float = Field(1.0, ge=0)
+    recruitment_effort_steps: list[list[float]] = Field(
+        default_factory=list, description="[[year, effort], ...] from that calendar year"
+    )
+    volunteer_day_multiplier: float = Field(3.0, ge=0, description="monthly volunteer day")
+    volunteer_week_multiplier: float = Field(5.0, ge=0, description="3·18 week")
+    market_multiplier: float = Field(2.0, ge=0, description="quarterly welfare market")
+    repair_interval_days: int = Field(30, ge=1, description="pairs re-formed this often")
+
+    @model_validator(mode="after")
+    def _check(self) -> Dynamics:
+        for step in self.recruitment_effort_steps:
+            if len(step) != 2 or step[1] < 0:
+                raise ValueError("recruitment_effort_steps: each step is [year, effort >= 0]")
+        return self
+
+
 class Simulation(_Section):
     days: int = Field(365, ge=1, le=36500)
     start_weekday: int = Field(0, ge=0, le=6, description="0 = Monday")
+    start_year: int = Field(2025, ge=1900, le=2200, description="calendar year of day 0")
 
 
 class Scenario(_Section):
@@ -264,6 +312,7 @@ class Scenario(_Section):
     acceptance: Acceptance = Field(default_factory=Acceptance)
     dispatch: Dispatch = Field(default_factory=Dispatch)
     rating: Rating = Field(default_factory=Rating)
+    dynamics: Dynamics = Field(default_factory=Dynamics)
     simulation: Simulation = Field(default_factory=Simulation)
 
 

@@ -20,6 +20,7 @@ STREAM_NAMES = (
     "rating",
     "policy",
     "dynamics",
+    "ageing",
 )
 
 
