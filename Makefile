@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/volsim experiment experiments/pairing-policies.toml
+	$(BIN)/volsim report results/pairing-policies
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -211,6 +212,15 @@ def _command_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_report(args: argparse.Namespace) -> int:
+    from sim.report import write_report
+
+    started = time.perf_counter()
+    index = write_report(Path(args.dir), lang=args.lang, baseline=args.baseline)
+    print(f"report written to {index} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="volsim",
@@ -303,6 +313,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("dir", help="results folder")
     status.set_defaults(handler=_command_status)
+
+    report = commands.add_parser(
+        "report",
+        help="write an experiment's report (HTML and figures) for policy makers",
+        description=(
+            "Write DIR/report/index.html: a self-contained page (works offline) with a summary "
+            "in plain words, the policy comparison, response-time distributions, a map of the "
+            "community, daily series, workloads and (where swept or computed) parameter effects "
+            "and sensitivity indices; every figure also as PNG and SVG beside it."
+        ),
+    )
+    report.add_argument("dir", help="results folder of `volsim experiment`")
+    report.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="language (default zh: Chinese)"
+    )
+    report.add_argument(
+        "--baseline", help="policy to compare against (default: the experiment's baseline_policy)"
+    )
+    report.set_defaults(handler=_command_report)
     return parser
 
 

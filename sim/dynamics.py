@@ -39,6 +39,7 @@ VOLUNTEER_DAYS = frozenset(start + 4 for start in MONTH_START_DAY)
 VOLUNTEER_WEEK = frozenset(range(MONTH_START_DAY[2] + 17, MONTH_START_DAY[2] + 24))
 MARKET_DAYS = frozenset(MONTH_START_DAY[m] + 14 for m in (0, 3, 6, 9))
 MAX_VOLUNTEER_AGE_YEARS = 79
+MAX_AGE_YEARS = 130
 
 
 def _daily(per_year: np.ndarray | float) -> np.ndarray | float:
@@ -66,6 +67,20 @@ class Dynamics:
         self.counts.update(joined=0, stopped=0, burnt_out=0, returned=0, left_registry=0)
         self.left_day = np.full(model.population.size, -1)
         self._reset_day(model.population.size)
+        p = self.params
+        ages = np.arange(MAX_AGE_YEARS + 1)
+        self._death_by_age = _daily(p.gompertz_a_per_year * np.exp(p.gompertz_b_per_year * ages))
+        move = np.select(
+            [ages < 18, ages < 60],
+            [p.departure_per_year_under_18, p.departure_per_year_18_59 * p.ageing_speed],
+            p.departure_per_year_60_plus,
+        )
+        self._move_by_age = _daily(move)
+        self._stop = _daily(p.stop_per_year)
+        self._return = _daily(p.return_per_year)
+        self._leave = _daily(p.leave_registry_per_year)
+        layout = model.layout
+        self._focal_stairwell = layout.building_focal_count[layout.stairwell_building] > 0
 
     # --- events during the day (called by the order book) ---------------------------------
     def _reset_day(self, n: int) -> None:
@@ -115,13 +130,14 @@ class Dynamics:
     def _activity(self, pop: Population) -> None:
         p = self.params
         u = self.rng.random(pop.size)
-        hazard = _daily(p.stop_per_year) * np.exp(
+        hazard = self._stop * np.exp(
             p.stop_motivation_sensitivity * (p.motivation_initial - pop.motivation)
         )
         burnt = pop.active & (self.model.roster.fatigue >= p.burnout_fatigue)
         stop = pop.active & ((u < hazard) | burnt)
-        back = pop.registered & ~pop.active & (u < _daily(p.return_per_year))
-        leave = pop.registered & ~pop.active & ~back & (u > 1.0 - _daily(p.leave_registry_per_year))
+        resting = pop.registered & ~pop.active
+        back = resting & (u < self._return)
+        leave = resting & (u > 1.0 - self._leave)
         busy = self.model.roster.busy
         stop &= ~busy  # a volunteer finishes the order in hand first
         pop.active[stop] = False
@@ -155,39 +171,35 @@ class Dynamics:
         p, layout = self.params, self.model.layout
         year, day_of_year = self.calendar(day)
         u = self.rng.random(pop.size)
-        n_stairwells = layout.n_stairwells
-        active_here = np.bincount(pop.stairwell[pop.active], minlength=n_stairwells)
-        grid_of = layout.stairwell_grid
-        grid_active = np.bincount(grid_of[pop.stairwell[pop.active]], minlength=layout.n_grids)
-        grid_people = np.bincount(grid_of[pop.stairwell[pop.present]], minlength=layout.n_grids)
-        grid_share = grid_active / np.maximum(1, grid_people)
-        focal = layout.building_focal_count[layout.stairwell_building[pop.stairwell]] > 0
-        rate_per_year = (
-            p.recruit_spontaneous_per_year
-            + p.recruit_per_active_neighbour_per_year * active_here[pop.stairwell]
-            + p.recruit_per_grid_active_share_per_year * grid_share[grid_of[pop.stairwell]]
-            + p.recruit_focal_building_per_year * focal
-        ) * (self.recruitment_effort(year) * self.event_multiplier(day_of_year))
         age = pop.age_years
         eligible = pop.present & ~pop.registered & (age >= 14) & (age <= MAX_VOLUNTEER_AGE_YEARS)
-        join = eligible & (u < _daily(rate_per_year))
+        ids = np.flatnonzero(eligible)
+        if len(ids) == 0:
+            return
+        grid_of = layout.stairwell_grid
+        active_stairwells = pop.stairwell[pop.active]
+        active_here = np.bincount(active_stairwells, minlength=layout.n_stairwells)
+        grid_active = np.bincount(grid_of[active_stairwells], minlength=layout.n_grids)
+        grid_people = np.bincount(grid_of[pop.stairwell[pop.present]], minlength=layout.n_grids)
+        grid_share = grid_active / np.maximum(1, grid_people)
+        stairwell = pop.stairwell[ids]
+        rate_per_year = (
+            p.recruit_spontaneous_per_year
+            + p.recruit_per_active_neighbour_per_year * active_here[stairwell]
+            + p.recruit_per_grid_active_share_per_year * grid_share[grid_of[stairwell]]
+            + p.recruit_focal_building_per_year * self._focal_stairwell[stairwell]
+        ) * (self.recruitment_effort(year) * self.event_multiplier(day_of_year))
+        join = ids[u[ids] < _daily(rate_per_year)]
         pop.registered[join] = True
         pop.active[join] = True
         pop.motivation[join] = p.motivation_initial
-        self.counts["joined"] += int(join.sum())
+        self.counts["joined"] += len(join)
 
     def _deaths_and_departures(self, pop: Population, day: int) -> np.ndarray:
-        p = self.params
-        age = pop.age_years
+        age = np.minimum(pop.age_years, MAX_AGE_YEARS)
         u = self.ageing_rng.random(pop.size)
-        death = _daily(p.gompertz_a_per_year * np.exp(p.gompertz_b_per_year * age))
-        move = np.select(
-            [age < 18, age < 60],
-            [p.departure_per_year_under_18, p.departure_per_year_18_59 * p.ageing_speed],
-            p.departure_per_year_60_plus,
-        )
-        dies = pop.present & (u < death)
-        moves = pop.present & ~dies & (u > 1.0 - _daily(move))
+        dies = pop.present & (u < self._death_by_age[age])
+        moves = pop.present & ~dies & (u > 1.0 - self._move_by_age[age])
         if self.fixed_volunteers:  # the queueing-limit volunteers never leave
             dies &= ~pop.active
             moves &= ~pop.active

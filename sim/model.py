@@ -274,7 +274,7 @@ class VolunteerModel(mesa.Model):
         pop = self.population
         first = self._year_first_order
         self._year_first_order = len(self.orders.status)
-        year_table = self.orders.table().iloc[first : self._year_first_order]
+        year_table = self.orders.table(first, self._year_first_order)
         metrics = order_metrics(year_table)
         samples = self._coverage_samples[-DAYS_PER_YEAR * 24 :]
         row: dict[str, Any] = {"year": self.dynamics.calendar(day)[0]}

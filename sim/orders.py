@@ -217,25 +217,27 @@ class OrderBook:
                 self._close_unmet(o)
 
     # --- results ------------------------------------------------------------------------
-    def table(self) -> pd.DataFrame:
-        """One row per order."""
-        placed = np.array(self.placed_min)
-        arrived = np.array(self.arrived_min)
+    def table(self, first: int = 0, last: int | None = None) -> pd.DataFrame:
+        """One row per order (orders ``first`` to ``last`` if given)."""
+        rows = slice(first, last)
+        placed = np.array(self.placed_min[rows])
+        accepted = np.array(self.accepted_min[rows])
+        arrived = np.array(self.arrived_min[rows])
         return pd.DataFrame(
             {
-                "order": np.arange(len(placed)),
+                "order": np.arange(len(self.status))[rows],
                 "placed_min": placed,
-                "elder": np.array(self.elder, dtype=np.int64),
-                "order_type": np.array(self.order_type, dtype=np.int64),
-                "status": np.array(self.status, dtype=np.int64),
-                "volunteer": np.array(self.volunteer, dtype=np.int64),
-                "wait_min": np.array(self.accepted_min) - placed,
-                "travel_min": arrived - np.array(self.accepted_min),
+                "elder": np.array(self.elder[rows], dtype=np.int64),
+                "order_type": np.array(self.order_type[rows], dtype=np.int64),
+                "status": np.array(self.status[rows], dtype=np.int64),
+                "volunteer": np.array(self.volunteer[rows], dtype=np.int64),
+                "wait_min": accepted - placed,
+                "travel_min": arrived - accepted,
                 "response_min": arrived - placed,
-                "service_min": np.array(self.service_min),
-                "ended_min": np.array(self.ended_min),
-                "offers": np.array(self.offers, dtype=np.int64),
-                "familiar": np.array(self.familiar, dtype=bool),
-                "rating": np.array(self.rating),
+                "service_min": np.array(self.service_min[rows]),
+                "ended_min": np.array(self.ended_min[rows]),
+                "offers": np.array(self.offers[rows], dtype=np.int64),
+                "familiar": np.array(self.familiar[rows], dtype=bool),
+                "rating": np.array(self.rating[rows]),
             }
         )

@@ -106,9 +106,12 @@ def _ages(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
         (cut[0] - cut[1], 60, 69),
         (under_18, 0, 17),
     ]
-    bands.append((n - sum(b[0] for b in bands), 18, 59))
-    ages = np.concatenate([rng.integers(lo, hi + 1, count) for count, lo, hi in bands])
-    return rng.permutation(ages)
+    ages = [rng.integers(lo, hi + 1, count) for count, lo, hi in bands]
+    # ages 18-59: density rising linearly to working_age_density_ratio × at 59 than at 18
+    working = np.arange(18, 60)
+    weight = 1.0 + (p.working_age_density_ratio - 1.0) * (working - 18) / 41.0
+    ages.append(rng.choice(working, n - sum(b[0] for b in bands), p=weight / weight.sum()))
+    return rng.permutation(np.concatenate(ages))
 
 
 def _households(

@@ -97,6 +97,9 @@ class Population(_Section):
     residents: int = Field(4900, ge=1, description="3,966 volunteers = 'over 80%' (article)")
     households: int = Field(2300, ge=1, description="2,300+ households (profile, 2015)")
     share_aged_under_18: float = Field(0.10, ge=0, le=1, description="assumed, old community")
+    working_age_density_ratio: float = Field(
+        2.0, gt=0, description="people aged 59 per person aged 18 (census pyramid, assumed)"
+    )
     share_aged_60_plus: float = Field(0.273, ge=0, le=1, description="1,637 of 6,000 (2015)")
     share_aged_70_plus: float = Field(0.17, ge=0, le=1, description="assumed between 60+ and 80+")
     share_aged_80_plus: float = Field(0.0893, ge=0, le=1, description="536 of 6,000 (2015)")
@@ -251,12 +254,12 @@ class Dynamics(_Section):
 
     population: bool = Field(True, description="ageing, deaths, moves, arrivals, births")
     volunteers: bool = Field(True, description="motivation, burnout, attrition, recruitment")
-    gompertz_a_per_year: float = Field(2.2e-5, ge=0, description="mortality at age 0")
+    gompertz_a_per_year: float = Field(1.6e-5, ge=0, description="mortality at age 0")
     gompertz_b_per_year: float = Field(0.10, ge=0, description="mortality rise per year of age")
     departure_per_year_under_18: float = Field(0.02, ge=0, le=1)
     departure_per_year_18_59: float = Field(0.04, ge=0, le=1)
     departure_per_year_60_plus: float = Field(0.01, ge=0, le=1)
-    arriving_households_per_year: float = Field(70.0, ge=0, description="calibrated: steady")
+    arriving_households_per_year: float = Field(80.0, ge=0, description="calibrated: steady")
     births_per_1000_per_year: float = Field(5.0, ge=0, description="Tianjin, about 5‰")
     ageing_speed: float = Field(1.0, gt=0, description="× young departures, ÷ arrivals")
     motivation_initial: float = Field(0.7, ge=0, le=1)
@@ -271,11 +274,11 @@ class Dynamics(_Section):
     stop_motivation_sensitivity: float = Field(5.0, ge=0)
     burnout_fatigue: float = Field(0.9, gt=0, le=1)
     return_per_year: float = Field(0.118, ge=0, le=1, description="keeps 25% active")
-    leave_registry_per_year: float = Field(0.05, ge=0, le=1, description="inactive leave")
-    recruit_spontaneous_per_year: float = Field(0.002, ge=0)
-    recruit_per_active_neighbour_per_year: float = Field(0.01, ge=0, description="楼门")
-    recruit_per_grid_active_share_per_year: float = Field(0.05, ge=0, description="网格")
-    recruit_focal_building_per_year: float = Field(0.005, ge=0, description="党员中心户")
+    leave_registry_per_year: float = Field(0.03, ge=0, le=1, description="inactive leave")
+    recruit_spontaneous_per_year: float = Field(0.01, ge=0, description="calibrated")
+    recruit_per_active_neighbour_per_year: float = Field(0.15, ge=0, description="楼门, calibrated")
+    recruit_per_grid_active_share_per_year: float = Field(0.5, ge=0, description="网格, calibrated")
+    recruit_focal_building_per_year: float = Field(0.02, ge=0, description="党员中心户, calibrated")
     recruitment_effort: float = Field(1.0, ge=0)
     recruitment_effort_steps: list[list[float]] = Field(
         default_factory=list, description="[[year, effort], ...] from that calendar year"

@@ -51,6 +51,7 @@ def write_run_outputs(model: VolunteerModel, out: Path) -> None:
     """A single run's tables: orders, daily series, per grid and building, summary."""
     write_parquet(model.order_table(), out / "orders.parquet")
     write_parquet(model.daily_table(), out / "daily.parquet")
+    write_parquet(model.yearly_table(), out / "yearly.parquet")
     write_parquet(model.area_table("grid"), out / "grids.parquet")
     write_parquet(model.area_table("building"), out / "buildings.parquet")
     write_json(model.summary(), out / "summary.json")

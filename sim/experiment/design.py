@@ -52,6 +52,13 @@ DEFAULT_METRICS = (
     "rating_mean",
     "active_volunteers",
 )
+#: further metrics an experiment may keep (pairing and long runs)
+EXTRA_METRICS = (
+    "paired_elders_share",
+    "residents_final",
+    "active_volunteers_final",
+    "paired_elders_share_final",
+)
 #: daily series an experiment keeps by default (the model's DataCollector reporters)
 DEFAULT_SERIES = (
     "orders_placed",
@@ -291,7 +298,7 @@ def load_experiment(
         n in POLICY_NAMES for n in section.baseline_policy.split("+")
     ):
         raise InputError(source, "experiment.baseline_policy", "unknown policy")
-    known = set(DEFAULT_METRICS) | {"paired_elders_share"}
+    known = set(DEFAULT_METRICS) | set(EXTRA_METRICS)
     for metric in section.metrics:
         if metric not in known:
             raise InputError(source, "experiment.metrics", f"unknown metric {metric!r}")

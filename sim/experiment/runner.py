@@ -80,6 +80,8 @@ def execute(task: Task) -> dict[str, Any]:
         row.update({m: summary.get(m) for m in task.metrics})
         row.update({f"series.{s}": daily[s].to_list() for s in task.series})
         row.update(model.distributions())
+        yearly = model.yearly_table()
+        row.update({f"yearly.{c}": yearly[c].to_list() for c in yearly.columns})
     except Exception as error:  # recorded with its seed; the sweep goes on
         row.update(status="failed", error=f"{type(error).__name__}: {error}")
         row["traceback"] = traceback.format_exc(limit=5)
@@ -290,9 +292,11 @@ def _target_met(experiment, folder, tasks, target) -> bool:
 
 def write_summaries(experiment: Experiment, folder: ResultsFolder, runs: pd.DataFrame) -> None:
     """runs, series, summary, differences and (sobol/morris) sensitivity tables."""
-    series_columns = [c for c in runs.columns if c.startswith("series.")]
+    series_columns = [c for c in runs.columns if c.startswith(("series.", "yearly."))]
     folder.write_table(runs.drop(columns=series_columns), "runs")
-    folder.write_table(series_table(runs, series_columns), "series")
+    folder.write_table(long_table(runs, "series.", "day"), "series")
+    if any(c.startswith("yearly.") for c in runs.columns):
+        folder.write_table(long_table(runs, "yearly.", None), "yearly")
     variables, metrics = experiment.variables, experiment.metrics
     folder.write_table(statistics.summarize(runs, variables, metrics), "summary")
     baseline = experiment.spec.experiment.baseline_policy
@@ -317,15 +321,19 @@ def write_summaries(experiment: Experiment, folder: ResultsFolder, runs: pd.Data
         folder.write_table(table, "sensitivity")
 
 
-def series_table(runs: pd.DataFrame, series_columns: list[str]) -> pd.DataFrame:
-    """Daily series in long format: point, seed, day, then one column per series."""
+def long_table(runs: pd.DataFrame, prefix: str, index: str | None) -> pd.DataFrame:
+    """List columns with this prefix in long format: point, seed, [index,] one column each.
+
+    ``index`` names a counter column (1, 2, ...) to add; None when the lists carry their own
+    (the yearly series' ``year``).
+    """
     done = runs[runs["status"] == "done"] if len(runs) else runs
+    names = [c for c in runs.columns if c.startswith(prefix)]
     frames = []
     for data in done.to_dict("records"):
-        columns = {c.removeprefix("series."): data[c] for c in series_columns}
-        length = len(next(iter(columns.values()))) if columns else 0
-        frame = pd.DataFrame(columns)
-        frame.insert(0, "day", range(1, length + 1))
+        frame = pd.DataFrame({c.removeprefix(prefix): data[c] for c in names})
+        if index is not None:
+            frame.insert(0, index, range(1, len(frame) + 1))
         frame.insert(0, "seed", data["seed"])
         frame.insert(0, "point", data["point"])
         frames.append(frame)

@@ -6,6 +6,7 @@ Layout of DIR::
     runs/<run_id>.parquet one row per run (written atomically by the worker that ran it)
     runs.parquet          every run's row: metrics, response times, workloads, per-building totals
     series.parquet        the daily series, long format (point, seed, day, series...)
+    yearly.parquet        the yearly series of runs a year or longer (point, seed, year, ...)
     summary.csv/.parquet  per design point and metric: n, mean, sd, 95% CI
     differences.csv/.parquet  paired differences against the baseline policy
     sensitivity.csv/.parquet  Sobol or Morris indices (sobol and morris designs)
@@ -39,6 +40,7 @@ RUNS = "runs"
 TABLES = (
     "runs.parquet",
     "series.parquet",
+    "yearly.parquet",
     "summary.csv",
     "summary.parquet",
     "differences.csv",

@@ -133,15 +133,18 @@ _ZH = {
         "红色粗框：平均响应超过15分钟的楼栋，即15分钟服务圈的缺口；虚线：网格边界。"
     ),
     "caption.series": "每日数值：各随机种子的均值（线）与10%–90%分位区间（阴影）。",
-    "caption.series_smoothed": (
-        "7日滑动平均：各随机种子的均值（线）与10%–90%分位区间（阴影）。"
-    ),
+    "caption.series_smoothed": ("7日滑动平均：各随机种子的均值（线）与10%–90%分位区间（阴影）。"),
     "caption.workload": (
         "左：志愿者工作量的洛伦兹曲线（各随机种子平均）；右：基尼系数的均值及95%置信区间。"
     ),
     "caption.sweep": "各指标的均值及95%置信区间随{variable}的变化，每种派单方式一条线。",
-    "caption.sweep_sampled": "每个设计点的均值及95%置信区间（{variable}为抽样值）。",
-    "caption.sobol": "Sobol一阶指数S1（深色）与总效应指数ST（浅色），误差线为95%置信区间。",
+    "caption.sweep_sampled": (
+        "点：每个设计点的均值（{variable}为抽样值）；线：按{variable}分为{bins}个分位组后，"
+        "各组设计点均值的平均值及95%置信区间。"
+    ),
+    "caption.sobol": (
+        "Sobol一阶指数S1（深色窄条）与总效应指数ST（浅色宽条），误差线为ST的95%置信区间。"
+    ),
     "caption.morris": "Morris指数：μ*（柱，误差线为95%置信区间）与σ（点）。",
     "caption.reference": "其他变量取：{values}。",
     "caption.pooled": "合并了抽样设计中的全部设计点。",
@@ -160,6 +163,7 @@ _ZH = {
     "figure.sweep": "{variable}的影响",
     "figure.sensitivity": "敏感性指数",
     "axis.difference": "与基准之差（{unit}）",
+    "axis.difference_plain": "与基准之差",
     "axis.response_min": "响应时间（分钟）",
     "axis.share_served_within": "t分钟内得到服务的订单占比（%）",
     "axis.day": "天",
@@ -209,8 +213,8 @@ _ZH = {
     "sentence.higher": "{policy}将{metric}从{base}{unit}升至{value}{unit}",
     "sentence.same": "{policy}的{metric}与基准相同（{value}{unit}）",
     "sentence.interval": "（差值{diff}{unit}，95%置信区间{low}至{high}；{significance}）",
-    "sentence.significant": "经Holm校正后差异显著，p = {p}",
-    "sentence.not_significant": "经Holm校正后差异不显著，p = {p}",
+    "sentence.significant": "经Holm校正后差异显著，p {p}",
+    "sentence.not_significant": "经Holm校正后差异不显著，p {p}",
     "sentence.untested": "随机种子太少，无法检验",
     "sentence.unmet": "，{unmet}%的订单未得到满足（基准为{base_unmet}%）。",
     "sentence.end": "。",
@@ -292,10 +296,14 @@ _EN = {
     ),
     "caption.sweep": "Each metric's mean and 95% confidence interval against {variable}, "
     "one line per policy.",
-    "caption.sweep_sampled": "Mean and 95% confidence interval at each design point "
-    "({variable} sampled).",
-    "caption.sobol": "First-order Sobol index S1 (dark) and total index ST (light), with 95% "
-    "confidence intervals.",
+    "caption.sweep_sampled": (
+        "Dots: the mean at each design point ({variable} sampled); line: the mean of the point "
+        "means and its 95% confidence interval within {bins} quantile bins of {variable}."
+    ),
+    "caption.sobol": (
+        "First-order Sobol index S1 (dark, narrow) and total index ST (light, wide); error bars: "
+        "the 95% confidence interval of ST."
+    ),
     "caption.morris": "Morris indices: μ* (bars, 95% confidence interval) and σ (dots).",
     "caption.reference": "Other variables at: {values}.",
     "caption.pooled": "All design points of the sampled design pooled.",
@@ -315,6 +323,7 @@ _EN = {
     "figure.sweep": "Effect of {variable}",
     "figure.sensitivity": "Sensitivity indices",
     "axis.difference": "Difference from baseline ({unit})",
+    "axis.difference_plain": "Difference from baseline",
     "axis.response_min": "Response time (min)",
     "axis.share_served_within": "Orders served within t (%)",
     "axis.day": "Day",
@@ -364,8 +373,8 @@ _EN = {
     "sentence.higher": "{policy} raised the {metric} from {base} to {value} {unit}",
     "sentence.same": "{policy} left the {metric} unchanged at {value} {unit}",
     "sentence.interval": " (difference {diff} {unit}, 95% CI {low} to {high}; {significance})",
-    "sentence.significant": "significant after Holm correction, p = {p}",
-    "sentence.not_significant": "not significant after Holm correction, p = {p}",
+    "sentence.significant": "significant after Holm correction, p {p}",
+    "sentence.not_significant": "not significant after Holm correction, p {p}",
     "sentence.untested": "too few seeds to test",
     "sentence.unmet": ", and left {unmet}% of orders unmet (baseline {base_unmet}%).",
     "sentence.end": ".",
@@ -437,9 +446,13 @@ def metric_number(metric: str, value: float) -> str:
     return number(value * scale if value is not None else value, digits)
 
 
-def axis_label(lang: str, metric: str, difference: bool = False) -> str:
-    """``Label (unit)`` for an axis; a unitless metric has no parentheses."""
-    name, units = metric_name(lang, metric), unit(lang, metric, difference)
-    if difference:
-        return f"{name}\n{t(lang, 'axis.difference', unit=units)}" if units else name
+def axis_label(lang: str, metric: str) -> str:
+    """``Label (unit)`` for an axis or table header; a unitless metric has no parentheses."""
+    name, units = metric_name(lang, metric), unit(lang, metric)
     return t(lang, "axis.value_unit", label=name, unit=units) if units else name
+
+
+def variable_value(lang: str, variable: str, value: object) -> str:
+    """``Name = value`` for a design variable at one of its values."""
+    shown = number(float(value), 2) if isinstance(value, float) else str(value)
+    return f"{variable_name(lang, variable)} = {shown}"

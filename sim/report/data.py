@@ -1,0 +1,369 @@
+"""Loading a results folder for the report, and the aggregations the figures and sentences share.
+
+The report compares policies in one *view* of the experiment:
+
+* factorial designs: the tables of the folder (``summary``, ``differences``), with every other
+  variable at its *reference* value (the base scenario's value when it is one of the levels, else
+  the middle level); figures that show one slice use the runs at those values;
+* sampled designs (lhs, sobol, morris): every sampled point pooled, runs of different policies
+  paired by (sample, seed), with the same statistics functions the experiment runner uses.
+
+``--baseline`` other than the experiment's baseline recomputes the paired differences.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import scenario as scenario_module
+from sim.community import Layout, build_layout
+from sim.errors import InputError
+from sim.experiment import statistics
+from sim.experiment.store import MANIFEST
+
+POLICY = "policy"
+#: the metrics the report shows, in this order (those the experiment kept)
+KEY_METRICS = (
+    "response_time_p90_min",
+    "response_time_mean_min",
+    "served_within_15min_share",
+    "unmet",
+    "workload_gini",
+    "continuity_share",
+)
+#: the headline metric of the summary, the map's "best" policy and the holes
+HEADLINE = "response_time_p90_min"
+TABLES = ("runs", "series", "summary", "differences")
+SAMPLED = ("lhs", "sobol", "morris")
+
+
+@dataclass
+class Results:
+    """A results folder as the report sees it."""
+
+    path: Path
+    manifest: dict[str, Any]
+    scenario: dict[str, Any]
+    kind: str
+    days: int
+    seeds: list[int]
+    variables: list[str]
+    metrics: list[str]
+    runs: pd.DataFrame  # done runs, with a policy column
+    failed: int
+    series: pd.DataFrame  # daily series with the policy and variables of each point
+    summary: pd.DataFrame  # the view's summary (see module docstring)
+    point_summary: pd.DataFrame  # summary.parquet: one row per design point and metric
+    differences: pd.DataFrame  # the view's paired differences against ``baseline``
+    sensitivity: pd.DataFrame | None
+    baseline: str
+    policies: list[str]
+    others: list[str]  # design variables other than policy
+    reference: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("experiment", ""))
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.manifest.get("resolved", {}).get("experiment", {})
+
+    @property
+    def pooled(self) -> bool:
+        return self.kind in SAMPLED
+
+    @property
+    def key_metrics(self) -> list[str]:
+        return [m for m in KEY_METRICS if m in self.metrics]
+
+    @property
+    def numeric(self) -> list[str]:
+        """Design variables swept over two or more numbers."""
+        found = []
+        for name in self.others:
+            values = self.runs[name].dropna()
+            numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(
+                values
+            )
+            if numeric and values.nunique() >= 2:
+                found.append(name)
+        return found
+
+    @property
+    def compared(self) -> list[str]:
+        """The policies compared with the baseline (all but the baseline)."""
+        return [p for p in self.policies if p != self.baseline]
+
+    def at_reference(self, frame: pd.DataFrame, keep: str | None = None) -> pd.DataFrame:
+        """Rows with every other variable (but ``keep``) at its reference value."""
+        mask = np.ones(len(frame), dtype=bool)
+        for name, value in self.reference.items():
+            if name != keep and name in frame.columns:
+                mask &= _equal(frame[name], value)
+        return frame.loc[mask]
+
+    def policy_runs(self, policy: str) -> pd.DataFrame:
+        """The done runs of one policy in the view."""
+        runs = self.at_reference(self.runs)
+        return runs.loc[runs[POLICY] == policy]
+
+    def view(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A table of the view: at the reference values (all rows when pooled)."""
+        return self.at_reference(frame)
+
+    def row(self, frame: pd.DataFrame, policy: str, metric: str) -> pd.Series | None:
+        """The view's row of a summary or differences table for a policy and metric."""
+        table = self.view(frame)
+        rows = table[(table[POLICY] == policy) & (table["metric"] == metric)]
+        return rows.iloc[0] if len(rows) else None
+
+    def mean(self, policy: str, metric: str) -> float:
+        """The view's mean of a metric under a policy (NaN when absent)."""
+        row = self.row(self.summary, policy, metric)
+        return float(row["mean"]) if row is not None else float("nan")
+
+    def best(self, metric: str = HEADLINE, lowest: bool = True) -> str | None:
+        """The policy with the lowest (or highest) mean of ``metric`` in the view."""
+        means = {p: self.mean(p, metric) for p in self.policies}
+        means = {p: v for p, v in means.items() if np.isfinite(v)}
+        if not means:
+            return None
+        return (min if lowest else max)(means, key=means.get)
+
+
+def _equal(column: pd.Series, value: Any) -> np.ndarray:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        return np.isclose(numbers, float(value))
+    return (column == value).to_numpy()
+
+
+def _read_table(path: Path, name: str) -> pd.DataFrame:
+    file = path / f"{name}.parquet"
+    if not file.exists():
+        raise InputError(
+            str(file), None, "missing: the experiment did not finish (run volsim experiment again)"
+        )
+    try:
+        return pd.read_parquet(file)
+    except Exception as error:
+        raise InputError(str(file), None, f"unreadable: {error}") from None
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    if not path.is_dir():
+        raise InputError(str(path), None, "no such results folder")
+    file = path / MANIFEST
+    if not file.exists():
+        raise InputError(str(path), MANIFEST, "missing: not a results folder of volsim experiment")
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(str(file), None, f"unreadable: {error}") from None
+    resolved = manifest.get("resolved") if isinstance(manifest, dict) else None
+    if not isinstance(resolved, dict) or not isinstance(resolved.get("experiment"), dict):
+        raise InputError(str(file), "resolved.experiment", "missing")
+    if not isinstance(resolved.get("scenario"), dict):
+        raise InputError(str(file), "resolved.scenario", "missing")
+    return manifest
+
+
+def scenario_value(scenario: dict[str, Any], dotted: str) -> Any:
+    """The value of a dotted key in a scenario dict (None when absent)."""
+    node: Any = scenario
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def scenario_policy(scenario: dict[str, Any]) -> str:
+    """The policy chain of a scenario (``pairing+broadcast``)."""
+    dispatch = scenario.get("dispatch", {})
+    return "+".join([dispatch.get("policy", "nearest"), *dispatch.get("fallback", [])])
+
+
+def _reference(runs: pd.DataFrame, others: list[str], scenario: dict[str, Any]) -> dict[str, Any]:
+    """Each other variable's reference level: the base scenario's value if run, else the middle."""
+    reference = {}
+    for name in others:
+        levels = sorted(runs[name].dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
+        if not levels:
+            continue
+        base = scenario_value(scenario, name)
+        match = (
+            [v for v in levels if bool(_equal(pd.Series([v]), base)[0])] if base is not None else []
+        )
+        value = match[0] if match else levels[len(levels) // 2]
+        reference[name] = value.item() if hasattr(value, "item") else value
+    return reference
+
+
+def _pooled_runs(runs: pd.DataFrame, policies: list[str], others: list[str]) -> pd.DataFrame:
+    """Runs re-keyed for pooling: point = policy, seed = (sample, other values, seed)."""
+    key = runs["seed"].astype(str)
+    for name in ["sample", *others]:
+        if name in runs.columns:
+            key = key + "|" + runs[name].astype(str)
+    codes = {p: i for i, p in enumerate(policies)}
+    return runs.assign(point=runs[POLICY].map(codes), seed=key)
+
+
+def _view(
+    runs: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    variables: list[str],
+    metrics: list[str],
+    baseline: str,
+    policies: list[str],
+    others: list[str],
+    pooled: bool,
+    recompute: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary and paired differences the report shows."""
+    if pooled:
+        pooled_runs = _pooled_runs(runs, policies, others)
+        summary = statistics.summarize(pooled_runs, [POLICY], metrics)
+        differences = statistics.paired_differences(pooled_runs, [POLICY], metrics, baseline)
+        return summary, differences
+    summary, differences = tables["summary"], tables["differences"]
+    if POLICY not in summary.columns:
+        summary = summary.assign(**{POLICY: policies[0]})
+    if recompute and POLICY in variables:
+        differences = statistics.paired_differences(runs, variables, metrics, baseline)
+    return summary, differences
+
+
+def load(path: Path, baseline: str | None = None) -> Results:
+    """Read a results folder; every problem is an InputError naming the file and key."""
+    path = Path(path)
+    manifest = _read_manifest(path)
+    resolved = manifest["resolved"]
+    spec = resolved["experiment"]
+    scenario = resolved["scenario"]
+    tables = {name: _read_table(path, name) for name in TABLES}
+    kind = spec.get("design", {}).get("kind", "factorial")
+    sensitivity = _read_table(path, "sensitivity") if kind in ("sobol", "morris") else None
+    variables = list(spec.get("variables", {}))
+    metrics = list(spec.get("experiment", {}).get("metrics", []))
+    all_runs = tables["runs"]
+    runs_file = str(path / "runs.parquet")
+    for column in ("point", "seed", "status", *variables):
+        if column not in all_runs.columns:
+            raise InputError(runs_file, column, "missing column")
+    metrics = [m for m in metrics if m in all_runs.columns]
+    runs = all_runs.loc[all_runs["status"] == "done"].copy()
+    if runs.empty:
+        raise InputError(runs_file, "status", "no finished runs to report")
+    if POLICY not in runs.columns:
+        runs[POLICY] = scenario_policy(scenario)
+    listed = spec.get("variables", {}).get(POLICY)
+    policies = [p for p in listed if p in set(runs[POLICY])] if isinstance(listed, list) else []
+    policies = policies or sorted(runs[POLICY].unique().tolist())
+    default = spec.get("experiment", {}).get("baseline_policy", policies[0])
+    if baseline is not None and baseline not in policies:
+        raise InputError(
+            "--baseline",
+            None,
+            f"policy {baseline!r} is not in the experiment (choose from {', '.join(policies)})",
+        )
+    chosen = baseline or default
+    others = [v for v in variables if v != POLICY]
+    pooled = kind in SAMPLED
+    summary, differences = _view(
+        all_runs if POLICY in all_runs.columns else runs,
+        tables,
+        variables,
+        metrics,
+        chosen,
+        policies,
+        others,
+        pooled,
+        recompute=chosen != default,
+    )
+    points = runs.groupby("point")[[POLICY, *others]].first()
+    series = tables["series"].merge(points, left_on="point", right_index=True, how="inner")
+    return Results(
+        path=path,
+        manifest=manifest,
+        scenario=scenario,
+        kind=kind,
+        days=int(resolved.get("days", spec.get("experiment", {}).get("days", 0))),
+        seeds=list(resolved.get("seeds", [])),
+        variables=variables,
+        metrics=metrics,
+        runs=runs,
+        failed=int((all_runs["status"] != "done").sum()),
+        series=series,
+        summary=summary,
+        point_summary=tables["summary"],
+        differences=differences,
+        sensitivity=sensitivity,
+        baseline=chosen,
+        policies=policies,
+        others=others,
+        reference={} if pooled else _reference(runs, others, scenario),
+    )
+
+
+# --- aggregations shared by figures and sentences ---------------------------------------------
+
+
+def pooled_values(runs: pd.DataFrame, column: str) -> np.ndarray:
+    """One flat array of a list column (``dist.response_min``) over runs."""
+    arrays = [np.asarray(a, dtype=float) for a in runs[column].to_numpy() if a is not None]
+    return np.concatenate(arrays) if arrays else np.empty(0)
+
+
+def building_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per building, summed over runs: requests, served, unmet, mean response, unmet share."""
+    columns = [
+        "building.requests",
+        "building.served",
+        "building.unmet",
+        "building.response_sum_min",
+    ]
+    totals = {c: np.vstack(runs[c].to_numpy()).astype(float).sum(axis=0) for c in columns}
+    table = pd.DataFrame({c.removeprefix("building."): v for c, v in totals.items()})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["mean_response_min"] = table["response_sum_min"] / table["served"]
+        table["unmet_share"] = table["unmet"] / table["requests"]
+    return table.rename_axis("building").reset_index()
+
+
+def map_layout(results: Results) -> tuple[Layout | None, str | None]:
+    """The community layout of the view, or None and the label key of why there is none."""
+    community = [v for v in results.others if v.startswith("community.")]
+    if results.pooled and community:
+        return None, "note.layout_mismatch"
+    overrides = {k: v for k, v in results.reference.items() if k.startswith("community.")}
+    try:
+        base = scenario_module.Scenario.model_validate(results.scenario)
+        scenario = scenario_module.with_overrides(base, overrides)
+    except Exception:
+        return None, "note.layout_mismatch"
+    params = scenario.community
+    if not params.fixed_layout:
+        return None, "note.no_layout"
+    layout = build_layout(params, np.random.default_rng(params.layout_seed))
+    lengths = {len(a) for a in results.runs["building.requests"].to_numpy()}
+    if lengths != {layout.n_buildings}:
+        return None, "note.layout_mismatch"
+    return layout, None
+
+
+def holes(results: Results, policy: str, limit: float) -> tuple[int, int]:
+    """(buildings whose mean response exceeds ``limit`` minutes, buildings) under a policy."""
+    runs = results.policy_runs(policy)
+    if runs.empty:
+        return 0, 0
+    table = building_table(runs)
+    return int((table["mean_response_min"] > limit).sum()), len(table)

@@ -1,0 +1,202 @@
+"""The report's summary in plain words, generated from the numbers of the results folder.
+
+Each policy's sentence takes its means from the view's summary table and its difference,
+confidence interval and Holm-corrected p-value from the view's paired differences (the
+folder's ``differences.parquet`` unless ``--baseline`` asks for another baseline); a difference
+whose Holm-corrected p-value is not below 0.05 is said to be not significant. Nothing in the
+sentences is fixed text about results: every number and every direction comes from the tables.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.metrics import CIRCLE_MIN
+from sim.report import labels as L
+from sim.report.data import HEADLINE, Results, holes
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the summary, and the policy it is about (None for general ones)."""
+
+    text: str
+    policy: str | None = None
+
+
+def p_text(p: float) -> str:
+    """A p-value as ``= 0.012`` or ``< 0.001``."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def _metric_words(lang: str, metric: str) -> str:
+    name = L.metric_name(lang, metric)
+    if lang == "en" and len(name) > 1 and name[1].islower():
+        name = name[0].lower() + name[1:]
+    return name
+
+
+def headline_metric(results: Results) -> str | None:
+    if HEADLINE in results.metrics:
+        return HEADLINE
+    return results.key_metrics[0] if results.key_metrics else None
+
+
+def unmet_share(results: Results, policy: str) -> float:
+    """Mean unmet orders over mean requests under a policy in the view (NaN without them)."""
+    requests = results.mean(policy, "requests")
+    return results.mean(policy, "unmet") / requests if requests else float("nan")
+
+
+def overview(results: Results, lang: str) -> Sentence:
+    if results.reference:
+        values = "; ".join(L.variable_value(lang, k, v) for k, v in results.reference.items())
+        where = L.t(lang, "sentence.where", values=values)
+    else:
+        where = L.t(lang, "sentence.where_pooled") if results.pooled and results.others else ""
+    text = L.t(
+        lang,
+        "sentence.overview",
+        runs=len(results.runs) + results.failed,
+        points=results.runs["point"].nunique(),
+        seeds=len(results.seeds) or results.runs["seed"].nunique(),
+        days=results.days,
+        baseline=L.policy_name(lang, results.baseline),
+        where=where,
+    )
+    return Sentence(text)
+
+
+def policy_sentence(results: Results, lang: str, policy: str, metric: str) -> Sentence | None:
+    """How ``policy`` changed ``metric`` against the baseline, with CI and significance."""
+    row = results.row(results.differences, policy, metric)
+    if row is None:
+        return None
+    base, value = results.mean(results.baseline, metric), results.mean(policy, metric)
+    base_text, shown = L.metric_number(metric, base), L.metric_number(metric, value)
+    difference = float(row["mean_difference"])
+    if base_text == shown or difference == 0:
+        key = "sentence.same"
+    else:
+        key = "sentence.lower" if difference < 0 else "sentence.higher"
+    words = {
+        "policy": L.policy_name(lang, policy),
+        "metric": _metric_words(lang, metric),
+        "base": base_text,
+        "value": shown,
+        "unit": L.unit(lang, metric),
+    }
+    p_holm = float(row["p_holm"])
+    if math.isnan(p_holm):
+        significance = L.t(lang, "sentence.untested")
+    elif bool(row["significant"]):
+        significance = L.t(lang, "sentence.significant", p=p_text(p_holm))
+    else:
+        significance = L.t(lang, "sentence.not_significant", p=p_text(p_holm))
+    text = L.t(lang, key, **words) + L.t(
+        lang,
+        "sentence.interval",
+        diff=L.metric_number(metric, difference),
+        unit=L.unit(lang, metric, difference=True),
+        low=L.metric_number(metric, float(row["ci_low"])),
+        high=L.metric_number(metric, float(row["ci_high"])),
+        significance=significance,
+    )
+    share, base_share = unmet_share(results, policy), unmet_share(results, results.baseline)
+    if np.isfinite(share) and np.isfinite(base_share):
+        text += L.t(
+            lang,
+            "sentence.unmet",
+            unmet=L.metric_number("unmet_share", share),
+            base_unmet=L.metric_number("unmet_share", base_share),
+        )
+    else:
+        text += L.t(lang, "sentence.end")
+    return Sentence(text, policy)
+
+
+def best_sentences(results: Results, lang: str, metric: str) -> list[Sentence]:
+    found = []
+    for name, lowest, key in (
+        (metric, True, "sentence.best"),
+        ("served_within_15min_share", False, "sentence.best_high"),
+    ):
+        policy = results.best(name, lowest) if name in results.metrics else None
+        if policy is None or len(results.policies) < 2:
+            continue
+        words = {
+            "metric": _metric_words(lang, name),
+            "policy": L.policy_name(lang, policy),
+            "value": L.metric_number(name, results.mean(policy, name)),
+            "unit": L.unit(lang, name),
+        }
+        found.append(Sentence(L.t(lang, key, **words)))
+    return found
+
+
+def hole_sentences(results: Results, lang: str) -> list[Sentence]:
+    """Buildings whose mean response exceeds 15 minutes, under the baseline and the best."""
+    best = results.best()
+    found = []
+    for policy in dict.fromkeys([results.baseline, best]):
+        if policy is None:
+            continue
+        count, buildings = holes(results, policy, CIRCLE_MIN)
+        if buildings == 0:
+            continue
+        key = "sentence.holes" if count else "sentence.no_holes"
+        name = L.policy_name(lang, policy)
+        found.append(Sentence(L.t(lang, key, policy=name, holes=count, buildings=buildings)))
+    return found
+
+
+def sensitivity_sentence(results: Results, lang: str, metric: str) -> Sentence | None:
+    table = results.sensitivity
+    if table is None or table.empty:
+        return None
+    index = "ST" if "ST" in table.columns else "mu_star"
+    rows = table[(table["metric"] == metric) & table[index].notna()]
+    if rows.empty:
+        return None
+    top = rows.loc[rows[index].idxmax()]
+    text = L.t(
+        lang,
+        "sentence.sensitivity",
+        metric=_metric_words(lang, metric),
+        parameter=L.variable_name(lang, str(top["parameter"])),
+        index=L.t(lang, f"index.{index}"),
+        value=L.number(float(top[index]), 2),
+    )
+    return Sentence(text)
+
+
+def sentences(results: Results, lang: str) -> list[Sentence]:
+    """The whole summary, in order: overview, one sentence per policy, best, holes, extras."""
+    metric = headline_metric(results)
+    found = [overview(results, lang)]
+    if metric is None:
+        return found
+    if len(results.policies) == 1:
+        policy = results.policies[0]
+        words = {
+            "policy": L.policy_name(lang, policy),
+            "metric": _metric_words(lang, metric),
+            "value": L.metric_number(metric, results.mean(policy, metric)),
+            "unit": L.unit(lang, metric),
+        }
+        found.append(Sentence(L.t(lang, "sentence.single_policy", **words), policy))
+    for policy in results.compared:
+        sentence = policy_sentence(results, lang, policy, metric)
+        if sentence is not None:
+            found.append(sentence)
+    found += best_sentences(results, lang, metric)
+    found += hole_sentences(results, lang)
+    extra = sensitivity_sentence(results, lang, metric)
+    if extra is not None:
+        found.append(extra)
+    if results.failed:
+        found.append(Sentence(L.t(lang, "sentence.failed", failed=results.failed)))
+    return found
