@@ -29,7 +29,10 @@ POLICY_NAMES = ("pairing", "nearest", "broadcast", "grid", "station", "random")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # inf (never expire, no travel time) stays inf in JSON dumps and hashes, not null
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, ser_json_inf_nan="constants"
+    )
 
 
 def _per_type(**values: float) -> Any:

@@ -1,5 +1,8 @@
 """Validation of the whole model against closed forms (sim.theory).
 
+Both limits switch off the population and volunteer dynamics (sim.dynamics): nobody dies,
+moves, joins or stops during a run.
+
 1. The M/M/c limit. Poisson orders (flat profile), exponential service, c volunteers always on
    duty who always accept at once, and no travel: volsim is then an M/M/c FCFS queue, so its
    mean wait, utilisation and wait distribution must match Erlang C.
@@ -90,9 +93,12 @@ class MMCCase:
 
 # Horizons: enough customers per replication for the mean wait's CI half-width to be a few per
 # cent (expected, from a pilot of the variance: M/M/1 4%, M/M/2 5%, M/M/5 6%, heavy-traffic
-# M/M/20 13%, whose waits relax slowly); about 1.5 M orders in all, some 25 s on one core.
+# M/M/20 13%, whose waits relax slowly); about 1.7 M orders in all, some 25 s on one core.
 # Service means keep a day at 1,000-2,900 orders. The sharpness bound is 1.6x the expected
 # half-width: the 99th percentile of s / sigma with 9 degrees of freedom is 1.55.
+# The mean wait is the model's own summary() over all orders: the queue starts empty, but it
+# relaxes within minutes to hours, a bias below 0.5% of a 13-36 day run. The tails use the
+# order table without the first day.
 MMC_CASES = [
     MMCCase(servers=1, load=0.5, service_mean_min=0.5, days=17, max_relative_half=0.06),
     MMCCase(servers=2, load=0.7, service_mean_min=2.0, days=36, max_relative_half=0.09),
@@ -116,6 +122,8 @@ def mmc_model(case: MMCCase, seed: int) -> VolunteerModel:
             "volunteers.count": case.servers,
             "volunteers.always_available": True,
             "volunteers.accept_probability": 1.0,
+            "dynamics.population": False,  # no deaths, moves or births
+            "dynamics.volunteers": False,  # no attrition or recruitment
         },
     )
 
@@ -197,6 +205,10 @@ SPATIAL_CASES = [
 def spatial_model(case: SpatialCase, seed: int) -> VolunteerModel:
     """One resident per household per stairwell, so everyone lives at a distinct random cell.
 
+    The stairwell cells are drawn afresh for every seed (``community.fixed_layout = false``:
+    with the default fixed layout every seed shares one point pattern, and the average over
+    seeds converges to that pattern's own value, not to the closed form).
+
     Nobody lives alone or in an empty nest, so the order-placing elders are exactly the 80+
     residents (group "other 80+"), none of whom can volunteer (max age 79). Orders take a
     thousandth of a minute and walking is near-instant, so every volunteer is free when an
@@ -209,6 +221,7 @@ def spatial_model(case: SpatialCase, seed: int) -> VolunteerModel:
         days=1,
         **{
             "community.layout": "uniform",
+            "community.fixed_layout": False,  # fresh stairwell cells for every seed
             "community.distance_metric": "euclidean",
             "community.cell_size_m": case.cell_size_m,
             "community.width_m": case.side_m,
@@ -233,6 +246,8 @@ def spatial_model(case: SpatialCase, seed: int) -> VolunteerModel:
             "service.mean_min": 1e-3,
             "travel.speed_m_per_min": 1e7,
             "travel.stair_min_per_floor": 0.0,
+            "dynamics.population": False,  # no deaths, moves or births
+            "dynamics.volunteers": False,  # no attrition or recruitment
         },
     )
 
@@ -344,6 +359,7 @@ def test_fixed_acceptance_survives_many_declines() -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason=(
         "BUG: an elder who is also an active volunteer (aged 60-79, alone or empty-nest) can be "
         "offered, and serve, her own order: Roster.nearest_free / free_ids never exclude the "
@@ -352,8 +368,31 @@ def test_fixed_acceptance_survives_many_declines() -> None:
 )
 @pytest.mark.parametrize("policy", ["nearest", "broadcast", "grid"])
 def test_no_elder_serves_own_order(policy: str) -> None:
-    model = VolunteerModel(BASELINE, policy=policy, rng=1, days=60)
+    # population dynamics off: isolates this from the grid policy's growth bug below
+    model = VolunteerModel(
+        BASELINE,
+        policy=policy,
+        rng=1,
+        days=60,
+        **{"dynamics.population": False, "dynamics.volunteers": False},
+    )
     model.run()
     table = model.order_table()
     served = table[table["status"] == SERVED]
     assert (served["volunteer"] != served["elder"]).all()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=IndexError,
+    reason=(
+        "BUG: sim/dispatch/grid.py GridPolicy.__init__ caches _grid_of for the initial "
+        "residents only; once an arrival (id >= the initial population) is a free volunteer or "
+        "an ordering elder, dispatch indexes past its end (the baseline fails on day 17)"
+    ),
+)
+def test_grid_policy_survives_population_growth() -> None:
+    model = VolunteerModel(BASELINE, policy="grid", rng=1, days=60)
+    model.run()
+    assert model.population.size > 4900  # residents did arrive
+    assert model.summary()["served"] > 0

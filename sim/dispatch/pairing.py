@@ -35,11 +35,15 @@ class PairingPolicy(Policy):
         )
 
     def form_pairs(self) -> None:
-        """Pair every eligible elder that has none (again after helpers leave)."""
+        """Keep pairs whose elder is still eligible and whose helper still volunteers (pairs
+        break when either dies, moves, or the helper stops or reaches 80); give every eligible
+        elder short of helpers new ones aged 60-69."""
         pop, p = self.model.population, self.params
         helpers = self.helpers()
-        alive = set(helpers.tolist())
-        self.pairs = {e: [h for h in hs if h in alive] for e, hs in self.pairs.items()}
+        eligible = set(self.eligible_elders().tolist())
+        self.pairs = {
+            e: [h for h in hs if pop.active[h]] for e, hs in self.pairs.items() if e in eligible
+        }
         load = np.zeros(pop.size, dtype=np.int64)
         for hs in self.pairs.values():
             load[hs] += 1

@@ -70,7 +70,9 @@ DEFAULT_SERIES = (
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, ser_json_inf_nan="constants"
+    )
 
 
 class Range(_Strict):
@@ -267,13 +269,17 @@ def _sampled(
     else:
         matrix = latin.sample(problem, design.samples, seed=seed)
     for j, name in enumerate(problem["names"]):
-        if scenario_module.key_type(name) is int:
+        if _is_int(name):
             matrix[:, j] = np.round(matrix[:, j])
     return problem, matrix
 
 
+def _is_int(name: str) -> bool:
+    return scenario_module.key_type(name) is int
+
+
 def _typed(name: str, value: Any) -> Any:
-    if isinstance(value, float) and scenario_module.key_type(name) is int and value.is_integer():
+    if isinstance(value, float) and _is_int(name) and value.is_integer():
         return int(value)
     return value
 
@@ -311,7 +317,10 @@ def load_experiment(
         values = _values_for(name, var, spec.design.kind, source)
         if values is None:
             ranges[name] = var
-            _check_variable(name, [var.min, var.max], scenario, source)
+            bounds = [
+                _typed(name, float(round(v))) if _is_int(name) else v for v in (var.min, var.max)
+            ]
+            _check_variable(name, bounds, scenario, source)
         else:
             values = [_typed(name, v) for v in values]
             _check_variable(name, values, scenario, source)

@@ -212,8 +212,9 @@ def tasks_for(experiment: Experiment, folder: ResultsFolder, seeds: Iterable[int
 def _execute_missing(tasks: list[Task], folder: ResultsFolder, options: RunOptions) -> int:
     """Run the tasks without a finished file; return how many failed."""
     statuses = folder.run_statuses()
-    todo = [t for t in tasks if statuses.get(t.run_id) != "done"]
-    total, counts = len(tasks), {"done": len(tasks) - len(todo), "failed": 0}
+    unique = list({t.run_id: t for t in tasks}.values())  # design points may repeat (Morris)
+    todo = [t for t in unique if statuses.get(t.run_id) != "done"]
+    total, counts = len(unique), {"done": len(unique) - len(todo), "failed": 0}
 
     def done(result: dict[str, Any]) -> None:
         counts["done" if result["status"] == "done" else "failed"] += 1
@@ -267,11 +268,11 @@ def run_experiment(experiment: Experiment, out: Path, options: RunOptions) -> di
         manifest["seeds"] = seeds
         manifest["runs"] = [{"run_id": t.run_id, "point": t.point, "seed": t.seed} for t in tasks]
         folder.write_manifest(manifest)
+        folder.runs_dir.mkdir(exist_ok=True)
         failed = _execute_missing(tasks, folder, options)
         if options.target is None or _target_met(experiment, folder, tasks, options.target):
             break
-    runs = folder.read_runs([t.run_id for t in tasks])
-    write_summaries(experiment, folder, runs)
+    write_summaries(experiment, folder, runs_table(folder, tasks, experiment))
     session["finished"] = now_iso()
     manifest["failed_runs"] = failed
     folder.write_manifest(manifest)
@@ -286,8 +287,27 @@ def _executor_name(options: RunOptions) -> str:
 
 def _target_met(experiment, folder, tasks, target) -> bool:
     metric, halfwidth = target
-    runs = folder.read_runs([t.run_id for t in tasks])
+    runs = runs_table(folder, tasks, experiment)
     return statistics.max_halfwidth(runs, experiment.variables, metric) <= halfwidth
+
+
+def runs_table(folder: ResultsFolder, tasks: list[Task], experiment: Experiment) -> pd.DataFrame:
+    """One row per task, in task order; point, sample and values from the task (a run file may
+    serve several identical design points). Every metric has a column, even if no run is done."""
+    by_id = folder.read_runs([t.run_id for t in tasks])
+    if len(by_id) == 0:
+        by_id = pd.DataFrame({"run_id": pd.Series(dtype=str), "status": pd.Series(dtype=str)})
+    by_id = by_id.set_index("run_id")
+    present = [t for t in tasks if t.run_id in by_id.index]
+    rows = by_id.loc[[t.run_id for t in present]].reset_index()
+    rows["point"] = [t.point for t in present]
+    rows["sample"] = [t.sample for t in present]
+    for name in experiment.variables:
+        rows[name] = [t.values[name] for t in present]
+    for metric in experiment.metrics:
+        if metric not in rows.columns:
+            rows[metric] = float("nan")
+    return rows
 
 
 def write_summaries(experiment: Experiment, folder: ResultsFolder, runs: pd.DataFrame) -> None:

@@ -120,7 +120,11 @@ class ResultsFolder:
         if self.path.exists() and not self.path.is_dir():
             raise InputError(str(self.path), None, "is a file, not a results folder")
         if not self.manifest_path.exists():
-            if self.path.exists() and any(self.path.iterdir()):
+            # an empty runs/ is what a start cut short leaves: the folder counts as new
+            others = (
+                [p for p in self.path.iterdir() if p != self.runs_dir] if self.path.is_dir() else []
+            )
+            if others or (self.runs_dir.is_dir() and any(self.runs_dir.iterdir())):
                 raise InputError(
                     str(self.path), None, "not empty and has no manifest.json: not a results folder"
                 )
@@ -146,9 +150,11 @@ class ResultsFolder:
                 f"holds another experiment (sha256 {manifest['experiment_sha256'][:12]}, "
                 f"this one {sha256[:12]}): use --fresh to start over or --out for a new folder",
             )
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in self.runs_dir.glob(".*.tmp"):
-            leftover.unlink(missing_ok=True)  # a write cut short by a kill
+        if self.runs_dir.is_dir():
+            for leftover in self.runs_dir.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)  # a write cut short by a kill
+        for leftover in self.path.glob(".*.tmp") if self.path.is_dir() else ():
+            leftover.unlink(missing_ok=True)
         return manifest
 
     def clear(self) -> None:
@@ -175,7 +181,7 @@ class ResultsFolder:
         """The rows of these runs (those with a file), in the given order."""
         frames = [
             pq.read_table(self.run_path(r)).to_pandas()
-            for r in run_ids
+            for r in dict.fromkeys(run_ids)
             if self.run_path(r).exists()
         ]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -74,6 +74,7 @@ def write_report(results_dir: Path, lang: str = "zh", baseline: str | None = Non
     text = html.page(results, lang, sentences, plots, images)
     index = folder / "index.html"
     _atomic_write(index, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    index.chmod(0o644)  # readable by all, like the figures beside it (mkstemp makes 0600)
     return index
 
 

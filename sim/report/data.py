@@ -41,6 +41,13 @@ KEY_METRICS = (
 HEADLINE = "response_time_p90_min"
 TABLES = ("runs", "series", "summary", "differences")
 SAMPLED = ("lhs", "sobol", "morris")
+#: metrics that are shares or indices in [0, 1]; every other key metric is non-negative
+UNIT_INTERVAL = ("share", "gini", "utilisation")
+
+
+def bounds(metric: str) -> tuple[float, float]:
+    """The range a metric's value can take (interval ends drawn beyond it are clipped)."""
+    return (0.0, 1.0) if any(word in metric for word in UNIT_INTERVAL) else (0.0, np.inf)
 
 
 @dataclass
@@ -217,6 +224,11 @@ def _pooled_runs(runs: pd.DataFrame, policies: list[str], others: list[str]) -> 
     return runs.assign(point=runs[POLICY].map(codes), seed=key)
 
 
+def _with_policy(table: pd.DataFrame, policies: list[str]) -> pd.DataFrame:
+    """A table with a policy column (an experiment without the variable has one policy)."""
+    return table if POLICY in table.columns else table.assign(**{POLICY: policies[0]})
+
+
 def _view(
     runs: pd.DataFrame,
     tables: dict[str, pd.DataFrame],
@@ -234,9 +246,7 @@ def _view(
         summary = statistics.summarize(pooled_runs, [POLICY], metrics)
         differences = statistics.paired_differences(pooled_runs, [POLICY], metrics, baseline)
         return summary, differences
-    summary, differences = tables["summary"], tables["differences"]
-    if POLICY not in summary.columns:
-        summary = summary.assign(**{POLICY: policies[0]})
+    summary, differences = _with_policy(tables["summary"], policies), tables["differences"]
     if recompute and POLICY in variables:
         differences = statistics.paired_differences(runs, variables, metrics, baseline)
     return summary, differences
@@ -304,7 +314,7 @@ def load(path: Path, baseline: str | None = None) -> Results:
         failed=int((all_runs["status"] != "done").sum()),
         series=series,
         summary=summary,
-        point_summary=tables["summary"],
+        point_summary=_with_policy(tables["summary"], policies),
         differences=differences,
         sensitivity=sensitivity,
         baseline=chosen,

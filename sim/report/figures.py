@@ -20,7 +20,7 @@ from scipy import stats
 
 from sim.metrics import CIRCLE_MIN
 from sim.report import labels as L
-from sim.report.data import POLICY, Results, pooled_values
+from sim.report.data import POLICY, Results, bounds, pooled_values
 
 SERIES = ("orders_placed", "orders_served", "orders_unmet", "active_volunteers")
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -211,9 +211,15 @@ def distribution(results: Results, lang: str) -> Plot:
     ax = figure.subplots()
     for policy, (values, total) in curves.items():
         share = np.searchsorted(values, grid, side="right") / total * 100
-        width = 2.4 if policy == results.baseline else 1.6
+        top = policy == results.baseline
+        label = policy_label(results, lang, policy)
         ax.plot(
-            grid, share, color=colors[policy], lw=width, label=policy_label(results, lang, policy)
+            grid,
+            share,
+            color=colors[policy],
+            lw=2.4 if top else 1.6,
+            label=label,
+            zorder=3 if top else 2,
         )
     ax.axvline(CIRCLE_MIN, color="#666666", ls="--", lw=1.0)
     ax.text(CIRCLE_MIN, 101, " " + L.t(lang, "legend.circle"), color="#444444", va="bottom")
@@ -261,7 +267,14 @@ def daily_series(results: Results, lang: str) -> Plot:
                 alpha=0.15,
                 lw=0,
             )
-            ax.plot(days, mean.loc[policy][name], color=colors[policy], lw=1.4)
+            top = policy == results.baseline
+            ax.plot(
+                days,
+                mean.loc[policy][name],
+                color=colors[policy],
+                lw=1.8 if top else 1.3,
+                zorder=3 if top else 2,
+            )
         ax.set_title(L.t(lang, f"series.{name}"))
         ax.set_ylim(bottom=0)
     _bottom_labels(axes, len(names), 2, L.t(lang, "axis.day"))
@@ -298,7 +311,8 @@ def lorenz_curve(runs: pd.DataFrame, points: int = 101) -> np.ndarray:
 def workload(results: Results, lang: str) -> Plot:
     """(5) Lorenz curves of volunteer workload and the Gini coefficient per policy."""
     title = L.t(lang, "section.workload")
-    caption = L.t(lang, "caption.workload") + reference_caption(results, lang)
+    caption = L.t(lang, "caption.workload") + " " + L.t(lang, "caption.clipped")
+    caption += reference_caption(results, lang)
     colors = policy_colors(results)
     figure = new_figure(11, 4.8)
     left, right = figure.subplots(1, 2, width_ratios=[1, 1.1])
@@ -319,7 +333,8 @@ def workload(results: Results, lang: str) -> Plot:
     y = np.arange(len(results.policies))[::-1]
     for i, policy in enumerate(results.policies):
         row = gini.loc[policy]
-        right.hlines(y[i], row["ci_low"], row["ci_high"], color=colors[policy], lw=2)
+        low, high = np.clip([row["ci_low"], row["ci_high"]], *bounds("workload_gini"))
+        right.hlines(y[i], low, high, color=colors[policy], lw=2)
         right.scatter([row["mean"]], [y[i]], color=colors[policy], s=36, zorder=3)
     right.set_yticks(y, [policy_label(results, lang, p) for p in results.policies])
     right.set_xlabel(L.t(lang, "axis.gini"))
@@ -362,6 +377,7 @@ def sweep(results: Results, lang: str, variable: str) -> Plot:
         summary = results.at_reference(summary, keep=variable)
         caption = L.t(lang, "caption.sweep", variable=name)
         caption += reference_caption(results, lang, skip=variable)
+    caption += " " + L.t(lang, "caption.clipped")
     colors = policy_colors(results)
     metrics = results.key_metrics
     levels = np.sort(summary[variable].dropna().unique().astype(float))
@@ -379,9 +395,11 @@ def sweep(results: Results, lang: str, variable: str) -> Plot:
                 ax.scatter(x, part["mean"] * scale, s=6, color=colors[policy], alpha=0.3, lw=0)
                 part = binned_means(x, part["mean"].to_numpy(dtype=float))
                 x = part["x"].to_numpy()
+            low_end, high_end = (b * scale for b in bounds(metric))
             mean, low, high = (
                 part[c].to_numpy(dtype=float) * scale for c in ("mean", "ci_low", "ci_high")
             )
+            low, high = np.maximum(low, low_end), np.minimum(high, high_end)
             ax.errorbar(
                 x + (0 if sampled else dodge[i]),
                 mean,

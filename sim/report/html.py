@@ -34,7 +34,9 @@ figcaption, .caption { color: #444; font-size: 0.92rem; margin-top: 0.4rem; }
 .note { color: #666; font-style: italic; }
 .files { font-size: 0.85rem; color: #666; }
 table { border-collapse: collapse; font-size: 0.85rem; margin-top: 0.5rem; }
+.scroll { overflow-x: auto; }
 th, td { border: 1px solid #ddd; padding: 0.3rem 0.5rem; text-align: right; }
+td { white-space: nowrap; }
 th { background: #f4f4f4; }
 td.name, th.name { text-align: left; }
 nav ol { columns: 2; font-size: 0.92rem; }

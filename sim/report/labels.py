@@ -67,13 +67,13 @@ _EN_METRICS = {
     "metric.response_time_p90_min": "90th-percentile response time",
     "metric.response_time_p95_min": "95th-percentile response time",
     "metric.wait_mean_min": "Mean wait for acceptance",
-    "metric.served_within_15min_share": "Served within 15 minutes",
-    "metric.served_within_30min_share": "Served within 30 minutes",
+    "metric.served_within_15min_share": "Share served within 15 minutes",
+    "metric.served_within_30min_share": "Share served within 30 minutes",
     "metric.coverage_15min_share": "15-minute circle coverage",
     "metric.volunteer_utilisation": "Volunteer utilisation",
     "metric.workload_gini": "Workload Gini",
     "metric.workload_max_orders": "Most orders by one volunteer",
-    "metric.continuity_share": "Served by a familiar volunteer",
+    "metric.continuity_share": "Share served by a familiar volunteer",
     "metric.rating_mean": "Mean rating",
     "metric.active_volunteers": "Active volunteers",
     "metric.paired_elders_share": "Elders with a pair",
@@ -147,6 +147,7 @@ _ZH = {
     ),
     "caption.morris": "Morris指数：μ*（柱，误差线为95%置信区间）与σ（点）。",
     "caption.reference": "其他变量取：{values}。",
+    "caption.clipped": "置信区间在指标可能的取值范围（如0–100%）处截断。",
     "caption.pooled": "合并了抽样设计中的全部设计点。",
     "caption.table": "各派单方式主要指标的均值 [95%置信区间]。",
     "note.no_policy": "本实验只有一种派单方式，没有可比较的差异。",
@@ -207,19 +208,26 @@ _ZH = {
         "本实验共{runs}次模拟运行（{points}个设计点 × {seeds}个随机种子，每次模拟{days}天），"
         "以{baseline}为基准进行比较{where}。"
     ),
+    "sentence.overview_single": (
+        "本实验共{runs}次模拟运行（{points}个设计点 × {seeds}个随机种子，每次模拟{days}天），"
+        "只有一种派单方式：{baseline}{where}。"
+    ),
     "sentence.where": "，其他变量取{values}",
     "sentence.where_pooled": "，结果合并了全部抽样设计点",
-    "sentence.lower": "{policy}将{metric}从{base}{unit}降至{value}{unit}",
-    "sentence.higher": "{policy}将{metric}从{base}{unit}升至{value}{unit}",
-    "sentence.same": "{policy}的{metric}与基准相同（{value}{unit}）",
-    "sentence.interval": "（差值{diff}{unit}，95%置信区间{low}至{high}；{significance}）",
+    "sentence.lower": "{policy}将{metric}从{base}降至{value}",
+    "sentence.higher": "{policy}将{metric}从{base}升至{value}",
+    "sentence.same": "{policy}的{metric}与基准相同（{value}）",
+    "sentence.interval": "（差值{diff}，95%置信区间{low}至{high}；{significance}）",
     "sentence.significant": "经Holm校正后差异显著，p {p}",
     "sentence.not_significant": "经Holm校正后差异不显著，p {p}",
     "sentence.untested": "随机种子太少，无法检验",
     "sentence.unmet": "，{unmet}%的订单未得到满足（基准为{base_unmet}%）。",
     "sentence.end": "。",
-    "sentence.best": "{metric}最低的是{policy}（{value}{unit}）。",
-    "sentence.best_high": "{metric}最高的是{policy}（{value}{unit}）。",
+    "sentence.holm": (
+        "置信区间未做多重比较校正；是否显著按Holm校正后的p值判断（共{tests}项比较）。"
+    ),
+    "sentence.best": "{metric}最低的是{policy}（{value}）。",
+    "sentence.best_high": "{metric}最高的是{policy}（{value}）。",
     "sentence.holes": (
         "在{policy}下，{buildings}栋楼中有{holes}栋的平均响应时间超过15分钟，"
         "是15分钟志愿服务圈的缺口。"
@@ -227,7 +235,7 @@ _ZH = {
     "sentence.no_holes": "在{policy}下，所有{buildings}栋楼的平均响应时间都不超过15分钟。",
     "sentence.sensitivity": "对{metric}影响最大的参数是{parameter}（{index} = {value}）。",
     "sentence.failed": "有{failed}次运行失败，未计入统计。",
-    "sentence.single_policy": "本实验只有一种派单方式（{policy}）：{metric}为{value}{unit}。",
+    "sentence.single_policy": "在{policy}下，{metric}为{value}。",
     "index.ST": "ST",
     "index.mu_star": "μ*",
 }
@@ -306,6 +314,7 @@ _EN = {
     ),
     "caption.morris": "Morris indices: μ* (bars, 95% confidence interval) and σ (dots).",
     "caption.reference": "Other variables at: {values}.",
+    "caption.clipped": "Intervals are cut at the range a metric can take (such as 0-100%).",
     "caption.pooled": "All design points of the sampled design pooled.",
     "caption.table": "Mean [95% confidence interval] of the key metrics per policy.",
     "note.no_policy": "This experiment has one policy only: there is no difference to show.",
@@ -367,19 +376,27 @@ _EN = {
         "The experiment made {runs} simulation runs ({points} design points × {seeds} seeds, "
         "{days} days each) and compares every policy with {baseline}{where}."
     ),
+    "sentence.overview_single": (
+        "The experiment made {runs} simulation runs ({points} design points × {seeds} seeds, "
+        "{days} days each) of one policy, {baseline}{where}."
+    ),
     "sentence.where": ", with the other variables at {values}",
     "sentence.where_pooled": ", pooling all sampled design points",
-    "sentence.lower": "{policy} cut the {metric} from {base} to {value} {unit}",
-    "sentence.higher": "{policy} raised the {metric} from {base} to {value} {unit}",
-    "sentence.same": "{policy} left the {metric} unchanged at {value} {unit}",
-    "sentence.interval": " (difference {diff} {unit}, 95% CI {low} to {high}; {significance})",
+    "sentence.lower": "{policy} cut the {metric} from {base} to {value}",
+    "sentence.higher": "{policy} raised the {metric} from {base} to {value}",
+    "sentence.same": "{policy} left the {metric} unchanged at {value}",
+    "sentence.interval": " (difference {diff}, 95% CI {low} to {high}; {significance})",
     "sentence.significant": "significant after Holm correction, p {p}",
     "sentence.not_significant": "not significant after Holm correction, p {p}",
     "sentence.untested": "too few seeds to test",
     "sentence.unmet": ", and left {unmet}% of orders unmet (baseline {base_unmet}%).",
     "sentence.end": ".",
-    "sentence.best": "The lowest {metric} was under {policy} ({value} {unit}).",
-    "sentence.best_high": "The highest {metric} was under {policy} ({value} {unit}).",
+    "sentence.holm": (
+        "Confidence intervals are not adjusted for multiple comparisons; significance is judged "
+        "on Holm-adjusted p-values over all {tests} comparisons."
+    ),
+    "sentence.best": "The lowest {metric} was under {policy} ({value}).",
+    "sentence.best_high": "The highest {metric} was under {policy} ({value}).",
     "sentence.holes": (
         "Under {policy}, {holes} of {buildings} buildings have a mean response time above "
         "15 minutes: holes in the 15-minute volunteer service circle."
@@ -392,7 +409,7 @@ _EN = {
         "The parameter with the largest effect on the {metric} is {parameter} ({index} = {value})."
     ),
     "sentence.failed": "{failed} runs failed and are left out of the statistics.",
-    "sentence.single_policy": "This experiment has one policy ({policy}): {metric} {value} {unit}.",
+    "sentence.single_policy": "Under {policy}, the {metric} was {value}.",
     "index.ST": "ST",
     "index.mu_star": "μ*",
 }
@@ -444,6 +461,13 @@ def metric_number(metric: str, value: float) -> str:
     """A metric's value written as the report writes it (scaled, rounded)."""
     scale, digits, _, _ = FORMATS.get(metric, (1.0, 2, "", ""))
     return number(value * scale if value is not None else value, digits)
+
+
+def amount(lang: str, metric: str, value: float, difference: bool = False) -> str:
+    """A metric's value with its unit: ``12.5 min``, ``85.0%``, ``12.5分钟``, ``3.0个百分点``."""
+    units = unit(lang, metric, difference)
+    space = " " if lang == "en" and units and units != "%" else ""
+    return f"{metric_number(metric, value)}{space}{units}"
 
 
 def axis_label(lang: str, metric: str) -> str:

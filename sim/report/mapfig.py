@@ -205,7 +205,6 @@ def community_map(results: Results, lang: str) -> Plot:
             bar.ax.axhline(CIRCLE_MIN, color=HOLE_COLOR, lw=2)
     handles = [
         Patch(fill=False, ec=HOLE_COLOR, lw=2.2, label=L.t(lang, "legend.hole")),
-        Line2D([], [], ls="--", color=GRID_COLOR, label=L.t(lang, "legend.grid")),
         Line2D(
             [],
             [],
@@ -217,5 +216,7 @@ def community_map(results: Results, lang: str) -> Plot:
         ),
         Patch(fc=NO_DATA_COLOR, ec="#666666", label=L.t(lang, "legend.no_data")),
     ]
-    figure.legend(handles=handles, loc="outside lower center", ncol=4)
+    if shapes.grids:
+        handles.insert(1, Line2D([], [], ls="--", color=GRID_COLOR, label=L.t(lang, "legend.grid")))
+    figure.legend(handles=handles, loc="outside lower center", ncol=len(handles))
     return Plot("fig-3-map", title, caption, figure)

@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.metrics import CIRCLE_MIN
 from sim.report import labels as L
-from sim.report.data import HEADLINE, Results, holes
+from sim.report.data import HEADLINE, Results, holes, map_layout
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,15 @@ def overview(results: Results, lang: str) -> Sentence:
         where = L.t(lang, "sentence.where", values=values)
     else:
         where = L.t(lang, "sentence.where_pooled") if results.pooled and results.others else ""
+    single = len(results.policies) == 1
     text = L.t(
         lang,
-        "sentence.overview",
+        "sentence.overview_single" if single else "sentence.overview",
         runs=len(results.runs) + results.failed,
         points=results.runs["point"].nunique(),
         seeds=len(results.seeds) or results.runs["seed"].nunique(),
         days=results.days,
-        baseline=L.policy_name(lang, results.baseline),
+        baseline=L.policy_name(lang, results.baseline if not single else results.policies[0]),
         where=where,
     )
     return Sentence(text)
@@ -76,7 +77,7 @@ def policy_sentence(results: Results, lang: str, policy: str, metric: str) -> Se
     if row is None:
         return None
     base, value = results.mean(results.baseline, metric), results.mean(policy, metric)
-    base_text, shown = L.metric_number(metric, base), L.metric_number(metric, value)
+    base_text, shown = L.amount(lang, metric, base), L.amount(lang, metric, value)
     difference = float(row["mean_difference"])
     if base_text == shown or difference == 0:
         key = "sentence.same"
@@ -87,7 +88,6 @@ def policy_sentence(results: Results, lang: str, policy: str, metric: str) -> Se
         "metric": _metric_words(lang, metric),
         "base": base_text,
         "value": shown,
-        "unit": L.unit(lang, metric),
     }
     p_holm = float(row["p_holm"])
     if math.isnan(p_holm):
@@ -99,8 +99,7 @@ def policy_sentence(results: Results, lang: str, policy: str, metric: str) -> Se
     text = L.t(lang, key, **words) + L.t(
         lang,
         "sentence.interval",
-        diff=L.metric_number(metric, difference),
-        unit=L.unit(lang, metric, difference=True),
+        diff=L.amount(lang, metric, difference, difference=True),
         low=L.metric_number(metric, float(row["ci_low"])),
         high=L.metric_number(metric, float(row["ci_high"])),
         significance=significance,
@@ -130,8 +129,7 @@ def best_sentences(results: Results, lang: str, metric: str) -> list[Sentence]:
         words = {
             "metric": _metric_words(lang, name),
             "policy": L.policy_name(lang, policy),
-            "value": L.metric_number(name, results.mean(policy, name)),
-            "unit": L.unit(lang, name),
+            "value": L.amount(lang, name, results.mean(policy, name)),
         }
         found.append(Sentence(L.t(lang, key, **words)))
     return found
@@ -139,9 +137,11 @@ def best_sentences(results: Results, lang: str, metric: str) -> list[Sentence]:
 
 def hole_sentences(results: Results, lang: str) -> list[Sentence]:
     """Buildings whose mean response exceeds 15 minutes, under the baseline and the best."""
-    best = results.best()
+    layout, _ = map_layout(results)
+    if layout is None:  # per-building totals mean nothing without one layout for every run
+        return []
     found = []
-    for policy in dict.fromkeys([results.baseline, best]):
+    for policy in dict.fromkeys([results.baseline, results.best()]):
         if policy is None:
             continue
         count, buildings = holes(results, policy, CIRCLE_MIN)
@@ -184,14 +184,14 @@ def sentences(results: Results, lang: str) -> list[Sentence]:
         words = {
             "policy": L.policy_name(lang, policy),
             "metric": _metric_words(lang, metric),
-            "value": L.metric_number(metric, results.mean(policy, metric)),
-            "unit": L.unit(lang, metric),
+            "value": L.amount(lang, metric, results.mean(policy, metric)),
         }
         found.append(Sentence(L.t(lang, "sentence.single_policy", **words), policy))
-    for policy in results.compared:
-        sentence = policy_sentence(results, lang, policy, metric)
-        if sentence is not None:
-            found.append(sentence)
+    compared = [policy_sentence(results, lang, p, metric) for p in results.compared]
+    compared = [s for s in compared if s is not None]
+    if compared:
+        tests = int(results.differences["p_value"].notna().sum())
+        found += [*compared, Sentence(L.t(lang, "sentence.holm", tests=tests))]
     found += best_sentences(results, lang, metric)
     found += hole_sentences(results, lang)
     extra = sensitivity_sentence(results, lang, metric)

@@ -1,0 +1,359 @@
+"""Tests for ``volsim report``: files, self-containment, both languages, numbers, escaping, errors.
+
+One tiny experiment (a shrunken community, 3 policies x 2 active shares, 2 seeds, 4 days) is run
+once per session and reported in Chinese and in English, each into its own copy of the folder.
+Its manifest carries ``<script>`` in the experiment name and description, as a user might type.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.errors import InputError
+from sim.experiment.design import DEFAULT_SERIES, load_experiment
+from sim.experiment.runner import RunOptions, run_experiment
+from sim.report import data, fonts, labels, summary_text, write_report
+from sim.scenario import POLICY_NAMES
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = ROOT / "scenarios" / "chaoyangli.toml"
+REPORT_SOURCES = sorted((ROOT / "sim" / "report").glob("*.py"))
+HOSTILE = '<script>alert("x")</script>'
+BASELINE = "nearest"
+POLICIES = ["nearest", "broadcast", "pairing+broadcast"]
+EXPERIMENT = f"""
+[experiment]
+name = "report-test"
+description = "tiny"
+scenario = "{SCENARIO.as_posix()}"
+days = 4
+seeds = 2
+baseline_policy = "{BASELINE}"
+
+[overrides]
+"population.residents" = 500
+"population.households" = 240
+"community.buildings" = 10
+"community.stairwells" = 40
+"community.grids" = 3
+"community.service_points" = 24
+"community.width_m" = 200.0
+"community.height_m" = 200.0
+
+[variables]
+policy = {json.dumps(POLICIES)}
+"volunteers.active_share_of_registered" = [0.25, 0.4]
+"""
+CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
+
+
+@dataclass(frozen=True)
+class Report:
+    """A results folder and the report written from it."""
+
+    folder: Path
+    index: Path
+    html: str
+    warnings: list[str]
+
+
+def run_tiny_experiment(root: Path) -> Path:
+    """Run the tiny experiment into ``root/results`` and put ``<script>`` in its manifest."""
+    path = root / "experiment.toml"
+    path.write_text(EXPERIMENT, encoding="utf-8")
+    folder = root / "results"
+    run_experiment(load_experiment(path), folder, RunOptions(workers=1))
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["experiment"] = f"report-test {HOSTILE}"
+    manifest["resolved"]["experiment"]["experiment"]["description"] = f"tiny {HOSTILE}"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def write_checked(folder: Path, lang: str, **options) -> Report:
+    """Write a report, recording every warning raised while writing it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        index = write_report(folder, lang=lang, **options)
+    messages = [str(w.message) for w in caught]
+    return Report(folder, index, index.read_text(encoding="utf-8"), messages)
+
+
+@pytest.fixture(scope="session")
+def results_folder(tmp_path_factory) -> Path:
+    return run_tiny_experiment(tmp_path_factory.mktemp("report"))
+
+
+def _report(results_folder: Path, lang: str) -> Report:
+    if lang == "zh" and fonts.chinese_font() is None:
+        pytest.skip("no Chinese font: apt-get install fonts-noto-cjk")
+    copy = results_folder.parent / f"results-{lang}"
+    if not copy.exists():
+        shutil.copytree(results_folder, copy)
+    return write_checked(copy, lang)
+
+
+@pytest.fixture(scope="session")
+def report_zh(results_folder) -> Report:
+    return _report(results_folder, "zh")
+
+
+@pytest.fixture(scope="session")
+def report_en(results_folder) -> Report:
+    return _report(results_folder, "en")
+
+
+@pytest.fixture(params=["zh", "en"])
+def report(request) -> Report:
+    return request.getfixturevalue(f"report_{request.param}")
+
+
+def summary_items(html: str) -> dict[str | None, list[str]]:
+    """The summary's sentences by the policy they are about (None: general)."""
+    found: dict[str | None, list[str]] = {}
+    block = re.search(r'<ul class="summary">(.*?)</ul>', html, re.S).group(1)
+    for policy, text in re.findall(r'<li(?: data-policy="([^"]*)")?>(.*?)</li>', block, re.S):
+        found.setdefault(policy or None, []).append(text)
+    return found
+
+
+def shown(value: float, digits: int = 1) -> str:
+    """A number as the report writes it, computed here independently of the labels module."""
+    text = f"{value:,.{digits}f}"
+    if float(text.replace(",", "")) == 0:
+        text = text.lstrip("-")
+    return text.replace("-", "\u2212")
+
+
+# --- files and self-containment ---------------------------------------------------------------
+
+
+def test_report_files_exist(report):
+    folder = report.index.parent
+    assert report.index == report.folder / "report" / "index.html"
+    stems = set(re.findall(r'<section id="(fig-[^"]+)">', report.html))
+    expected = {
+        "fig-1-comparison",
+        "fig-2-distribution",
+        "fig-3-map",
+        "fig-4-series",
+        "fig-5-workload",
+        "fig-6-sweep-volunteers-active-share-of-registered",
+    }
+    assert expected <= stems
+    for stem in stems:
+        png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
+        assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), stem
+        assert "<svg" in svg.read_text(encoding="utf-8")[:2000], stem
+
+
+def test_report_is_self_contained(report):
+    html = report.html
+    assert not re.search(r"https?://", html)
+    assert not re.search(r"<script|<link|<iframe|<object|<embed|@import|url\(", html, re.I)
+    images = re.findall(r'<img src="([^"]+)"', html)
+    assert len(images) >= 6
+    for source in images:
+        assert source.startswith("data:image/png;base64,")
+        assert base64.b64decode(source.split(",", 1)[1]).startswith(b"\x89PNG")
+    # the only other references are the figure files beside the page and anchors on it
+    for target in re.findall(r'href="([^"]+)"', html):
+        assert target.startswith("#") or (report.index.parent / target).exists(), target
+
+
+def test_no_missing_glyphs_and_no_warnings(report):
+    glyphs = [m for m in report.warnings if "Glyph" in m or "missing from" in m]
+    assert glyphs == []
+    assert report.warnings == []
+
+
+# --- languages --------------------------------------------------------------------------------
+
+
+def test_zh_page_has_chinese_labels(report_zh):
+    html = report_zh.html
+    assert '<html lang="zh-CN">' in html
+    for key in ("section.summary", "section.comparison", "section.map", "table.policy"):
+        assert labels.t("zh", key) in html
+    for policy in POLICIES:
+        assert labels.policy_name("zh", policy) in html
+    assert "花甲助耄耋结对 + 志愿和平App广播" in html
+    assert labels.t("en", "section.summary") not in html
+
+
+def test_en_page_has_no_chinese(report_en):
+    html = report_en.html
+    zh_only = {v for v in labels.LABELS["zh"].values() if CJK.search(v)}
+    assert [v for v in zh_only if v in html] == []
+    assert CJK.findall(html) == []
+    assert labels.t("en", "section.summary") in html
+
+
+def test_both_languages_have_the_same_keys_and_fields():
+    zh, en = labels.LABELS["zh"], labels.LABELS["en"]
+    assert set(zh) == set(en)
+    for key in zh:
+        fields = set(re.findall(r"{(\w+)}", zh[key]))
+        assert fields == set(re.findall(r"{(\w+)}", en[key])), key
+
+
+def test_every_key_used_in_the_code_has_both_labels():
+    used = set()
+    quoted = r"\"((?:legend|axis|caption|figure|note|section)\.[a-z_A-Z0-9]+)\""
+    for path in REPORT_SOURCES:
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"\bt\(\s*lang,\s*\"([a-z_]+\.[A-Za-z0-9_.]+)\"", text))
+        if path.name != "fonts.py":  # matplotlib settings such as "legend.fontsize"
+            used |= set(re.findall(quoted, text))
+    assert len(used) > 40
+    for lang in labels.LANGS:
+        assert used - set(labels.LABELS[lang]) == set(), lang
+    dynamic = [f"policy.{p}" for p in POLICY_NAMES] + [f"series.{s}" for s in DEFAULT_SERIES]
+    dynamic += [f"metric.{m}" for m in labels.FORMATS] + ["index.ST", "index.mu_star"]
+    for lang in labels.LANGS:
+        assert [k for k in dynamic if k not in labels.LABELS[lang]] == [], lang
+
+
+def test_policy_chains_are_joined():
+    assert labels.policy_name("zh", "pairing+broadcast") == "花甲助耄耋结对 + 志愿和平App广播"
+    assert labels.policy_name("zh", "station") == "站点服务"
+    assert labels.policy_name("en", "grid+random") == "Grid dispatch + Random dispatch"
+
+
+# --- the summary in words ---------------------------------------------------------------------
+
+
+def test_summary_numbers_match_the_tables(report):
+    folder, lang = report.folder, "zh" if 'lang="zh-CN"' in report.html else "en"
+    differences = pd.read_parquet(folder / "differences.parquet")
+    summary = pd.read_parquet(folder / "summary.parquet")
+    share = "volunteers.active_share_of_registered"
+    reference = 0.25  # the scenario's own active share, one of the levels run
+    differences = differences[(differences[share] - reference).abs() < 1e-9]
+    summary = summary[(summary[share] - reference).abs() < 1e-9]
+    metric = "response_time_p90_min"
+
+    def mean(policy: str, name: str) -> float:
+        rows = summary[(summary["policy"] == policy) & (summary["metric"] == name)]
+        return float(rows["mean"].iloc[0])
+
+    items = summary_items(report.html)
+    for policy in POLICIES[1:]:
+        row = differences[(differences["policy"] == policy) & (differences["metric"] == metric)]
+        row = row.iloc[0]
+        (sentence,) = items[policy]
+        for value in (mean(BASELINE, metric), mean(policy, metric)):
+            assert shown(value) in sentence
+        for column in ("mean_difference", "ci_low", "ci_high"):
+            assert shown(float(row[column])) in sentence, column
+        unmet = mean(policy, "unmet") / mean(policy, "requests") * 100
+        assert f"{shown(unmet)}%" in sentence
+        p = float(row["p_holm"])
+        assert ("< 0.001" if p < 0.001 else f"= {p:.3f}") in sentence
+        negative = {"zh": "不显著", "en": "not significant"}[lang]
+        assert (negative in sentence) != bool(row["significant"])
+        if lang == "en" and shown(mean(BASELINE, metric)) != shown(mean(policy, metric)):
+            verb = "cut" if row["mean_difference"] < 0 else "raised"
+            assert verb in sentence
+
+
+def test_a_significant_and_a_non_significant_difference_are_told_apart(results_folder):
+    results = data.load(results_folder)
+    metric = "response_time_p90_min"
+    for significant, p in ((True, 0.0004), (False, 0.31)):
+        table = results.differences.copy()
+        chosen = (table["policy"] == "broadcast") & (table["metric"] == metric)
+        table.loc[chosen, ["significant", "p_holm"]] = [significant, p]
+        changed = replace(results, differences=table)
+        text = summary_text.policy_sentence(changed, "en", "broadcast", metric).text
+        if significant:
+            assert "significant after Holm correction, p < 0.001" in text
+            assert "not significant" not in text
+        else:
+            assert "not significant after Holm correction, p = 0.310" in text
+        zh = summary_text.policy_sentence(changed, "zh", "broadcast", metric).text
+        assert ("不显著" in zh) != significant
+
+
+def test_another_baseline_recomputes_the_differences(results_folder):
+    results = data.load(results_folder, baseline="broadcast")
+    assert results.baseline == "broadcast"
+    assert set(results.differences["policy"]) == {"nearest", "pairing+broadcast"}
+    sentences = summary_text.sentences(results, "en")
+    assert any(s.policy == "nearest" for s in sentences)
+    assert "App broadcast" in sentences[0].text
+
+
+def test_user_text_is_escaped(report):
+    assert "<script" not in report.html.lower()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in report.html
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+def test_a_missing_folder_is_an_input_error(tmp_path):
+    with pytest.raises(InputError) as error:
+        write_report(tmp_path / "nowhere", lang="en")
+    assert error.value.source == str(tmp_path / "nowhere")
+
+
+def test_a_folder_without_manifest_is_an_input_error(tmp_path):
+    with pytest.raises(InputError) as error:
+        write_report(tmp_path, lang="en")
+    assert (error.value.source, error.value.key) == (str(tmp_path), "manifest.json")
+
+
+@pytest.mark.parametrize("table", ["runs", "series", "summary", "differences"])
+def test_a_missing_table_is_an_input_error(results_folder, tmp_path, table):
+    copy = tmp_path / "results"
+    shutil.copytree(results_folder, copy, ignore=shutil.ignore_patterns("report", "runs"))
+    (copy / f"{table}.parquet").unlink()
+    with pytest.raises(InputError) as error:
+        write_report(copy, lang="en")
+    assert error.value.source == str(copy / f"{table}.parquet")
+    assert not (copy / "report" / "index.html").exists()
+
+
+def test_an_unknown_language_is_an_input_error(results_folder):
+    with pytest.raises(InputError) as error:
+        write_report(results_folder, lang="fr")
+    assert error.value.source == "--lang"
+    assert "zh" in str(error.value) and "en" in str(error.value)
+
+
+def test_a_baseline_outside_the_experiment_is_an_input_error(results_folder):
+    with pytest.raises(InputError) as error:
+        write_report(results_folder, lang="en", baseline="station")
+    assert error.value.source == "--baseline"
+    assert "station" in error.value.message and "nearest" in error.value.message
+
+
+def test_no_chinese_font_is_one_clear_line(results_folder, monkeypatch):
+    monkeypatch.setattr(fonts, "chinese_font", lambda: None)
+    with pytest.raises(InputError) as error:
+        write_report(results_folder, lang="zh")
+    message = str(error.value)
+    assert "\n" not in message
+    assert "fonts-noto-cjk" in message
+    assert error.value.source == "--lang"
+    assert fonts.rc_params("en")["font.sans-serif"] == [fonts.LATIN_FAMILY]
+
+
+def test_the_chinese_font_is_a_redistributable_one():
+    family = fonts.chinese_font()
+    if family is None:
+        pytest.skip("no Chinese font: apt-get install fonts-noto-cjk")
+    assert family in fonts.CHINESE_FAMILIES
+    assert "SimHei" not in fonts.CHINESE_FAMILIES
+    assert fonts.rc_params("zh")["font.sans-serif"][0] == family
