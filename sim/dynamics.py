@@ -1,24 +1,27 @@
 """People and volunteers changing over days and years, on arrays for everyone at once.
 
-Daily, after the day's orders:
+Each day the order book's services, ratings and declines are booked per volunteer. At the end
+of each period (``update_interval_days``, a week by default, and at each year's end), with
+probabilities for the period's length:
 - volunteers' motivation rises with good ratings, recognition (volunteer points, 志愿服务积分,
-  per hour served) and rest, and falls with overwork, their own declines and bad ratings;
+  per hour served) and rest, and falls with overwork (beyond ``comfortable_work_min_per_day``),
+  their own declines and bad ratings;
 - an active volunteer stops at an annual hazard ``stop_per_year`` scaled by
   exp(sensitivity · (initial − motivation)), or at once when burnt out (fatigue at or above
   ``burnout_fatigue``); inactive volunteers return at ``return_per_year`` and leave the
   registry at ``leave_registry_per_year``;
 - residents join the registry through their ties to active volunteers (same stairwell, the
-  grid's active share, a focal household in the building), more on event days (the monthly
+  grid's active share, a focal household in the building), more around event days (the monthly
   volunteer day, the 3·18 volunteer week, the quarterly public-welfare market);
 - residents die (Gompertz hazard a·e^(b·age)), move away (by age band), and households move in;
   babies are born into households with adults of child-bearing age.
 Yearly: everyone present ages one year; living arrangements, patterns and order groups are
 recomputed; a volunteer who reaches 80 stops volunteering. Pairs are re-formed every
-``repair_interval_days``.
+``repair_interval_days`` (by the model).
 
 Draws come from two streams: ``ageing`` (deaths, moves, arrivals: the same under every policy)
-and ``dynamics`` (motivation and recruitment), each drawing one uniform per resident slot per day
-so that policies consume them identically (common random numbers).
+and ``dynamics`` (stops, returns and recruitment), one uniform per resident slot per period, so
+that policies consume them identically (common random numbers).
 """
 
 from __future__ import annotations
@@ -42,13 +45,13 @@ MAX_VOLUNTEER_AGE_YEARS = 79
 MAX_AGE_YEARS = 130
 
 
-def _daily(per_year: np.ndarray | float) -> np.ndarray | float:
-    """A daily probability from an annual one."""
-    return 1.0 - (1.0 - np.minimum(per_year, 1.0)) ** (1.0 / DAYS_PER_YEAR)
+def per_period(per_year: np.ndarray | float, days: int) -> np.ndarray | float:
+    """The probability over ``days`` of an event with this annual probability."""
+    return 1.0 - (1.0 - np.minimum(per_year, 1.0)) ** (days / DAYS_PER_YEAR)
 
 
 class Dynamics:
-    """Daily and yearly updates of the population and the volunteer registry."""
+    """Daily bookkeeping and periodic updates of the population and the volunteer registry."""
 
     def __init__(self, model: VolunteerModel) -> None:
         params = model.scenario_params
@@ -66,78 +69,108 @@ class Dynamics:
         self.counts = {"arrivals": 0, "births": 0, "deaths": 0, "departures": 0}
         self.counts.update(joined=0, stopped=0, burnt_out=0, returned=0, left_registry=0)
         self.left_day = np.full(model.population.size, -1)
-        self._reset_day(model.population.size)
-        p = self.params
-        ages = np.arange(MAX_AGE_YEARS + 1)
-        self._death_by_age = _daily(p.gompertz_a_per_year * np.exp(p.gompertz_b_per_year * ages))
-        move = np.select(
-            [ages < 18, ages < 60],
-            [p.departure_per_year_under_18, p.departure_per_year_18_59 * p.ageing_speed],
-            p.departure_per_year_60_plus,
-        )
-        self._move_by_age = _daily(move)
-        self._stop = _daily(p.stop_per_year)
-        self._return = _daily(p.return_per_year)
-        self._leave = _daily(p.leave_registry_per_year)
+        self._period_start = 0
+        self._work_today: dict[int, float] = {}
+        self._reset_period(model.population.size)
         layout = model.layout
         self._focal_stairwell = layout.building_focal_count[layout.stairwell_building] > 0
+        self._tables: dict[int, dict[str, np.ndarray | float]] = {}
+
+    def _period_tables(self, days: int) -> dict[str, np.ndarray | float]:
+        """Probabilities over a period of ``days`` (cached: periods repeat)."""
+        if days not in self._tables:
+            p = self.params
+            ages = np.arange(MAX_AGE_YEARS + 1)
+            move = np.select(
+                [ages < 18, ages < 60],
+                [p.departure_per_year_under_18, p.departure_per_year_18_59 * p.ageing_speed],
+                p.departure_per_year_60_plus,
+            )
+            death = p.gompertz_a_per_year * np.exp(p.gompertz_b_per_year * ages)
+            self._tables[days] = {
+                "death_by_age": per_period(death, days),
+                "move_by_age": per_period(move, days),
+                "stop": per_period(p.stop_per_year, days),
+                "return": per_period(p.return_per_year, days),
+                "leave": per_period(p.leave_registry_per_year, days),
+            }
+        return self._tables[days]
 
     # --- events during the day (called by the order book) ---------------------------------
-    def _reset_day(self, n: int) -> None:
-        self.rating_today = np.zeros(n)
-        self.work_min_today = np.zeros(n)
-        self.declines_today = np.zeros(n)
+    def _reset_period(self, n: int) -> None:
+        self.rating_sum = np.zeros(n)
+        self.work_min = np.zeros(n)
+        self.overwork_min = np.zeros(n)
+        self.days_worked = np.zeros(n)
+        self.declines = np.zeros(n)
 
     def record_service(self, v: int, stars: float, work_min: float) -> None:
-        self.rating_today[v] += stars - self.params.rating_neutral_stars
-        self.work_min_today[v] += work_min
+        self.rating_sum[v] += stars - self.params.rating_neutral_stars
+        self._work_today[v] = self._work_today.get(v, 0.0) + work_min
 
     def record_decline(self, v: int) -> None:
-        self.declines_today[v] += 1
+        self.declines[v] += 1
 
     # --- the day's end -------------------------------------------------------------------
     def calendar(self, day: int) -> tuple[int, int]:
         """(calendar year, day of year) of a simulation day."""
         return self.start_year + day // DAYS_PER_YEAR, day % DAYS_PER_YEAR
 
-    def end_of_day(self, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """Apply the day's changes; return (ids who arrived, ids who left)."""
+    def end_of_day(self, day: int, last: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Book the day's work; at the end of a period (every ``update_interval_days``, at
+        each year's end and on the ``last`` day) apply the period's changes.
+        Return (ids who arrived, ids who left)."""
+        comfortable = self.params.comfortable_work_min_per_day
+        for v, minutes in self._work_today.items():
+            self.work_min[v] += minutes
+            self.overwork_min[v] += max(0.0, minutes - comfortable)
+            self.days_worked[v] += 1
+        self._work_today.clear()
+        none = np.empty(0, dtype=np.int64)
+        ends_period = (
+            last
+            or (day + 1 - self._period_start) >= self.params.update_interval_days
+            or (day + 1) % DAYS_PER_YEAR == 0
+        )
+        if not ends_period:
+            return none, none
+        first, days = self._period_start, day + 1 - self._period_start
+        self._period_start = day + 1
         pop = self.model.population
-        left = np.empty(0, dtype=np.int64)
-        arrived = np.empty(0, dtype=np.int64)
+        tables = self._period_tables(days)
+        left, arrived = none, none
         if self.volunteers_change:
-            self._motivation(pop)
-            self._activity(pop)
-            self._recruitment(pop, day)
+            self._motivation(pop, days)
+            self._activity(pop, tables)
+            self._recruitment(pop, first, days)
         if self.people_change:
-            left = self._deaths_and_departures(pop, day)
-            arrived = self._arrivals(pop)
-        self._reset_day(pop.size)
+            left = self._deaths_and_departures(pop, day, tables)
+            arrived = self._arrivals(pop, days)
+        self._reset_period(pop.size)
         return arrived, left
 
-    def _motivation(self, pop: Population) -> None:
+    def _motivation(self, pop: Population, days: int) -> None:
         p = self.params
         m = pop.motivation
-        served_hours = self.work_min_today / 60.0
-        overwork = np.maximum(0.0, self.work_min_today - p.comfortable_work_min_per_day) / 60.0
-        rested = self.work_min_today == 0
-        m += p.rating_gain_per_star * self.rating_today + p.recognition_gain_per_hour * served_hours
-        m -= p.overwork_loss_per_hour * overwork + p.decline_loss * self.declines_today
-        m += np.where(rested, p.rest_recovery_per_day * (p.motivation_initial - m), 0.0)
+        m += p.rating_gain_per_star * self.rating_sum
+        m += p.recognition_gain_per_hour * self.work_min / 60.0
+        m -= p.overwork_loss_per_hour * self.overwork_min / 60.0 + p.decline_loss * self.declines
+        rested_days = days - self.days_worked
+        m += (p.motivation_initial - m) * (1.0 - (1.0 - p.rest_recovery_per_day) ** rested_days)
         np.clip(m, 0.0, 1.0, out=m)
         m[~pop.registered] = 0.0
 
-    def _activity(self, pop: Population) -> None:
+    def _activity(self, pop: Population, tables: dict) -> None:
         p = self.params
         u = self.rng.random(pop.size)
-        hazard = self._stop * np.exp(
+        hazard = tables["stop"] * np.exp(
             p.stop_motivation_sensitivity * (p.motivation_initial - pop.motivation)
         )
         burnt = pop.active & (self.model.roster.fatigue >= p.burnout_fatigue)
         stop = pop.active & ((u < hazard) | burnt)
         resting = pop.registered & ~pop.active
-        back = resting & (u < self._return)
-        leave = resting & (u > 1.0 - self._leave)
+        back = resting & (u < tables["return"])
+        leave = resting & (u > 1.0 - tables["leave"])
         busy = self.model.roster.busy
         stop &= ~busy  # a volunteer finishes the order in hand first
         pop.active[stop] = False
@@ -167,9 +200,12 @@ class Dynamics:
             return p.volunteer_day_multiplier
         return 1.0
 
-    def _recruitment(self, pop: Population, day: int) -> None:
+    def _recruitment(self, pop: Population, first_day: int, days: int) -> None:
         p, layout = self.params, self.model.layout
-        year, day_of_year = self.calendar(day)
+        year = self.calendar(first_day)[0]
+        events = np.mean(
+            [self.event_multiplier(self.calendar(d)[1]) for d in range(first_day, first_day + days)]
+        )
         u = self.rng.random(pop.size)
         age = pop.age_years
         eligible = pop.present & ~pop.registered & (age >= 14) & (age <= MAX_VOLUNTEER_AGE_YEARS)
@@ -188,18 +224,18 @@ class Dynamics:
             + p.recruit_per_active_neighbour_per_year * active_here[stairwell]
             + p.recruit_per_grid_active_share_per_year * grid_share[grid_of[stairwell]]
             + p.recruit_focal_building_per_year * self._focal_stairwell[stairwell]
-        ) * (self.recruitment_effort(year) * self.event_multiplier(day_of_year))
-        join = ids[u[ids] < _daily(rate_per_year)]
+        ) * (self.recruitment_effort(year) * events)
+        join = ids[u[ids] < per_period(rate_per_year, days)]
         pop.registered[join] = True
         pop.active[join] = True
         pop.motivation[join] = p.motivation_initial
         self.counts["joined"] += len(join)
 
-    def _deaths_and_departures(self, pop: Population, day: int) -> np.ndarray:
+    def _deaths_and_departures(self, pop: Population, day: int, tables: dict) -> np.ndarray:
         age = np.minimum(pop.age_years, MAX_AGE_YEARS)
         u = self.ageing_rng.random(pop.size)
-        dies = pop.present & (u < self._death_by_age[age])
-        moves = pop.present & ~dies & (u > 1.0 - self._move_by_age[age])
+        dies = pop.present & (u < tables["death_by_age"][age])
+        moves = pop.present & ~dies & (u > 1.0 - tables["move_by_age"][age])
         if self.fixed_volunteers:  # the queueing-limit volunteers never leave
             dies &= ~pop.active
             moves &= ~pop.active
@@ -213,11 +249,12 @@ class Dynamics:
         self.counts["departures"] += int(moves.sum())
         return left
 
-    def _arrivals(self, pop: Population) -> np.ndarray:
+    def _arrivals(self, pop: Population, days: int) -> np.ndarray:
         p, rng = self.params, self.ageing_rng
-        households = rng.poisson(p.arriving_households_per_year / p.ageing_speed / DAYS_PER_YEAR)
+        years = days / DAYS_PER_YEAR
+        households = rng.poisson(p.arriving_households_per_year / p.ageing_speed * years)
         mothers = pop.present & (pop.age_years >= 22) & (pop.age_years <= 40)
-        births = rng.poisson(p.births_per_1000_per_year * pop.residents / 1000 / DAYS_PER_YEAR)
+        births = rng.poisson(p.births_per_1000_per_year * pop.residents / 1000 * years)
         if households == 0 and (births == 0 or not mothers.any()):
             return np.empty(0, dtype=np.int64)
         ages, household, stairwell, floor = [], [], [], []

@@ -251,7 +251,7 @@ class VolunteerModel(mesa.Model):
 
     def _end_of_day(self, day: int) -> None:
         """People and volunteers change; Mesa agents and the roster follow."""
-        arrived, left = self.dynamics.end_of_day(day)
+        arrived, left = self.dynamics.end_of_day(day, last=day + 1 == self.days)
         for r in left.tolist():
             self.residents[r].remove()
         if len(arrived):

@@ -290,6 +290,7 @@ class Dynamics(_Section):
     volunteer_week_multiplier: float = Field(5.0, ge=0, description="3·18 week")
     market_multiplier: float = Field(2.0, ge=0, description="quarterly welfare market")
     repair_interval_days: int = Field(30, ge=1, description="pairs re-formed this often")
+    update_interval_days: int = Field(7, ge=1, le=365, description="people change this often")
 
     @model_validator(mode="after")
     def _check(self) -> Dynamics:

@@ -9,6 +9,7 @@ note instead of a figure. The community map is in :mod:`sim.report.mapfig`.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +88,26 @@ def _axes(figure: Figure, n: int, cols: int = 3, **kwargs) -> list:
     return list(axes[:n])
 
 
+def text_width(text: str) -> int:
+    """A text's width in Latin characters: a Chinese character is about two."""
+    return sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
+
+
+def panel_title(ax, text: str, width: int = 34) -> None:
+    """A panel's title, wrapped onto two lines when it is long."""
+    if text_width(text) > width:
+        wide = text_width(text) > len(text)
+        text = textwrap.fill(text, width // 2 if wide else width)
+    ax.set_title(text)
+
+
+def figure_legend(figure: Figure, handles: list, budget: int = 120) -> None:
+    """A legend under the panels, with as many columns as fit the figure's width."""
+    widest = max(text_width(h.get_label()) + 6 for h in handles)
+    columns = max(1, min(len(handles), budget // widest))
+    figure.legend(handles=handles, loc="outside lower center", ncol=columns)
+
+
 def _bottom_labels(axes: list, n: int, cols: int, label: str) -> None:
     """An x label on the lowest panel of each column only (panels share their x axis)."""
     for i, ax in enumerate(axes):
@@ -156,7 +177,7 @@ def comparison(results: Results, lang: str) -> Plot:
                 zorder=3,
                 linewidths=1.4,
             )
-        ax.set_title(L.metric_name(lang, metric))
+        panel_title(ax, L.metric_name(lang, metric))
         units = L.unit(lang, metric, True)
         ax.set_xlabel(
             L.t(lang, "axis.difference", unit=units)
@@ -183,7 +204,7 @@ def comparison(results: Results, lang: str) -> Plot:
             Line2D([], [], color=GROUP_COLORS[g], marker="o", label=label)
             for g, (label, _) in enumerate(groups)
         ]
-    figure.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5))
+    figure_legend(figure, handles)
     figure.suptitle(L.t(lang, "figure.comparison", baseline=baseline))
     return Plot("fig-1-comparison", title, caption, figure)
 
@@ -275,7 +296,7 @@ def daily_series(results: Results, lang: str) -> Plot:
                 lw=1.8 if top else 1.3,
                 zorder=3 if top else 2,
             )
-        ax.set_title(L.t(lang, f"series.{name}"))
+        panel_title(ax, L.t(lang, f"series.{name}"))
         ax.set_ylim(bottom=0)
     _bottom_labels(axes, len(names), 2, L.t(lang, "axis.day"))
     _policy_legend(figure, results, lang, colors)
@@ -288,7 +309,7 @@ def _policy_legend(figure: Figure, results: Results, lang: str, colors: dict[str
         Line2D([], [], color=colors[p], lw=2, label=policy_label(results, lang, p))
         for p in results.policies
     ]
-    figure.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4))
+    figure_legend(figure, handles)
 
 
 # --- (5) volunteer workload -------------------------------------------------------------------
@@ -410,7 +431,7 @@ def sweep(results: Results, lang: str, variable: str) -> Plot:
                 fmt="-o",
                 ms=4,
             )
-        ax.set_title(L.metric_name(lang, metric))
+        panel_title(ax, L.metric_name(lang, metric))
         ax.set_ylabel(L.unit(lang, metric))
     _bottom_labels(axes, len(metrics), 3, name)
     if not sampled:
@@ -474,7 +495,7 @@ def sensitivity(results: Results, lang: str) -> Plot:
             else:
                 ax.scatter(part[second], y, color=color, s=18, marker="D", zorder=3)
     for ax, metric in zip(axes, metrics, strict=True):
-        ax.set_title(L.metric_name(lang, metric))
+        panel_title(ax, L.metric_name(lang, metric))
         ax.set_xlabel(L.t(lang, "axis.index"))
         ax.axvline(0, color="#777777", lw=0.6)
         ax.grid(axis="y", visible=False)
@@ -493,6 +514,6 @@ def sensitivity(results: Results, lang: str) -> Plot:
             label=L.t(lang, second_label),
         ),
     ]
-    figure.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4))
+    figure_legend(figure, handles)
     figure.suptitle(L.t(lang, "figure.sensitivity"))
     return Plot("fig-7-sensitivity", title, caption, figure)

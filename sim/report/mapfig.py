@@ -28,7 +28,7 @@ from sim.community import Layout
 from sim.metrics import CIRCLE_MIN
 from sim.report import labels as L
 from sim.report.data import Results, building_table, map_layout, scenario_value
-from sim.report.figures import Plot, new_figure, reference_caption
+from sim.report.figures import Plot, figure_legend, new_figure, panel_title, reference_caption
 
 HOLE_COLOR = "#b2182b"
 GRID_COLOR = "#444444"
@@ -196,7 +196,7 @@ def community_map(results: Results, lang: str) -> Plot:
             ax = axes[row, column]
             hole = response[policy] > CIRCLE_MIN
             _draw(ax, shapes, values[policy], norm, cmap, hole, lang)
-            ax.set_title(L.t(lang, title_key, policy=L.policy_name(lang, policy)))
+            panel_title(ax, L.t(lang, title_key, policy=L.policy_name(lang, policy)), 44)
         bar = figure.colorbar(
             ScalarMappable(norm=norm, cmap=cmap), ax=axes[:, column].tolist(), shrink=0.8
         )
@@ -218,5 +218,5 @@ def community_map(results: Results, lang: str) -> Plot:
     ]
     if shapes.grids:
         handles.insert(1, Line2D([], [], ls="--", color=GRID_COLOR, label=L.t(lang, "legend.grid")))
-    figure.legend(handles=handles, loc="outside lower center", ncol=len(handles))
+    figure_legend(figure, handles, budget=150)
     return Plot("fig-3-map", title, caption, figure)
