@@ -12,6 +12,7 @@ later. An order not accepted within ``demand.max_wait_min`` expires.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,8 +56,11 @@ class OrderBook:
         self.rating: list[float] = []
         self.stage: list[int] = []
         self.outstanding: list[int] = []
-        self.declined: list[set[int]] = []
+        # whom not to ask: those who declined, and the elder herself (a volunteer may order)
+        self.excluded: list[set[int]] = []
         self.waiting: dict[int, None] = {}
+        self._immediate: deque[tuple[int, int, bool]] = deque()
+        self._answering = False
         self.origin: dict[int, int] = {}
         self.served_by: dict[tuple[int, int], int] = {}
         self.helpers_of: dict[int, set[int]] = {}
@@ -81,7 +85,7 @@ class OrderBook:
         for column in (self.offers, self.stage, self.outstanding):
             column.extend([0] * n)
         self.familiar.extend([False] * n)
-        self.declined.extend(set() for _ in range(n))
+        self.excluded.extend({e} for e in day_orders.elder.tolist())
         self.queue.schedule(placed[0], self._place, (first, first + n))
 
     def _place(self, event: tuple[int, int]) -> None:
@@ -103,7 +107,7 @@ class OrderBook:
     def _wait(self, o: int) -> None:
         if o not in self.waiting:
             self.waiting[o] = None
-            if self.declined[o]:
+            if self.offers[o]:  # declined by all it could ask: forget them in a while
                 self.queue.schedule(self.queue.now_min + self.retry_interval_min, self._retry, o)
 
     def offer(
@@ -133,7 +137,20 @@ class OrderBook:
         if answer_min > 0:
             self.queue.schedule(self.queue.now_min + answer_min, self._answer, (o, v, accepted))
         else:
-            self._answer((o, v, accepted))
+            self._answer_now((o, v, accepted))
+
+    def _answer_now(self, event: tuple[int, int, bool]) -> None:
+        """An immediate answer; answers given while one is being handled wait their turn, so a
+        long run of declines is a loop, not a recursion."""
+        self._immediate.append(event)
+        if self._answering:
+            return
+        self._answering = True
+        try:
+            while self._immediate:
+                self._answer(self._immediate.popleft())
+        finally:
+            self._answering = False
 
     def _answer(self, event: tuple[int, int, bool]) -> None:
         o, v, accepted = event
@@ -146,7 +163,7 @@ class OrderBook:
             self._start(o, v)
             return
         self.roster.release(v)
-        self.declined[o].add(v)
+        self.excluded[o].add(v)
         self.model.dynamics.record_decline(v)
         self.origin.pop(o, None)
         self._dispatch(o)
@@ -192,7 +209,8 @@ class OrderBook:
     def _retry(self, o: int) -> None:
         if self.status[o] == PENDING and o in self.waiting:
             del self.waiting[o]
-            self.declined[o].clear()
+            self.excluded[o].clear()
+            self.excluded[o].add(self.elder[o])
             self.stage[o] = 0
             self._dispatch(o)
 

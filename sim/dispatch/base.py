@@ -13,7 +13,8 @@ class Policy:
 
     ``dispatch(o)`` makes one or more offers through ``self.book.offer`` and returns True, or
     returns False when it has nobody to ask now (the order then waits, or a fallback policy
-    takes it). Declined volunteers are in ``self.book.declined[o]``; busy volunteers and those
+    takes it). Volunteers not to ask (who declined, and the elder) are in
+    ``self.book.excluded[o]``; busy volunteers and those
     holding an offer are not in the roster's free set.
     """
 

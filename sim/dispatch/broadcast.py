@@ -27,7 +27,7 @@ class BroadcastPolicy(Policy):
         if count <= 0:
             return False
         ranked = roster.rank_by_distance(
-            book.elder[o], roster.free_ids(book.declined[o]), self.params.broadcast_radius_m, count
+            book.elder[o], roster.free_ids(book.excluded[o]), self.params.broadcast_radius_m, count
         )
         if len(ranked) == 0:
             return False

@@ -14,8 +14,8 @@ class GridPolicy(Policy):
 
     def __init__(self, model) -> None:
         super().__init__(model)
-        layout, population = model.layout, model.population
-        self._grid_of = layout.stairwell_grid[population.stairwell]
+        layout = model.layout
+        self._stairwell_grid = layout.stairwell_grid
         focal = np.bincount(
             layout.building_grid, weights=layout.building_focal_count, minlength=layout.n_grids
         )
@@ -24,19 +24,20 @@ class GridPolicy(Policy):
     def dispatch(self, o: int) -> bool:
         book, roster = self.book, self.roster
         elder = book.elder[o]
-        grid = self._grid_of[elder]
+        stairwell = self.model.population.stairwell  # read each time: residents arrive
+        grid = self._stairwell_grid[stairwell[elder]]
         if not self._has_focal[grid]:
             return False
-        declined = book.declined[o]
+        excluded = book.excluded[o]
         known = [
             v
             for v in book.helpers_of.get(elder, ())
-            if v in roster.free and v not in declined and self._grid_of[v] == grid
+            if v in roster.free and v not in excluded and self._stairwell_grid[stairwell[v]] == grid
         ]
         ids = np.array(sorted(known), dtype=np.int64)
         if not known:
-            ids = roster.free_ids(declined)
-            ids = ids[self._grid_of[ids] == grid]
+            ids = roster.free_ids(excluded)
+            ids = ids[self._stairwell_grid[stairwell[ids]] == grid]
         ranked = roster.rank_by_distance(elder, ids, limit=1)
         if len(ranked) == 0:
             return False

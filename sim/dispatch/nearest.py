@@ -9,7 +9,7 @@ class NearestPolicy(Policy):
     name = "nearest"
 
     def dispatch(self, o: int) -> bool:
-        v = self.roster.nearest_free(self.book.elder[o], self.book.declined[o])
+        v = self.roster.nearest_free(self.book.elder[o], self.book.excluded[o])
         if v is None:
             return False
         self.book.offer(o, v)

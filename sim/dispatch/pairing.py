@@ -67,9 +67,9 @@ class PairingPolicy(Policy):
 
     def dispatch(self, o: int) -> bool:
         book, free = self.book, self.roster.free
-        declined = book.declined[o]
+        excluded = book.excluded[o]
         for h in self.pairs.get(book.elder[o], ()):
-            if h in free and h not in declined:
+            if h in free and h not in excluded:
                 book.offer(o, h)
                 return True
         return False

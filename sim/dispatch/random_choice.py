@@ -9,7 +9,7 @@ class RandomPolicy(Policy):
     name = "random"
 
     def dispatch(self, o: int) -> bool:
-        ids = self.roster.free_ids(self.book.declined[o])
+        ids = self.roster.free_ids(self.book.excluded[o])
         if len(ids) == 0:
             return False
         self.book.offer(o, int(ids[self.model.streams["policy"].integers(len(ids))]))

@@ -41,8 +41,8 @@ class StationPolicy(Policy):
         points = points[(self._open[points] <= hour) & (hour < self._close[points])]
         hosts = self._host[points]
         idle = ~(roster.busy[hosts] | roster.reserved[hosts])
-        if book.declined[o]:
-            idle &= ~np.isin(hosts, list(book.declined[o]))
+        if book.excluded[o]:
+            idle &= ~np.isin(hosts, list(book.excluded[o]))
         points = points[idle]
         if len(points) == 0:
             return False
