@@ -1,7 +1,8 @@
 """Tests for ``volsim report``: files, self-containment, both languages, numbers, escaping, errors.
 
 One tiny experiment (a shrunken community, 3 policies x 2 active shares, 2 seeds, 4 days) is run
-once per session and reported in Chinese and in English, each into its own copy of the folder.
+once per session (the first xdist worker builds it, the others wait) and reported in Chinese and in
+English, each into its own copy of the folder.
 Its manifest carries ``<script>`` in the experiment name and description, as a user might type.
 """
 
@@ -9,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -89,28 +93,80 @@ def write_checked(folder: Path, lang: str, **options) -> Report:
     return Report(folder, index, index.read_text(encoding="utf-8"), messages)
 
 
+def no_font() -> None:
+    """Skip a Chinese test without a Chinese font; under CI=true (which installs one), fail."""
+    message = "no Chinese font: apt-get install fonts-noto-cjk"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def once(step: Path, build: Callable[[Path], object], timeout_s: float = 600.0) -> Path:
+    """Run ``build(step)`` in the first process to get here; the others wait for it.
+
+    xdist workers share the session's temporary folder, so the experiment and each language's
+    report are made once per test session, and the two reports can be made side by side.
+    """
+    try:
+        step.mkdir(parents=True)
+    except FileExistsError:
+        deadline = time.monotonic() + timeout_s
+        while not (step / "DONE").exists():
+            if (step / "FAILED").exists():
+                pytest.fail(
+                    f"{step.name} failed in another worker: {(step / 'FAILED').read_text()}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for another worker to make {step.name}")
+            time.sleep(0.2)
+        return step
+    try:
+        build(step)
+    except BaseException as error:
+        (step / "FAILED").write_text(repr(error), encoding="utf-8")
+        raise
+    (step / "DONE").touch()
+    return step
+
+
 @pytest.fixture(scope="session")
-def results_folder(tmp_path_factory) -> Path:
-    return run_tiny_experiment(tmp_path_factory.mktemp("report"))
+def shared_root(tmp_path_factory) -> Path:
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above each worker's own
+    return base / "report-fixture"
 
 
-def _report(results_folder: Path, lang: str) -> Report:
+@pytest.fixture(scope="session")
+def results_folder(shared_root) -> Path:
+    """The tiny experiment's results folder (tests only read it: reports go to copies)."""
+    return once(shared_root / "experiment", run_tiny_experiment) / "results"
+
+
+def report_for(results_folder: Path, lang: str) -> Report:
+    """The report of the tiny experiment in ``lang``, made once per session."""
     if lang == "zh" and fonts.chinese_font() is None:
-        pytest.skip("no Chinese font: apt-get install fonts-noto-cjk")
-    copy = results_folder.parent / f"results-{lang}"
-    if not copy.exists():
-        shutil.copytree(results_folder, copy)
-    return write_checked(copy, lang)
+        no_font()
+
+    def build(step: Path) -> None:
+        shutil.copytree(results_folder, step / "results")
+        report = write_checked(step / "results", lang)
+        (step / "warnings.json").write_text(json.dumps(report.warnings), encoding="utf-8")
+
+    step = once(results_folder.parents[1] / f"report-{lang}", build)
+    index = step / "results" / "report" / "index.html"
+    found = json.loads((step / "warnings.json").read_text(encoding="utf-8"))
+    return Report(step / "results", index, index.read_text(encoding="utf-8"), found)
 
 
 @pytest.fixture(scope="session")
 def report_zh(results_folder) -> Report:
-    return _report(results_folder, "zh")
+    return report_for(results_folder, "zh")
 
 
 @pytest.fixture(scope="session")
 def report_en(results_folder) -> Report:
-    return _report(results_folder, "en")
+    return report_for(results_folder, "en")
 
 
 @pytest.fixture(params=["zh", "en"])
@@ -353,7 +409,7 @@ def test_no_chinese_font_is_one_clear_line(results_folder, monkeypatch):
 def test_the_chinese_font_is_a_redistributable_one():
     family = fonts.chinese_font()
     if family is None:
-        pytest.skip("no Chinese font: apt-get install fonts-noto-cjk")
+        no_font()
     assert family in fonts.CHINESE_FAMILIES
     assert "SimHei" not in fonts.CHINESE_FAMILIES
     assert fonts.rc_params("zh")["font.sans-serif"][0] == family

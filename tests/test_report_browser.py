@@ -11,7 +11,14 @@ import os
 import shutil
 
 import pytest
-from test_report import HOSTILE, Report, _report, results_folder  # noqa: F401 (a fixture)
+from test_report import (  # noqa: F401 (fixtures)
+    HOSTILE,
+    Report,
+    report_en,
+    report_zh,
+    results_folder,
+    shared_root,
+)
 
 from sim.report import labels
 
@@ -50,14 +57,14 @@ def browser():
         launched.close()
 
 
-@pytest.fixture(scope="session")
-def reports(results_folder) -> dict[str, Report]:  # noqa: F811 (the imported fixture)
-    return {lang: _report(results_folder, lang) for lang in labels.LANGS}
+@pytest.fixture(params=labels.LANGS)
+def report(request) -> Report:
+    """Each language's report (made before the browser is asked for)."""
+    return request.getfixturevalue(f"report_{request.param}")
 
 
-@pytest.mark.parametrize("lang", labels.LANGS)
-def test_report_renders_in_chromium(browser, reports, lang, tmp_path):
-    report = reports[lang]
+def test_report_renders_in_chromium(report, browser, tmp_path):
+    lang = "zh" if '<html lang="zh-CN">' in report.html else "en"
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     errors, fetched = [], []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

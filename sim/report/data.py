@@ -328,7 +328,9 @@ def load(path: Path, baseline: str | None = None) -> Results:
 
 
 def pooled_values(runs: pd.DataFrame, column: str) -> np.ndarray:
-    """One flat array of a list column (``dist.response_min``) over runs."""
+    """One flat array of a list column (``dist.response_min``) over runs (empty if absent)."""
+    if column not in runs.columns:
+        return np.empty(0)
     arrays = [np.asarray(a, dtype=float) for a in runs[column].to_numpy() if a is not None]
     return np.concatenate(arrays) if arrays else np.empty(0)
 
@@ -351,6 +353,8 @@ def building_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def map_layout(results: Results) -> tuple[Layout | None, str | None]:
     """The community layout of the view, or None and the label key of why there is none."""
+    if "building.requests" not in results.runs.columns:
+        return None, "note.not_applicable"
     community = [v for v in results.others if v.startswith("community.")]
     if results.pooled and community:
         return None, "note.layout_mismatch"

@@ -66,9 +66,10 @@ def policy_label(results: Results, lang: str, policy: str) -> str:
 def reference_caption(results: Results, lang: str, skip: str | None = None) -> str:
     """The sentence saying at which values of the other variables a figure is drawn."""
     if results.pooled:
-        return " " + L.t(lang, "caption.pooled") if results.others else ""
+        return L.t(lang, "text.space") + L.t(lang, "caption.pooled") if results.others else ""
     values = [L.variable_value(lang, k, v) for k, v in results.reference.items() if k != skip]
-    return " " + L.t(lang, "caption.reference", values="; ".join(values)) if values else ""
+    joined = L.t(lang, "text.semicolon").join(values)
+    return L.t(lang, "text.space") + L.t(lang, "caption.reference", values=joined) if values else ""
 
 
 def slug(text: str) -> str:
@@ -132,7 +133,12 @@ def _comparison_groups(results: Results, lang: str) -> list[tuple[str, pd.DataFr
     groups = []
     for key, rows in grouped:
         values = zip(results.others, key, strict=True)
-        groups.append(("; ".join(L.variable_value(lang, n, v) for n, v in values), rows))
+        groups.append(
+            (
+                L.t(lang, "text.semicolon").join(L.variable_value(lang, n, v) for n, v in values),
+                rows,
+            )
+        )
     return groups
 
 
@@ -319,7 +325,8 @@ def lorenz_curve(runs: pd.DataFrame, points: int = 101) -> np.ndarray:
     """The mean over runs of the Lorenz curve of orders per volunteer, at ``points`` shares."""
     grid = np.linspace(0.0, 1.0, points)
     curves = []
-    for orders in runs["dist.workload_orders"].to_numpy():
+    column = "dist.workload_orders"
+    for orders in runs[column].to_numpy() if column in runs.columns else []:
         counts = np.sort(np.asarray(orders, dtype=float))
         if len(counts) == 0 or counts.sum() <= 0:
             continue
@@ -332,7 +339,7 @@ def lorenz_curve(runs: pd.DataFrame, points: int = 101) -> np.ndarray:
 def workload(results: Results, lang: str) -> Plot:
     """(5) Lorenz curves of volunteer workload and the Gini coefficient per policy."""
     title = L.t(lang, "section.workload")
-    caption = L.t(lang, "caption.workload") + " " + L.t(lang, "caption.clipped")
+    caption = L.t(lang, "caption.workload") + L.t(lang, "text.space") + L.t(lang, "caption.clipped")
     caption += reference_caption(results, lang)
     colors = policy_colors(results)
     figure = new_figure(11, 4.8)
@@ -398,7 +405,7 @@ def sweep(results: Results, lang: str, variable: str) -> Plot:
         summary = results.at_reference(summary, keep=variable)
         caption = L.t(lang, "caption.sweep", variable=name)
         caption += reference_caption(results, lang, skip=variable)
-    caption += " " + L.t(lang, "caption.clipped")
+    caption += L.t(lang, "text.space") + L.t(lang, "caption.clipped")
     colors = policy_colors(results)
     metrics = results.key_metrics
     levels = np.sort(summary[variable].dropna().unique().astype(float))
@@ -473,7 +480,7 @@ def sensitivity(results: Results, lang: str) -> Plot:
         key = key if isinstance(key, tuple) else (key,)
         values = dict(zip(combos, key, strict=True))
         color = colors.get(values.get(POLICY), GROUP_COLORS[g % MAX_GROUPS])
-        label = "; ".join(
+        label = L.t(lang, "text.semicolon").join(
             L.policy_name(lang, v) if n == POLICY else L.variable_value(lang, n, v)
             for n, v in values.items()
         )

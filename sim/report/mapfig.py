@@ -158,7 +158,7 @@ def community_map(results: Results, lang: str) -> Plot:
     best = results.best()
     policies = [results.baseline, *([best] if best and best != results.baseline else [])]
     policies = [p for p in policies if not results.policy_runs(p).empty]
-    names = ", ".join(L.policy_name(lang, p) for p in policies)
+    names = L.t(lang, "text.comma").join(L.policy_name(lang, p) for p in policies)
     caption = L.t(lang, "caption.map", policies=names) + reference_caption(results, lang)
     layout, note = map_layout(results)
     if layout is None or not policies:
@@ -218,5 +218,5 @@ def community_map(results: Results, lang: str) -> Plot:
     ]
     if shapes.grids:
         handles.insert(1, Line2D([], [], ls="--", color=GRID_COLOR, label=L.t(lang, "legend.grid")))
-    figure_legend(figure, handles, budget=150)
+    figure_legend(figure, handles, budget=170)
     return Plot("fig-3-map", title, caption, figure)

@@ -53,7 +53,9 @@ def unmet_share(results: Results, policy: str) -> float:
 
 def overview(results: Results, lang: str) -> Sentence:
     if results.reference:
-        values = "; ".join(L.variable_value(lang, k, v) for k, v in results.reference.items())
+        values = L.t(lang, "text.semicolon").join(
+            L.variable_value(lang, k, v) for k, v in results.reference.items()
+        )
         where = L.t(lang, "sentence.where", values=values)
     else:
         where = L.t(lang, "sentence.where_pooled") if results.pooled and results.others else ""
