@@ -59,6 +59,7 @@ class OrderBook:
         # whom not to ask: those who declined, and the elder herself (a volunteer may order)
         self.excluded: list[set[int]] = []
         self.waiting: dict[int, None] = {}
+        self._retry_due: set[int] = set()
         self._immediate: deque[tuple[int, int, bool]] = deque()
         self._answering = False
         self.origin: dict[int, int] = {}
@@ -107,7 +108,9 @@ class OrderBook:
     def _wait(self, o: int) -> None:
         if o not in self.waiting:
             self.waiting[o] = None
-            if self.offers[o]:  # declined by all it could ask: forget them in a while
+            if self.offers[o] and o not in self._retry_due:
+                # declined by all it could ask: forget them in a while (one retry at a time)
+                self._retry_due.add(o)
                 self.queue.schedule(self.queue.now_min + self.retry_interval_min, self._retry, o)
 
     def offer(
@@ -207,6 +210,7 @@ class OrderBook:
         self.waiting.pop(o, None)
 
     def _retry(self, o: int) -> None:
+        self._retry_due.discard(o)
         if self.status[o] == PENDING and o in self.waiting:
             del self.waiting[o]
             self.excluded[o].clear()
