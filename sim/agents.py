@@ -62,15 +62,19 @@ class ServicePoint(FixedAgent):
     """A home or station service point (家站服务点) with a category and opening hours."""
 
     def __init__(
-        self, model, index: int, category: str, open_hour: int, close_hour: int, host: int, cell
+        self, model, index: int, category: str, open_hour: int, close_hour: int, cell
     ) -> None:
         super().__init__(model)
         self.index = index
         self.category = category
         self.open_hour = open_hour
         self.close_hour = close_hour
-        self.host = host
         self.cell = cell
+
+    @property
+    def host(self) -> int:
+        """The resident who keeps the point (changes when a host stops or leaves)."""
+        return int(self.model.point_host[self.index])
 
     def is_open(self, hour_of_day: int) -> bool:
         return self.open_hour <= hour_of_day < self.close_hour

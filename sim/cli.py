@@ -84,6 +84,8 @@ def _command_run(args: argparse.Namespace) -> int:
     from sim.storage import write_run_outputs
 
     _check_policy(args.policy)
+    if args.days is not None and args.days < 1:
+        raise InputError("--days", None, "must be at least 1")
     overrides = _parse_sets(args.set)
     out = Path(args.out) if args.out else None
     if out is not None and out.exists() and not out.is_dir():

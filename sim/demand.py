@@ -35,13 +35,20 @@ class Demand:
     """Draws each day's orders for the current population."""
 
     def __init__(
-        self, scenario: Scenario, demand_rng: np.random.Generator, service_rng: np.random.Generator
+        self,
+        scenario: Scenario,
+        population: Population,
+        demand_rng: np.random.Generator,
+        service_rng: np.random.Generator,
     ) -> None:
         d = scenario.demand
         self._scenario = scenario
         self._demand_rng = demand_rng
         self._service_rng = service_rng
         self._total_per_day = d.total_per_day
+        # fixed at the start, so that volunteers who come and go (a policy's doing) never
+        # change who orders under flat demand (common random numbers)
+        self._on_roster_at_start = population.active.copy()
         self._group_rate_per_day = (
             np.array([0.0] + [getattr(d, f"orders_per_year_{g}") for g in CLIENT_GROUPS[1:]])
             / 365.0
@@ -58,6 +65,12 @@ class Demand:
         """(resident ids who may order, their order rate per day)."""
         clients = population.client_ids
         if self._total_per_day is not None:
+            # the queueing limit: orders from elders who are not themselves on the roster, so
+            # that every volunteer can serve every order
+            known = clients < len(self._on_roster_at_start)
+            on_roster = np.zeros(len(clients), dtype=bool)
+            on_roster[known] = self._on_roster_at_start[clients[known]]
+            clients = clients[~on_roster]
             rates = np.full(len(clients), self._total_per_day / max(1, len(clients)))
             return clients, rates
         return clients, self._group_rate_per_day[population.client_group[clients]]

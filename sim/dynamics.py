@@ -6,7 +6,7 @@ probabilities for the period's length:
 - volunteers' motivation rises with good ratings, recognition (volunteer points, 志愿服务积分,
   per hour served) and rest, and falls with overwork (beyond ``comfortable_work_min_per_day``),
   their own declines and bad ratings;
-- an active volunteer stops at an annual hazard ``stop_per_year`` scaled by
+- an active volunteer stops with annual probability ``stop_per_year``, its hazard scaled by
   exp(sensitivity · (initial − motivation)), or at once when burnt out (fatigue at or above
   ``burnout_fatigue``); inactive volunteers return at ``return_per_year`` and leave the
   registry at ``leave_registry_per_year``;
@@ -239,9 +239,6 @@ class Dynamics:
         if self.fixed_volunteers:  # the queueing-limit volunteers never leave
             dies &= ~pop.active
             moves &= ~pop.active
-        busy = self.model.roster.busy | self.model.roster.reserved
-        dies &= ~busy  # they leave once the order in hand is done
-        moves &= ~busy
         left = np.flatnonzero(dies | moves)
         pop.remove(left)
         self.left_day[left] = day
@@ -307,7 +304,7 @@ class Dynamics:
             return
         pop = self.model.population
         pop.age_years[pop.present] += 1
-        aged_out = pop.active & (pop.age_years > MAX_VOLUNTEER_AGE_YEARS)
+        aged_out = pop.registered & (pop.age_years > MAX_VOLUNTEER_AGE_YEARS)
         if self.fixed_volunteers:
             aged_out[:] = False
         pop.active[aged_out] = False

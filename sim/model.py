@@ -37,7 +37,12 @@ from sim.dynamics import DAYS_PER_YEAR, Dynamics
 from sim.engine import EventQueue
 from sim.metrics import CIRCLE_MIN, breakdown, order_metrics, workload_metrics
 from sim.orders import SERVED, UNMET, OrderBook
-from sim.population import assign_point_hosts, availability_table, build_population
+from sim.population import (
+    assign_point_hosts,
+    availability_table,
+    build_population,
+    replace_point_hosts,
+)
 from sim.rating import RatingModel
 from sim.roster import Roster
 from sim.scenario import Scenario
@@ -119,7 +124,9 @@ class VolunteerModel(mesa.Model):
         )
         self.acceptance = AcceptanceModel(params, Buffered(self.streams["acceptance"]), self.roster)
         self.rating_model = RatingModel(params, Buffered(self.streams["rating"], "standard_normal"))
-        self.demand = Demand(params, self.streams["demand"], self.streams["service"])
+        self.demand = Demand(
+            params, self.population, self.streams["demand"], self.streams["service"]
+        )
         self.orders = OrderBook(self)
         self.dynamics = Dynamics(self)
         self.policy = build_policy([params.dispatch.policy, *params.dispatch.fallback], self)
@@ -177,7 +184,6 @@ class VolunteerModel(mesa.Model):
                 SERVICE_CATEGORIES[layout.point_category[p]],
                 int(layout.point_open_hour[p]),
                 int(layout.point_close_hour[p]),
-                int(self.point_host[p]),
                 cells[layout.point_stairwell[p]],
             )
         self._stairwell_cells = cells
@@ -252,6 +258,7 @@ class VolunteerModel(mesa.Model):
     def _end_of_day(self, day: int) -> None:
         """People and volunteers change; Mesa agents and the roster follow."""
         arrived, left = self.dynamics.end_of_day(day, last=day + 1 == self.days)
+        pop = self.population
         for r in left.tolist():
             self.residents[r].remove()
         if len(arrived):
@@ -259,6 +266,10 @@ class VolunteerModel(mesa.Model):
             stairwells = self.population.stairwell[arrived].tolist()
             for r, s in zip(arrived.tolist(), stairwells, strict=True):
                 self.residents.append(Resident(self, r, self._stairwell_cells[s]))
+        if len(left) or self.dynamics.volunteers_change:
+            replace_point_hosts(
+                self.point_host, self.layout.point_stairwell, pop, self.layout.distance_m
+            )
         if (day + 1) % DAYS_PER_YEAR == 0:
             self.dynamics.end_of_year()
             self._record_year(day)

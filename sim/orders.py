@@ -157,6 +157,8 @@ class OrderBook:
 
     def _answer(self, event: tuple[int, int, bool]) -> None:
         o, v, accepted = event
+        if accepted and not self.model.population.present[v]:
+            accepted = False  # died or moved away while the offer was out
         self.outstanding[o] -= 1
         if self.status[o] != PENDING:
             self.roster.release(v)

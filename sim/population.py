@@ -142,10 +142,11 @@ def _households(
     household[adults_first] = next_id + slots
     living_alone = np.zeros(n, dtype=bool)
     living_alone[alone] = True
-    if n_nest % 2:  # the last empty-nest elder has no partner: alone too
-        living_alone[nest[-1]] = True
     empty_nest = np.zeros(n, dtype=bool)
     empty_nest[nest] = True
+    if n_nest % 2:  # the last empty-nest elder has no partner: living alone instead
+        living_alone[nest[-1]] = True
+        empty_nest[nest[-1]] = False
     return household, living_alone, empty_nest
 
 
@@ -283,3 +284,17 @@ def assign_point_hosts(
         hosts[p] = nearest[rng.integers(len(nearest))]
         used[hosts[p]] = True
     return hosts
+
+
+def replace_point_hosts(
+    point_host: np.ndarray, point_stairwell: np.ndarray, population: Population, distance_m
+) -> None:
+    """Hosts who stopped volunteering, died or moved hand their point to the nearest active
+    volunteer (ties: the lowest id), in place."""
+    stale = np.flatnonzero(~population.active[point_host])
+    active = np.flatnonzero(population.active)
+    if len(stale) == 0 or len(active) == 0:
+        return
+    for p in stale.tolist():
+        d = distance_m[point_stairwell[p], population.stairwell[active]]
+        point_host[p] = active[np.argmin(d)]

@@ -154,7 +154,9 @@ class Volunteers(_Section):
 
 
 class Demand(_Section):
-    total_per_day: float | None = Field(None, gt=0, description="flat total, uniform elders")
+    total_per_day: float | None = Field(
+        None, gt=0, description="flat total, uniform over elders who are not active volunteers"
+    )
     daily_profile: Literal["observed", "flat"] = "observed"
     max_wait_min: float = Field(180.0, gt=0, description="an order not accepted expires")
     orders_per_year_alone_80_plus: float = Field(34.0, ge=0, description="calibrated")
@@ -239,9 +241,11 @@ class Dispatch(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> Dispatch:
-        for name in (self.policy, *self.fallback):
-            if name not in POLICY_NAMES:
-                raise ValueError(f"unknown policy {name!r} (choose from {', '.join(POLICY_NAMES)})")
+        choices = ", ".join(POLICY_NAMES)
+        for key, names in (("policy", [self.policy]), ("fallback", self.fallback)):
+            for name in names:
+                if name not in POLICY_NAMES:
+                    raise ValueError(f"{key}: unknown policy {name!r} (choose from {choices})")
         return self
 
 
@@ -276,7 +280,7 @@ class Dynamics(_Section):
     stop_per_year: float = Field(0.355, ge=0, le=1, description="35.5% (CNCS 2009)")
     stop_motivation_sensitivity: float = Field(5.0, ge=0)
     burnout_fatigue: float = Field(0.9, gt=0, le=1)
-    return_per_year: float = Field(0.118, ge=0, le=1, description="keeps 25% active")
+    return_per_year: float = Field(0.136, ge=0, le=1, description="keeps 25% active")
     leave_registry_per_year: float = Field(0.03, ge=0, le=1, description="inactive leave")
     recruit_spontaneous_per_year: float = Field(0.01, ge=0, description="calibrated")
     recruit_per_active_neighbour_per_year: float = Field(0.15, ge=0, description="楼门, calibrated")
@@ -351,10 +355,25 @@ def _dotted(loc: tuple) -> str:
     return ".".join(str(part) for part in loc if not isinstance(part, int))
 
 
+def _with_default_tables(data: dict) -> dict:
+    """Per-order-type tables given in part keep the defaults of the types not given."""
+    defaults = Scenario().model_dump()
+    merged = dict(data)
+    for section, values in data.items():
+        if not isinstance(values, dict) or section not in defaults:
+            continue
+        merged[section] = dict(values)
+        for key, value in values.items():
+            default = defaults[section].get(key)
+            if isinstance(value, dict) and isinstance(default, dict):
+                merged[section][key] = {**default, **value}
+    return merged
+
+
 def validate(data: dict, source: str) -> Scenario:
     """Build a :class:`Scenario` from nested dicts, turning the first problem into one line."""
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(_with_default_tables(data))
     except ValidationError as error:
         first = error.errors()[0]
         key = _dotted(first["loc"])

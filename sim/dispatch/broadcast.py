@@ -34,7 +34,8 @@ class BroadcastPolicy(Policy):
         for v in ranked.tolist():
             if book.status[o] != PENDING:
                 break  # taken by an earlier alertee who answered at once
-            book.offer(o, v)
+            if v in roster.free:  # answers given at once may have taken v for another order
+                book.offer(o, v)
         due = book.queue.now_min + self.params.broadcast_phase_min
         self._next_phase_min[o] = due
         book.queue.schedule(due, self._phase, o)

@@ -40,7 +40,7 @@ class StationPolicy(Policy):
         points = self._points_for_type[book.order_type[o]]
         points = points[(self._open[points] <= hour) & (hour < self._close[points])]
         hosts = self._host[points]
-        idle = ~(roster.busy[hosts] | roster.reserved[hosts])
+        idle = self.model.population.active[hosts] & ~(roster.busy[hosts] | roster.reserved[hosts])
         if book.excluded[o]:
             idle &= ~np.isin(hosts, list(book.excluded[o]))
         points = points[idle]

@@ -29,6 +29,7 @@ def plots_for(results: data.Results, lang: str) -> list[figures.Plot]:
         figures.distribution(results, lang),
         mapfig.community_map(results, lang),
         figures.daily_series(results, lang),
+        figures.yearly_series(results, lang),
         figures.workload(results, lang),
     ]
     plots += [figures.sweep(results, lang, variable) for variable in results.numeric]

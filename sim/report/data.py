@@ -9,6 +9,7 @@ The report compares policies in one *view* of the experiment:
   paired by (sample, seed), with the same statistics functions the experiment runner uses.
 
 ``--baseline`` other than the experiment's baseline recomputes the paired differences.
+The yearly series (``yearly.parquet``, written for runs of a year or more) is optional.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ KEY_METRICS = (
 #: the headline metric of the summary, the map's "best" policy and the holes
 HEADLINE = "response_time_p90_min"
 TABLES = ("runs", "series", "summary", "differences")
+#: optional: the yearly series of runs a year or longer
+YEARLY = "yearly"
 SAMPLED = ("lhs", "sobol", "morris")
 #: metrics that are shares or indices in [0, 1]; every other key metric is non-negative
 UNIT_INTERVAL = ("share", "gini", "utilisation")
@@ -73,6 +76,8 @@ class Results:
     policies: list[str]
     others: list[str]  # design variables other than policy
     reference: dict[str, Any] = field(default_factory=dict)
+    #: yearly series with the policy and variables of each point (None: no yearly.parquet)
+    yearly: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -252,6 +257,22 @@ def _view(
     return summary, differences
 
 
+def _read_yearly(path: Path, runs: pd.DataFrame, others: list[str]) -> pd.DataFrame | None:
+    """The yearly series with each point's policy, variables and sample (None when absent)."""
+    file = path / f"{YEARLY}.parquet"
+    if not file.exists():
+        return None
+    table = _read_table(path, YEARLY)
+    if table.empty:
+        return None
+    for column in ("point", "seed", "year"):
+        if column not in table.columns:
+            raise InputError(str(file), column, "missing column")
+    keys = [POLICY, *others, *(["sample"] if "sample" in runs.columns else [])]
+    points = runs.groupby("point")[keys].first()
+    return table.merge(points, left_on="point", right_index=True, how="inner")
+
+
 def load(path: Path, baseline: str | None = None) -> Results:
     """Read a results folder; every problem is an InputError naming the file and key."""
     path = Path(path)
@@ -321,6 +342,7 @@ def load(path: Path, baseline: str | None = None) -> Results:
         policies=policies,
         others=others,
         reference={} if pooled else _reference(runs, others, scenario),
+        yearly=_read_yearly(path, runs, others),
     )
 
 
@@ -372,6 +394,27 @@ def map_layout(results: Results) -> tuple[Layout | None, str | None]:
     if lengths != {layout.n_buildings}:
         return None, "note.layout_mismatch"
     return layout, None
+
+
+def yearly_view(results: Results) -> pd.DataFrame:
+    """The view's yearly series (empty when the folder has none)."""
+    return pd.DataFrame() if results.yearly is None else results.view(results.yearly)
+
+
+def yearly_summary(results: Results, column: str, year: int) -> pd.DataFrame:
+    """Per policy in the view: n, mean and Student t 95% CI over runs of ``column`` in ``year``.
+
+    Indexed by policy; runs without a value (a policy that does not pair) are left out, so such
+    a policy has n = 0. Pooled designs pair runs as the summary does (see :func:`load`).
+    """
+    rows = yearly_view(results)
+    if rows.empty or column not in rows.columns:
+        return pd.DataFrame(columns=["n", "mean", "ci_low", "ci_high"])
+    rows = rows.loc[rows["year"] == year].assign(status="done")
+    if results.pooled:
+        rows = _pooled_runs(rows, results.policies, results.others)
+    rows = rows.assign(**{column: pd.to_numeric(rows[column], errors="coerce")})
+    return statistics.summarize(rows, [POLICY], [column]).set_index(POLICY)
 
 
 def holes(results: Results, policy: str, limit: float) -> tuple[int, int]:

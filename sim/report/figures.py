@@ -17,13 +17,25 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 from scipy import stats
 
 from sim.metrics import CIRCLE_MIN
 from sim.report import labels as L
-from sim.report.data import POLICY, Results, bounds, pooled_values
+from sim.report.data import POLICY, Results, bounds, pooled_values, yearly_view
 
 SERIES = ("orders_placed", "orders_served", "orders_unmet", "active_volunteers")
+#: the panels of the yearly figure (columns of yearly.parquet), in order
+YEARLY = (
+    "paired_elders_share",
+    "active_volunteers",
+    "active_volunteers_60_69",
+    "residents_80_plus",
+    "response_time_p90_min",
+    "unmet_share",
+)
+#: years up to which the yearly lines carry a marker per year
+YEARLY_MARKERS = 25
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 BASELINE_COLOR = "#333333"
 GROUP_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
@@ -110,10 +122,14 @@ def figure_legend(figure: Figure, handles: list, budget: int = 120) -> None:
 
 
 def _bottom_labels(axes: list, n: int, cols: int, label: str) -> None:
-    """An x label on the lowest panel of each column only (panels share their x axis)."""
+    """An x label on the lowest panel of each column only (panels share their x axis).
+
+    The lowest panel of a column shows its tick labels even when it is not in the bottom row.
+    """
     for i, ax in enumerate(axes):
         if i + cols >= n:
             ax.set_xlabel(label)
+            ax.tick_params(axis="x", labelbottom=True)
 
 
 # --- (1) policy comparison --------------------------------------------------------------------
@@ -316,6 +332,67 @@ def _policy_legend(figure: Figure, results: Results, lang: str, colors: dict[str
         for p in results.policies
     ]
     figure_legend(figure, handles)
+
+
+# --- (8) yearly series -----------------------------------------------------------------------
+
+
+def yearly_series(results: Results, lang: str) -> Plot:
+    """(8) Pairing, volunteers, the old-old, response and unmet orders year by year.
+
+    One line per policy (mean over seeds) and a band (10-90% of seeds), other variables at their
+    reference values; drawn when the runs cover two years or more (``yearly.parquet``).
+    """
+    stem, title = "fig-8-yearly", L.t(lang, "section.yearly")
+    caption = L.t(lang, "caption.yearly") + reference_caption(results, lang)
+    yearly = yearly_view(results)
+    names = [n for n in YEARLY if n in yearly.columns]
+    if not names or yearly["year"].nunique() < 2:
+        return Plot(stem, title, caption, note=L.t(lang, "note.no_yearly"))
+    values = yearly[[POLICY, "year", *names]].copy()
+    values[names] = values[names].apply(pd.to_numeric, errors="coerce")
+    names = [n for n in names if values[n].notna().any()]  # no pairing policy: no pairing panel
+    values[names] = values[names].mul([L.scaled(n, 1.0) for n in names])
+    grouped = values.groupby([POLICY, "year"])[names]
+    mean, low, high = grouped.mean(), grouped.quantile(0.1), grouped.quantile(0.9)
+    colors = policy_colors(results)
+    marker = "o" if values["year"].nunique() <= YEARLY_MARKERS else ""
+    figure = new_figure(11, 1.3 + 2.8 * _grid(len(names))[0])
+    axes = _axes(figure, len(names), sharex=True)
+    for ax, name in zip(axes, names, strict=True):
+        for policy in results.policies:
+            if policy not in mean.index.get_level_values(0):
+                continue
+            line = mean.loc[policy][name]
+            if line.isna().all():
+                continue
+            years = line.index.to_numpy(dtype=float)
+            ax.fill_between(
+                years,
+                low.loc[policy][name],
+                high.loc[policy][name],
+                color=colors[policy],
+                alpha=0.15,
+                lw=0,
+            )
+            top = policy == results.baseline
+            ax.plot(
+                years,
+                line,
+                color=colors[policy],
+                lw=1.8 if top else 1.3,
+                marker=marker,
+                ms=3.5,
+                zorder=3 if top else 2,
+            )
+        panel_title(ax, L.t(lang, f"yearly.{name}"))
+        ax.set_ylim(bottom=0)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.0f}"))
+    _bottom_labels(axes, len(names), 3, L.t(lang, "axis.year"))
+    _policy_legend(figure, results, lang, colors)
+    figure.suptitle(L.t(lang, "figure.yearly"))
+    return Plot(stem, title, caption, figure)
 
 
 # --- (5) volunteer workload -------------------------------------------------------------------

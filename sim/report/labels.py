@@ -92,6 +92,12 @@ _ZH = {
     "series.orders_unmet": "每日未满足",
     "series.active_volunteers": "活跃志愿者",
     "series.coverage_15min_share": "15分钟服务圈覆盖率",
+    "yearly.paired_elders_share": "已结对的独居、空巢高龄老人（%）",
+    "yearly.active_volunteers": "活跃志愿者（人）",
+    "yearly.active_volunteers_60_69": "60–69岁活跃志愿者（人）",
+    "yearly.residents_80_plus": "80岁及以上居民（人）",
+    "yearly.response_time_p90_min": "第90百分位响应时间（分钟）",
+    "yearly.unmet_share": "未满足订单占比（%）",
     "variable.volunteers.active_share_of_registered": "活跃志愿者占注册志愿者比例",
     "variable.acceptance.base_probability": "志愿者接单基础概率",
     "variable.volunteers.registered_share_of_residents": "注册志愿者占居民比例",
@@ -120,6 +126,7 @@ _ZH = {
     "section.series": "每日订单与志愿者",
     "section.workload": "志愿者工作量",
     "section.sweep": "参数扫描：{variable}",
+    "section.yearly": "逐年变化：老龄化、志愿者与结对",
     "section.sensitivity": "敏感性分析",
     "section.table": "汇总表",
     "section.about": "实验信息",
@@ -149,6 +156,11 @@ _ZH = {
         "Sobol一阶指数S1（深色窄条）与总效应指数ST（浅色宽条），误差线为ST的95%置信区间。"
     ),
     "caption.morris": "Morris指数：μ*（柱，误差线为95%置信区间）与σ（点）。",
+    "caption.yearly": (
+        "每个模拟年年末的数值（响应时间与未满足订单占比按当年全部订单计算）："
+        "各随机种子的均值（线）与10%–90%分位区间（阴影）。"
+        "结对占比只对含花甲助耄耋结对的派单方式有值。"
+    ),
     "caption.reference": "其他变量取：{values}。",
     "caption.clipped": "置信区间在指标可能的取值范围（如0–100%）处截断。",
     "caption.pooled": "合并了抽样设计中的全部设计点。",
@@ -157,6 +169,7 @@ _ZH = {
     "note.no_layout": "每个随机种子的社区布局不同（fixed_layout = false），无法绘制统一地图。",
     "note.layout_mismatch": "结果中的楼栋数与场景不符，无法绘制地图。",
     "note.not_applicable": "本实验没有此项数据。",
+    "note.no_yearly": "本实验的模拟不足两年，没有逐年序列。",
     "figure.comparison": "与基准（{baseline}）的差异",
     "figure.distribution": "响应时间的累积分布",
     "figure.map_response": "{policy}：平均响应时间",
@@ -166,11 +179,13 @@ _ZH = {
     "figure.gini": "工作量基尼系数",
     "figure.sweep": "{variable}的影响",
     "figure.sensitivity": "敏感性指数",
+    "figure.yearly": "逐年序列",
     "axis.difference": "与基准之差（{unit}）",
     "axis.difference_plain": "与基准之差",
     "axis.response_min": "响应时间（分钟）",
     "axis.share_served_within": "t分钟内得到服务的订单占比（%）",
     "axis.day": "天",
+    "axis.year": "年份",
     "axis.volunteer_share": "志愿者累计占比（%）",
     "axis.order_share": "订单累计占比（%）",
     "axis.gini": "基尼系数",
@@ -238,6 +253,12 @@ _ZH = {
     "sentence.no_holes": "在{policy}下，所有{buildings}栋楼的平均响应时间都不超过15分钟。",
     "sentence.sensitivity": "对{metric}影响最大的参数是{parameter}（{index} = {value}）。",
     "sentence.failed": "有{failed}次运行失败，未计入统计。",
+    "sentence.yearly_pairing": "到{year}年，{clauses}。",
+    "sentence.yearly_first": (
+        "{policy}下，结对覆盖了{value}的独居、空巢高龄（80岁及以上）老人{ci}，{start_year}年为{start}"
+    ),
+    "sentence.yearly_more": "{policy}下为{value}{ci}，{start_year}年为{start}",
+    "sentence.yearly_ci": "（95%置信区间{low}至{high}）",
     "sentence.single_policy": "在{policy}下，{metric}为{value}。",
     "index.ST": "ST",
     "index.mu_star": "μ*",
@@ -256,6 +277,12 @@ _EN = {
     "series.orders_unmet": "Orders unmet per day",
     "series.active_volunteers": "Active volunteers",
     "series.coverage_15min_share": "15-minute circle coverage",
+    "yearly.paired_elders_share": "Old-old living alone or in empty nests with a pair (%)",
+    "yearly.active_volunteers": "Active volunteers (people)",
+    "yearly.active_volunteers_60_69": "Active volunteers aged 60-69 (people)",
+    "yearly.residents_80_plus": "Residents aged 80 and over (people)",
+    "yearly.response_time_p90_min": "90th-percentile response time (min)",
+    "yearly.unmet_share": "Share of orders unmet (%)",
     "variable.volunteers.active_share_of_registered": "Active share of registered volunteers",
     "variable.acceptance.base_probability": "Base acceptance probability",
     "variable.volunteers.registered_share_of_residents": "Registered share of residents",
@@ -284,6 +311,7 @@ _EN = {
     "section.series": "Daily orders and volunteers",
     "section.workload": "Volunteer workload",
     "section.sweep": "Sweep: {variable}",
+    "section.yearly": "Year by year: ageing, volunteers and pairing",
     "section.sensitivity": "Sensitivity analysis",
     "section.table": "Summary table",
     "section.about": "About this experiment",
@@ -319,6 +347,11 @@ _EN = {
         "the 95% confidence interval of ST."
     ),
     "caption.morris": "Morris indices: μ* (bars, 95% confidence interval) and σ (dots).",
+    "caption.yearly": (
+        "Values at the end of each simulated year (response time and share unmet over that "
+        "year's orders): mean over seeds (line) and 10-90% range of seeds (band). The share "
+        "paired exists only for policies that pair."
+    ),
     "caption.reference": "Other variables at: {values}.",
     "caption.clipped": "Intervals are cut at the range a metric can take (such as 0-100%).",
     "caption.pooled": "All design points of the sampled design pooled.",
@@ -328,6 +361,7 @@ _EN = {
     "no single map can be drawn.",
     "note.layout_mismatch": "The results' buildings do not match the scenario: no map.",
     "note.not_applicable": "This experiment has no data for this.",
+    "note.no_yearly": "The runs are shorter than two years: there is no yearly series to show.",
     "figure.comparison": "Difference from the baseline ({baseline})",
     "figure.distribution": "Cumulative distribution of response times",
     "figure.map_response": "{policy}: mean response time",
@@ -337,11 +371,13 @@ _EN = {
     "figure.gini": "Workload Gini coefficient",
     "figure.sweep": "Effect of {variable}",
     "figure.sensitivity": "Sensitivity indices",
+    "figure.yearly": "Yearly series",
     "axis.difference": "Difference from baseline ({unit})",
     "axis.difference_plain": "Difference from baseline",
     "axis.response_min": "Response time (min)",
     "axis.share_served_within": "Orders served within t (%)",
     "axis.day": "Day",
+    "axis.year": "Year",
     "axis.volunteer_share": "Cumulative share of volunteers (%)",
     "axis.order_share": "Cumulative share of orders (%)",
     "axis.gini": "Gini coefficient",
@@ -415,6 +451,13 @@ _EN = {
         "The parameter with the largest effect on the {metric} is {parameter} ({index} = {value})."
     ),
     "sentence.failed": "{failed} runs failed and are left out of the statistics.",
+    "sentence.yearly_pairing": "By {year}, pairs covered {clauses}.",
+    "sentence.yearly_first": (
+        "{value} of the old-old (80 and over) living alone or in empty nests under {policy}{ci}, "
+        "against {start} in {start_year}"
+    ),
+    "sentence.yearly_more": "{value} under {policy}{ci}, against {start} in {start_year}",
+    "sentence.yearly_ci": " (95% CI {low} to {high})",
     "sentence.single_policy": "Under {policy}, the {metric} was {value}.",
     "index.ST": "ST",
     "index.mu_star": "μ*",

@@ -16,7 +16,18 @@ import numpy as np
 
 from sim.metrics import CIRCLE_MIN
 from sim.report import labels as L
-from sim.report.data import HEADLINE, Results, holes, map_layout
+from sim.report.data import (
+    HEADLINE,
+    Results,
+    bounds,
+    holes,
+    map_layout,
+    yearly_summary,
+    yearly_view,
+)
+
+#: the yearly column the final-year sentence is about
+PAIRED = "paired_elders_share"
 
 
 @dataclass(frozen=True)
@@ -175,8 +186,61 @@ def sensitivity_sentence(results: Results, lang: str, metric: str) -> Sentence |
     return Sentence(text)
 
 
+def pairing_policies(results: Results) -> list[str]:
+    """The policies whose chain pairs elders with helpers (花甲助耄耋)."""
+    return [p for p in results.policies if "pairing" in str(p).split("+")]
+
+
+def yearly_sentence(results: Results, lang: str) -> Sentence | None:
+    """The share of eligible elders paired in the final year (mean, 95% CI) and in the first.
+
+    One clause per pairing policy with a value in the final year of the view's yearly series;
+    None without a yearly series of two years or more, or without a pairing policy.
+    """
+    yearly = yearly_view(results)
+    policies = pairing_policies(results)
+    if yearly.empty or PAIRED not in yearly.columns or not policies:
+        return None
+    if yearly["year"].nunique() < 2:
+        return None
+    first_year, last_year = int(yearly["year"].min()), int(yearly["year"].max())
+    last, first = (yearly_summary(results, PAIRED, year) for year in (last_year, first_year))
+    clauses = []
+    for policy in policies:
+        if policy not in last.index or last.loc[policy, "n"] == 0:
+            continue
+        row = last.loc[policy]
+        start = float(first.loc[policy, "mean"]) if policy in first.index else math.nan
+        low, high = np.clip([row["ci_low"], row["ci_high"]], *bounds(PAIRED))
+        ci = ""
+        if np.isfinite(low) and np.isfinite(high):
+            ci = L.t(
+                lang,
+                "sentence.yearly_ci",
+                low=L.metric_number(PAIRED, low),
+                high=L.metric_number(PAIRED, high),
+            )
+        key = "sentence.yearly_more" if clauses else "sentence.yearly_first"
+        clauses.append(
+            L.t(
+                lang,
+                key,
+                policy=L.policy_name(lang, policy),
+                value=L.amount(lang, PAIRED, float(row["mean"])),
+                ci=ci,
+                start=L.amount(lang, PAIRED, start),
+                start_year=first_year,
+            )
+        )
+    if not clauses:
+        return None
+    joined = L.t(lang, "text.semicolon").join(clauses)
+    return Sentence(L.t(lang, "sentence.yearly_pairing", year=last_year, clauses=joined))
+
+
 def sentences(results: Results, lang: str) -> list[Sentence]:
-    """The whole summary, in order: overview, one sentence per policy, best, holes, extras."""
+    """The whole summary, in order: overview, one sentence per policy, best, holes, extras
+    (the final year of pairing, sensitivity, failed runs)."""
     metric = headline_metric(results)
     found = [overview(results, lang)]
     if metric is None:
@@ -196,9 +260,9 @@ def sentences(results: Results, lang: str) -> list[Sentence]:
         found += [*compared, Sentence(L.t(lang, "sentence.holm", tests=tests))]
     found += best_sentences(results, lang, metric)
     found += hole_sentences(results, lang)
-    extra = sensitivity_sentence(results, lang, metric)
-    if extra is not None:
-        found.append(extra)
+    for extra in (yearly_sentence(results, lang), sensitivity_sentence(results, lang, metric)):
+        if extra is not None:
+            found.append(extra)
     if results.failed:
         found.append(Sentence(L.t(lang, "sentence.failed", failed=results.failed)))
     return found
