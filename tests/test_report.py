@@ -4,11 +4,14 @@ One tiny experiment (a shrunken community, 3 policies x 2 active shares, 2 seeds
 once per session (the first xdist worker builds it, the others wait) and reported in Chinese and in
 English, each into its own copy of the folder.
 Its manifest carries ``<script>`` in the experiment name and description, as a user might type.
+A second small experiment of two years (two policies, 2 seeds) checks the yearly figure and the
+final-year sentence against ``yearly.parquet``.
 """
 
 from __future__ import annotations
 
 import base64
+import html as html_module
 import json
 import os
 import re
@@ -19,13 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from sim.errors import InputError
 from sim.experiment.design import DEFAULT_SERIES, load_experiment
 from sim.experiment.runner import RunOptions, run_experiment
-from sim.report import data, fonts, labels, summary_text, write_report
+from sim.report import data, figures, fonts, labels, summary_text, write_report
 from sim.scenario import POLICY_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +62,28 @@ baseline_policy = "{BASELINE}"
 policy = {json.dumps(POLICIES)}
 "volunteers.active_share_of_registered" = [0.25, 0.4]
 """
+YEARLY_POLICIES = ["nearest", "pairing+nearest"]
+YEARLY_EXPERIMENT = f"""
+[experiment]
+name = "yearly-test"
+description = "two years"
+scenario = "{SCENARIO.as_posix()}"
+days = 730
+seeds = 2
+baseline_policy = "nearest"
+
+[overrides]
+"population.residents" = 600
+"population.households" = 280
+"community.stairwells" = 40
+"community.buildings" = 10
+"community.grids" = 3
+"community.service_points" = 20
+
+[variables]
+policy = {json.dumps(YEARLY_POLICIES)}
+"""
+YEARLY_STEM = "fig-8-yearly"
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 
 
@@ -194,10 +221,15 @@ def shown(value: float, digits: int = 1) -> str:
 # --- files and self-containment ---------------------------------------------------------------
 
 
+def drawn_figures(html: str) -> set[str]:
+    """The stems of the figures drawn on a page (a figure that does not apply has a note)."""
+    return set(re.findall(r'<a href="(fig-[^"]+)\.png">PNG</a>', html))
+
+
 def test_report_files_exist(report):
     folder = report.index.parent
     assert report.index == report.folder / "report" / "index.html"
-    stems = set(re.findall(r'<section id="(fig-[^"]+)">', report.html))
+    stems = drawn_figures(report.html)
     expected = {
         "fig-1-comparison",
         "fig-2-distribution",
@@ -413,3 +445,114 @@ def test_the_chinese_font_is_a_redistributable_one():
     assert family in fonts.CHINESE_FAMILIES
     assert "SimHei" not in fonts.CHINESE_FAMILIES
     assert fonts.rc_params("zh")["font.sans-serif"][0] == family
+
+
+# --- the yearly figure and the final-year sentence ---------------------------------------------
+
+
+def run_yearly_experiment(root: Path) -> Path:
+    path = root / "experiment.toml"
+    path.write_text(YEARLY_EXPERIMENT, encoding="utf-8")
+    run_experiment(load_experiment(path), root / "results", RunOptions(workers=1))
+    return root / "results"
+
+
+@pytest.fixture(scope="session")
+def yearly_folder(shared_root) -> Path:
+    """The two-year experiment's results folder (tests only read it: reports go to copies)."""
+    return once(shared_root / "yearly-experiment", run_yearly_experiment) / "results"
+
+
+def yearly_report_for(yearly_folder: Path, lang: str) -> Report:
+    if lang == "zh" and fonts.chinese_font() is None:
+        no_font()
+
+    def build(step: Path) -> None:
+        shutil.copytree(yearly_folder, step / "results")
+        report = write_checked(step / "results", lang)
+        (step / "warnings.json").write_text(json.dumps(report.warnings), encoding="utf-8")
+
+    step = once(yearly_folder.parents[1] / f"yearly-report-{lang}", build)
+    index = step / "results" / "report" / "index.html"
+    found = json.loads((step / "warnings.json").read_text(encoding="utf-8"))
+    return Report(step / "results", index, index.read_text(encoding="utf-8"), found)
+
+
+@pytest.fixture(params=["zh", "en"])
+def yearly_report(request, yearly_folder) -> tuple[str, Report]:
+    return request.param, yearly_report_for(yearly_folder, request.param)
+
+
+def test_yearly_figure_is_drawn_in_both_languages(yearly_report):
+    lang, report = yearly_report
+    folder = report.index.parent
+    assert YEARLY_STEM in drawn_figures(report.html)
+    assert (folder / f"{YEARLY_STEM}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "<svg" in (folder / f"{YEARLY_STEM}.svg").read_text(encoding="utf-8")[:2000]
+    section = re.search(rf'<section id="{YEARLY_STEM}">(.*?)</section>', report.html, re.S)
+    for key in ("section.yearly", "caption.yearly"):
+        assert html_module.escape(labels.t(lang, key)) in section.group(1), key
+    other = "en" if lang == "zh" else "zh"
+    assert labels.t(other, "section.yearly") not in report.html
+    glyphs = [m for m in report.warnings if "Glyph" in m or "missing from" in m]
+    assert glyphs == []
+    assert report.warnings == []
+
+
+def test_yearly_panels_have_labels_in_both_languages():
+    for lang in labels.LANGS:
+        missing = [n for n in figures.YEARLY if f"yearly.{n}" not in labels.LABELS[lang]]
+        assert missing == [], lang
+
+
+def test_final_year_sentence_matches_yearly_parquet(yearly_report):
+    lang, report = yearly_report
+    yearly = pd.read_parquet(report.folder / "yearly.parquet")
+    runs = pd.read_parquet(report.folder / "runs.parquet")
+    point = int(runs.loc[runs["policy"] == "pairing+nearest", "point"].iloc[0])
+    paired = yearly[yearly["point"] == point]
+    first, last = int(yearly["year"].min()), int(yearly["year"].max())
+    assert last > first
+    final = paired.loc[paired["year"] == last, "paired_elders_share"].to_numpy(dtype=float)
+    start = paired.loc[paired["year"] == first, "paired_elders_share"].mean()
+    n = len(final)
+    assert n == 2
+    half = stats.t.ppf(0.975, n - 1) * final.std(ddof=1) / np.sqrt(n)
+    low, high = np.clip([final.mean() - half, final.mean() + half], 0.0, 1.0)
+    name = labels.policy_name(lang, "pairing+nearest")
+    general = summary_items(report.html)[None]
+    found = [s for s in general if str(first) in s and str(last) in s and name in s]
+    assert len(found) == 1, general
+    (sentence,) = found
+    assert sentence.index(str(last)) < sentence.index(str(first))
+    assert f"{shown(final.mean() * 100)}%" in sentence
+    assert f"{shown(start * 100)}%" in sentence
+    assert f"{shown(low * 100)}" in sentence and f"{shown(high * 100)}" in sentence
+    # the baseline does not pair: it has no share, and no clause
+    assert yearly.loc[yearly["point"] != point, "paired_elders_share"].isna().all()
+    assert sentence.count("95%") == 1  # one clause: one pairing policy
+
+
+def test_no_pairing_policy_means_no_final_year_sentence(yearly_folder):
+    results = data.load(yearly_folder)
+    assert summary_text.yearly_sentence(results, "en") is not None
+    only_nearest = replace(results, policies=["nearest"])
+    assert summary_text.yearly_sentence(only_nearest, "en") is None
+
+
+def test_one_year_of_data_omits_the_yearly_figure(yearly_folder):
+    results = data.load(yearly_folder)
+    one_year = results.yearly[results.yearly["year"] == results.yearly["year"].min()]
+    for lang in labels.LANGS:
+        plot = figures.yearly_series(replace(results, yearly=one_year), lang)
+        assert plot.figure is None and plot.note == labels.t(lang, "note.no_yearly")
+    assert summary_text.yearly_sentence(replace(results, yearly=one_year), "en") is None
+
+
+def test_short_runs_have_a_note_instead_of_the_yearly_figure(report):
+    lang = "zh" if 'lang="zh-CN"' in report.html else "en"
+    assert not (report.folder / "yearly.parquet").exists()
+    assert YEARLY_STEM not in drawn_figures(report.html)
+    assert not (report.index.parent / f"{YEARLY_STEM}.png").exists()
+    section = re.search(rf'<section id="{YEARLY_STEM}">(.*?)</section>', report.html, re.S)
+    assert html_module.escape(labels.t(lang, "note.no_yearly")) in section.group(1)
