@@ -5,8 +5,8 @@ minute) with about ``--customers`` customers, ``--repeats`` times (seeds 0, 1, .
 median rate and the mean of the mean waits are printed next to Erlang C.
 
 volsim is ``VolunteerModel`` with Poisson orders (flat daily profile), exponential service,
-c volunteers always on duty who always accept, no travel and no population dynamics
-(tests/test_validation.py checks
+c volunteers always on duty who always accept and no travel: exactly the dotted keys of the
+queueing limit, so the population changes as in any run (tests/test_validation.py checks
 that this is an M/M/c queue). Its simulated customers are its orders, over as many whole days
 as needed; "sim" rates use ``model.wall_seconds`` (the simulation's own time, as the references
 time only their run), "+set-up" adds building the model. The references are in
@@ -58,8 +58,6 @@ def volsim_mmc(
             "volunteers.count": servers,
             "volunteers.always_available": True,
             "volunteers.accept_probability": 1.0,
-            "dynamics.population": False,  # no deaths, moves or births
-            "dynamics.volunteers": False,  # no attrition or recruitment
         },
     )
     model.run()

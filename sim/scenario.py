@@ -388,17 +388,22 @@ def validate(data: dict, source: str) -> Scenario:
         raise InputError(source, key or None, message) from None
 
 
-def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Load a scenario file and apply dotted overrides; every failure is an InputError."""
-    path = Path(path)
+def read_toml(path: Path) -> dict:
+    """A TOML file's tables; a missing, unreadable or malformed file is an InputError."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(str(path), None, "no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(str(path), None, f"cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise InputError(str(path), None, f"not valid TOML: {error}") from None
+
+
+def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load a scenario file and apply dotted overrides; every failure is an InputError."""
+    path = Path(path)
+    data = read_toml(path)
     scenario = validate(data, str(path))
     if overrides:
         scenario = validate(apply_overrides(data, overrides), "--set")

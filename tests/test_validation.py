@@ -1,7 +1,9 @@
 """Validation of the whole model against closed forms (sim.theory).
 
-Both limits switch off the population and volunteer dynamics (sim.dynamics): nobody dies,
-moves, joins or stops during a run.
+The M/M/c limit uses exactly the dotted keys that outside validation scripts set (the
+population changes as usual, but volunteers.always_available keeps the c volunteers on duty,
+alive and in place); the spatial limit switches off the population and volunteer dynamics
+(sim.dynamics): nobody dies, moves, joins or stops during a run.
 
 1. The M/M/c limit. Poisson orders (flat profile), exponential service, c volunteers always on
    duty who always accept at once, and no travel: volsim is then an M/M/c FCFS queue, so its
@@ -122,8 +124,6 @@ def mmc_model(case: MMCCase, seed: int) -> VolunteerModel:
             "volunteers.count": case.servers,
             "volunteers.always_available": True,
             "volunteers.accept_probability": 1.0,
-            "dynamics.population": False,  # no deaths, moves or births
-            "dynamics.volunteers": False,  # no attrition or recruitment
         },
     )
 

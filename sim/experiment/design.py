@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -189,17 +188,6 @@ def seeds_for(root_seed: int, count: int) -> list[int]:
     return [int(s) for s in np.random.SeedSequence(root_seed).generate_state(count)]
 
 
-def _read(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(str(path), None, "no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(str(path), None, f"cannot read: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(str(path), None, f"not valid TOML: {error}") from None
-
-
 def _validate(data: dict, source: str) -> ExperimentFile:
     try:
         return ExperimentFile.model_validate(data)
@@ -290,7 +278,7 @@ def load_experiment(
     """Read and validate an experiment file; ``seeds``/``days`` override the file's values."""
     path = Path(path)
     source = str(path)
-    spec = _validate(_read(path), source)
+    spec = _validate(scenario_module.read_toml(path), source)
     section = spec.experiment
     scenario_path = (path.parent / section.scenario).resolve()
     if not scenario_path.is_file():
