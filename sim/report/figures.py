@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+from matplotlib.ticker import StrMethodFormatter
 from scipy import stats
 
 from sim.metrics import CIRCLE_MIN
@@ -36,6 +36,8 @@ YEARLY = (
 )
 #: years up to which the yearly lines carry a marker per year
 YEARLY_MARKERS = 25
+#: at most this many year ticks between the first and the last year
+YEAR_TICKS = 6
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 BASELINE_COLOR = "#333333"
 GROUP_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
@@ -337,6 +339,16 @@ def _policy_legend(figure: Figure, results: Results, lang: str, colors: dict[str
 # --- (8) yearly series -----------------------------------------------------------------------
 
 
+def year_ticks(first: int, last: int, most: int = YEAR_TICKS) -> list[int]:
+    """The first and last year and round years between them (every 1, 2, 5, 10, 20, ... years)."""
+    span = last - first
+    step = next(
+        s for s in (k * 10**e for e in range(6) for k in (1, 2, 5)) if span <= s * (most - 1)
+    )
+    inner = range(-(-first // step) * step, last, step)
+    return [first, *(y for y in inner if min(y - first, last - y) > step / 2), last]
+
+
 def yearly_series(results: Results, lang: str) -> Plot:
     """(8) Pairing, volunteers, the old-old, response and unmet orders year by year.
 
@@ -352,6 +364,8 @@ def yearly_series(results: Results, lang: str) -> Plot:
     values = yearly[[POLICY, "year", *names]].copy()
     values[names] = values[names].apply(pd.to_numeric, errors="coerce")
     names = [n for n in names if values[n].notna().any()]  # no pairing policy: no pairing panel
+    if not names:
+        return Plot(stem, title, caption, note=L.t(lang, "note.no_yearly"))
     values[names] = values[names].mul([L.scaled(n, 1.0) for n in names])
     grouped = values.groupby([POLICY, "year"])[names]
     mean, low, high = grouped.mean(), grouped.quantile(0.1), grouped.quantile(0.9)
@@ -386,9 +400,9 @@ def yearly_series(results: Results, lang: str) -> Plot:
                 zorder=3 if top else 2,
             )
         panel_title(ax, L.t(lang, f"yearly.{name}"))
-        ax.set_ylim(bottom=0)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.0f}"))
+        ax.set_ylim(0, 102 if name == "paired_elders_share" else None)  # a share: up to 100%
+    axes[0].set_xticks(year_ticks(int(values["year"].min()), int(values["year"].max())))
+    axes[0].xaxis.set_major_formatter(StrMethodFormatter("{x:.0f}"))
     _bottom_labels(axes, len(names), 3, L.t(lang, "axis.year"))
     _policy_legend(figure, results, lang, colors)
     figure.suptitle(L.t(lang, "figure.yearly"))

@@ -106,6 +106,8 @@ _ZH = {
     "variable.dispatch.broadcast_k": "广播首批人数",
     "variable.dispatch.pairing_max_distance_m": "结对最远距离（米）",
     "variable.travel.speed_m_per_min": "步行速度（米/分钟）",
+    "variable.dynamics.recruitment_effort": "招募力度（今日 = 1）",
+    "variable.dynamics.ageing_speed": "老龄化速度（今日 = 1）",
     "variable.policy": "派单方式",
     "unit.min": "分钟",
     "unit.pct": "%",
@@ -160,6 +162,7 @@ _ZH = {
         "每个模拟年年末的数值（响应时间与未满足订单占比按当年全部订单计算）："
         "各随机种子的均值（线）与10%–90%分位区间（阴影）。"
         "结对占比只对含花甲助耄耋结对的派单方式有值。"
+        "各派单方式使用相同的随机种子，不受派单方式影响的序列（如居民人数）相互重合。"
     ),
     "caption.reference": "其他变量取：{values}。",
     "caption.clipped": "置信区间在指标可能的取值范围（如0–100%）处截断。",
@@ -291,6 +294,8 @@ _EN = {
     "variable.dispatch.broadcast_k": "Volunteers alerted first",
     "variable.dispatch.pairing_max_distance_m": "Longest pairing distance (m)",
     "variable.travel.speed_m_per_min": "Walking speed (m/min)",
+    "variable.dynamics.recruitment_effort": "Recruitment effort (today = 1)",
+    "variable.dynamics.ageing_speed": "Ageing speed (today = 1)",
     "variable.policy": "Policy",
     "unit.min": "min",
     "unit.pct": "%",
@@ -350,7 +355,8 @@ _EN = {
     "caption.yearly": (
         "Values at the end of each simulated year (response time and share unmet over that "
         "year's orders): mean over seeds (line) and 10-90% range of seeds (band). The share "
-        "paired exists only for policies that pair."
+        "paired exists only for policies that pair. Policies share their seeds, so series the "
+        "policy does not change (such as residents) lie on top of one another."
     ),
     "caption.reference": "Other variables at: {values}.",
     "caption.clipped": "Intervals are cut at the range a metric can take (such as 0-100%).",
