@@ -8,16 +8,16 @@ probabilities for the period's length:
   their own declines and bad ratings;
 - an active volunteer stops with annual probability ``stop_per_year``, its hazard scaled by
   exp(sensitivity · (initial − motivation)), or at once when burnt out (fatigue at or above
-  ``burnout_fatigue``); inactive volunteers return at ``return_per_year`` and leave the
-  registry at ``leave_registry_per_year``;
-- residents join the registry through their ties to active volunteers (same stairwell, the
-  grid's active share, a focal household in the building), more around event days (the monthly
-  volunteer day, the 3·18 volunteer week, the quarterly public-welfare market);
+  ``burnout_fatigue`` after a service); inactive volunteers return at ``return_per_year`` and
+  leave the registry at ``leave_registry_per_year``;
+- residents join the registry at a yearly rate set by their ties to active volunteers (same
+  stairwell, the grid's active share, a focal household in the building), more around event
+  days (the monthly volunteer day, the 3·18 volunteer week, the quarterly welfare market);
 - residents die (Gompertz hazard a·e^(b·age)), move away (by age band), and households move in;
   babies are born into households with adults of child-bearing age.
 Yearly: everyone present ages one year; living arrangements, patterns and order groups are
-recomputed; a volunteer who reaches 80 stops volunteering. Pairs are re-formed every
-``repair_interval_days`` (by the model).
+recomputed; a volunteer older than ``volunteers.max_age_years`` (79) leaves the registry.
+Pairs are re-formed every ``repair_interval_days`` (by the model).
 
 Draws come from two streams: ``ageing`` (deaths, moves, arrivals: the same under every policy)
 and ``dynamics`` (stops, returns and recruitment), one uniform per resident slot per period, so
@@ -41,7 +41,6 @@ MONTH_START_DAY = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
 VOLUNTEER_DAYS = frozenset(start + 4 for start in MONTH_START_DAY)
 VOLUNTEER_WEEK = frozenset(range(MONTH_START_DAY[2] + 17, MONTH_START_DAY[2] + 24))
 MARKET_DAYS = frozenset(MONTH_START_DAY[m] + 14 for m in (0, 3, 6, 9))
-MAX_VOLUNTEER_AGE_YEARS = 79
 MAX_AGE_YEARS = 130
 
 
@@ -59,6 +58,8 @@ class Dynamics:
         self.params = params.dynamics
         self.start_year = params.simulation.start_year
         self.retiree_age_years = params.volunteers.retiree_age_years
+        self.min_age = params.volunteers.min_age_years
+        self.max_age = params.volunteers.max_age_years
         self.fixed_volunteers = (
             params.volunteers.always_available or params.volunteers.count is not None
         )
@@ -71,6 +72,7 @@ class Dynamics:
         self.left_day = np.full(model.population.size, -1)
         self._period_start = 0
         self._work_today: dict[int, float] = {}
+        self._burnt: set[int] = set()  # fatigue reached burnout after a service
         self._reset_period(model.population.size)
         layout = model.layout
         self._focal_stairwell = layout.building_focal_count[layout.stairwell_building] > 0
@@ -105,8 +107,11 @@ class Dynamics:
         self.declines = np.zeros(n)
 
     def record_service(self, v: int, stars: float, work_min: float) -> None:
+        """A finished service: its rating, its minutes, and burnout if fatigue has built up."""
         self.rating_sum[v] += stars - self.params.rating_neutral_stars
         self._work_today[v] = self._work_today.get(v, 0.0) + work_min
+        if self.model.roster.fatigue[v] >= self.params.burnout_fatigue:
+            self._burnt.add(v)
 
     def record_decline(self, v: int) -> None:
         self.declines[v] += 1
@@ -166,7 +171,10 @@ class Dynamics:
         hazard = tables["stop"] * np.exp(
             p.stop_motivation_sensitivity * (p.motivation_initial - pop.motivation)
         )
-        burnt = pop.active & (self.model.roster.fatigue >= p.burnout_fatigue)
+        burnt = np.zeros(pop.size, dtype=bool)
+        burnt[list(self._burnt)] = True
+        burnt &= pop.active
+        self._burnt.clear()
         stop = pop.active & ((u < hazard) | burnt)
         resting = pop.registered & ~pop.active
         back = resting & (u < tables["return"])
@@ -208,7 +216,7 @@ class Dynamics:
         )
         u = self.rng.random(pop.size)
         age = pop.age_years
-        eligible = pop.present & ~pop.registered & (age >= 14) & (age <= MAX_VOLUNTEER_AGE_YEARS)
+        eligible = pop.present & ~pop.registered & (age >= self.min_age) & (age <= self.max_age)
         ids = np.flatnonzero(eligible)
         if len(ids) == 0:
             return
@@ -225,7 +233,8 @@ class Dynamics:
             + p.recruit_per_grid_active_share_per_year * grid_share[grid_of[stairwell]]
             + p.recruit_focal_building_per_year * self._focal_stairwell[stairwell]
         ) * (self.recruitment_effort(year) * events)
-        join = ids[u[ids] < per_period(rate_per_year, days)]
+        # a rate, not a probability: joining within the period is 1 - exp(-rate · years)
+        join = ids[u[ids] < -np.expm1(-rate_per_year * days / DAYS_PER_YEAR)]
         pop.registered[join] = True
         pop.active[join] = True
         pop.motivation[join] = p.motivation_initial
@@ -304,7 +313,7 @@ class Dynamics:
             return
         pop = self.model.population
         pop.age_years[pop.present] += 1
-        aged_out = pop.registered & (pop.age_years > MAX_VOLUNTEER_AGE_YEARS)
+        aged_out = pop.registered & (pop.age_years > self.max_age)
         if self.fixed_volunteers:
             aged_out[:] = False
         pop.active[aged_out] = False

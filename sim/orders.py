@@ -63,8 +63,7 @@ class OrderBook:
         self._immediate: deque[tuple[int, int, bool]] = deque()
         self._answering = False
         self.origin: dict[int, int] = {}
-        self.served_by: dict[tuple[int, int], int] = {}
-        self.helpers_of: dict[int, set[int]] = {}
+        self.helpers_of: dict[int, set[int]] = {}  # elder → volunteers who served her
         self.counts = {"requests": 0, "served": 0, "unmet": 0}
 
     # --- placing ------------------------------------------------------------------------
@@ -131,7 +130,7 @@ class OrderBook:
         self.offers[o] += 1
         self.outstanding[o] += 1
         elder = self.elder[o]
-        familiar = (elder, v) in self.served_by
+        familiar = v in self.helpers_of.get(elder, ())
         if accept_probability is None:
             accepted, answer_min = self.acceptance.decide(v, elder, familiar)
         else:
@@ -145,11 +144,12 @@ class OrderBook:
     def _answer_now(self, event: tuple[int, int, bool]) -> None:
         """An immediate answer; answers given while one is being handled wait their turn, so a
         long run of declines is a loop, not a recursion."""
-        self._immediate.append(event)
         if self._answering:
+            self._immediate.append(event)
             return
         self._answering = True
         try:
+            self._answer(event)
             while self._immediate:
                 self._answer(self._immediate.popleft())
         finally:
@@ -182,7 +182,7 @@ class OrderBook:
         self.accepted_min[o] = now
         arrived = now + self.roster.travel_min(v, self.elder[o], self.origin.get(o))
         self.arrived_min[o] = arrived
-        self.familiar[o] = (self.elder[o], v) in self.served_by
+        self.familiar[o] = v in self.helpers_of.get(self.elder[o], ())
         self.roster.start_service(v)
         self.queue.schedule(arrived + self.service_min[o], self._finish, o)
 
@@ -194,11 +194,10 @@ class OrderBook:
         self.counts["served"] += 1
         stars = self.rating_model.rate(self.arrived_min[o] - self.placed_min[o], self.familiar[o])
         self.rating[o] = stars
-        self.model.dynamics.record_service(v, stars, now - self.accepted_min[o])
-        key = (elder, v)
-        self.served_by[key] = self.served_by.get(key, 0) + 1
         self.helpers_of.setdefault(elder, set()).add(v)
-        self.roster.end_service(v, now - self.accepted_min[o], self.fatigue_per_min)
+        work_min = now - self.accepted_min[o]
+        self.roster.end_service(v, work_min, self.fatigue_per_min)
+        self.model.dynamics.record_service(v, stars, work_min)
         self.serve_waiting()
 
     def _expire(self, o: int) -> None:
@@ -233,6 +232,11 @@ class OrderBook:
             del self.waiting[o]
             self.stage[o] = 0
             self._dispatch(o)
+
+    def close_for_elders(self, elders: set[int]) -> None:
+        """Waiting orders of elders who died or moved away end unmet."""
+        for o in [o for o in self.waiting if self.elder[o] in elders]:
+            self._close_unmet(o)
 
     def close_all(self) -> None:
         """At the end of a run: orders never accepted are unmet."""

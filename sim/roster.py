@@ -99,7 +99,8 @@ class Roster:
         self.busy[v] = False
         self.served_count[v] += 1
         self.busy_min[v] += busy_min
-        self.fatigue[v] = min(1.0, self.fatigue[v] + busy_min * fatigue_per_min)
+        if fatigue_per_min:
+            self.fatigue[v] = min(1.0, self.fatigue[v] + busy_min * fatigue_per_min)
         self._update(v)
 
     def end_day(self, recovery_share: float) -> None:
