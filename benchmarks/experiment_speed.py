@@ -39,6 +39,9 @@ def timed_run(
         run_experiment(experiment, Path(folder), RunOptions(workers=workers))
         elapsed = time.perf_counter() - started
         runs = pd.read_parquet(Path(folder) / "runs.parquet")
+        failed = runs[runs["status"] != "done"]
+        if len(failed):
+            raise SystemExit(f"{len(failed)} runs failed, e.g. {failed['error'].iloc[0]}")
         if report:
             for lang in ("zh", "en"):
                 began = time.perf_counter()
