@@ -127,8 +127,8 @@ class VolunteerModel(mesa.Model):
         self.demand = Demand(
             params, self.population, self.streams["demand"], self.streams["service"]
         )
-        self.orders = OrderBook(self)
         self.dynamics = Dynamics(self)
+        self.orders = OrderBook(self)
         self.policy = build_policy([params.dispatch.policy, *params.dispatch.fallback], self)
         self._pairing = self.policy.first(PairingPolicy)
         self.yearly: list[dict[str, Any]] = []

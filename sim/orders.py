@@ -64,6 +64,8 @@ class OrderBook:
         self._answering = False
         self.origin: dict[int, int] = {}
         self.helpers_of: dict[int, set[int]] = {}  # elder → volunteers who served her
+        # motivation bookkeeping only where volunteers change (not in the queueing limit)
+        self._volunteers_change = model.dynamics.volunteers_change
         self.counts = {"requests": 0, "served": 0, "unmet": 0}
 
     # --- placing ------------------------------------------------------------------------
@@ -169,7 +171,8 @@ class OrderBook:
             return
         self.roster.release(v)
         self.excluded[o].add(v)
-        self.model.dynamics.record_decline(v)
+        if self._volunteers_change:
+            self.model.dynamics.record_decline(v)
         self.origin.pop(o, None)
         self._dispatch(o)
         self.serve_waiting()
@@ -197,7 +200,8 @@ class OrderBook:
         self.helpers_of.setdefault(elder, set()).add(v)
         work_min = now - self.accepted_min[o]
         self.roster.end_service(v, work_min, self.fatigue_per_min)
-        self.model.dynamics.record_service(v, stars, work_min)
+        if self._volunteers_change:
+            self.model.dynamics.record_service(v, stars, work_min)
         self.serve_waiting()
 
     def _expire(self, o: int) -> None:
