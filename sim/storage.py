@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
     from sim.model import VolunteerModel
@@ -33,6 +35,13 @@ def _atomic_write(path: Path, write) -> None:
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a table as Parquet, atomically."""
     _atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def write_row(row: dict[str, Any], path: Path) -> None:
+    """Write one record (scalars and lists) as a one-row Parquet file, atomically; through
+    Arrow directly, a few times faster than through pandas."""
+    table = pa.Table.from_pylist([row])
+    _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def json_safe(value: Any) -> Any:

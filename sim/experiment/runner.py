@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.experiment import statistics
 from sim.experiment.design import Experiment, seeds_for
 from sim.experiment.store import ResultsFolder, now_iso, provenance, run_id
-from sim.storage import write_parquet
+from sim.storage import write_row
 
 #: a run whose worker process dies this many times is recorded as failed
 MAX_ATTEMPTS = 3
@@ -86,7 +87,7 @@ def execute(task: Task) -> dict[str, Any]:
         row.update(status="failed", error=f"{type(error).__name__}: {error}")
         row["traceback"] = traceback.format_exc(limit=5)
     row["wall_seconds"] = time.perf_counter() - started
-    write_parquet(pd.DataFrame([row]), Path(task.path))
+    write_row(row, Path(task.path))
     return {k: row[k] for k in ("run_id", "status", "error", "wall_seconds")}
 
 
@@ -98,7 +99,7 @@ def _failed(task: Task, error: str) -> dict[str, Any]:
     row = {"run_id": task.run_id, "point": task.point, "sample": task.sample, "seed": task.seed}
     row.update(task.values)
     row.update(status="failed", error=error, wall_seconds=0.0)
-    write_parquet(pd.DataFrame([row]), Path(task.path))
+    write_row(row, Path(task.path))
     return {k: row[k] for k in ("run_id", "status", "error", "wall_seconds")}
 
 
@@ -349,12 +350,17 @@ def long_table(runs: pd.DataFrame, prefix: str, index: str | None) -> pd.DataFra
     """
     done = runs[runs["status"] == "done"] if len(runs) else runs
     names = [c for c in runs.columns if c.startswith(prefix)]
-    frames = []
-    for data in done.to_dict("records"):
-        frame = pd.DataFrame({c.removeprefix(prefix): data[c] for c in names})
-        if index is not None:
-            frame.insert(0, index, range(1, len(frame) + 1))
-        frame.insert(0, "seed", data["seed"])
-        frame.insert(0, "point", data["point"])
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(done) == 0 or not names:
+        return pd.DataFrame()
+    lengths = done[names[0]].map(len).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "point": np.repeat(done["point"].to_numpy(), lengths),
+            "seed": np.repeat(done["seed"].to_numpy(), lengths),
+        }
+    )
+    if index is not None:
+        frame[index] = np.concatenate([np.arange(1, n + 1) for n in lengths])
+    for name in names:
+        frame[name.removeprefix(prefix)] = np.concatenate(done[name].to_numpy())
+    return frame
