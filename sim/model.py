@@ -261,8 +261,6 @@ class VolunteerModel(mesa.Model):
         pop = self.population
         for r in left.tolist():
             self.residents[r].remove()
-        if len(left):
-            self.orders.close_for_elders(set(left.tolist()))
         if len(arrived):
             self.roster.grow(len(arrived))
             stairwells = self.population.stairwell[arrived].tolist()

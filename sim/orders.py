@@ -237,11 +237,6 @@ class OrderBook:
             self.stage[o] = 0
             self._dispatch(o)
 
-    def close_for_elders(self, elders: set[int]) -> None:
-        """Waiting orders of elders who died or moved away end unmet."""
-        for o in [o for o in self.waiting if self.elder[o] in elders]:
-            self._close_unmet(o)
-
     def close_all(self) -> None:
         """At the end of a run: orders never accepted are unmet."""
         for o, status in enumerate(self.status):
