@@ -280,6 +280,20 @@ def distribution(results: Results, lang: str) -> Plot:
 # --- (4) daily series -------------------------------------------------------------------------
 
 
+def _banded_line(ax, x, mean, low, high, color, emphasise: bool, marker: str = "") -> None:
+    """A policy's mean line over its 10-90% band across seeds (the baseline drawn on top)."""
+    ax.fill_between(x, low, high, color=color, alpha=0.15, lw=0)
+    ax.plot(
+        x,
+        mean,
+        color=color,
+        lw=1.8 if emphasise else 1.3,
+        marker=marker,
+        ms=3.5,
+        zorder=3 if emphasise else 2,
+    )
+
+
 def daily_series(results: Results, lang: str) -> Plot:
     """(4) Daily orders, served, unmet and active volunteers: mean and 10-90% band over seeds."""
     title = L.t(lang, "section.series")
@@ -304,21 +318,15 @@ def daily_series(results: Results, lang: str) -> Plot:
             if policy not in mean.index.get_level_values(0):
                 continue
             days = mean.loc[policy].index.to_numpy()
-            ax.fill_between(
+            line = mean.loc[policy][name]
+            _banded_line(
+                ax,
                 days,
+                line,
                 low.loc[policy][name],
                 high.loc[policy][name],
-                color=colors[policy],
-                alpha=0.15,
-                lw=0,
-            )
-            top = policy == results.baseline
-            ax.plot(
-                days,
-                mean.loc[policy][name],
-                color=colors[policy],
-                lw=1.8 if top else 1.3,
-                zorder=3 if top else 2,
+                colors[policy],
+                policy == results.baseline,
             )
         panel_title(ax, L.t(lang, f"series.{name}"))
         ax.set_ylim(bottom=0)
@@ -381,23 +389,15 @@ def yearly_series(results: Results, lang: str) -> Plot:
             if line.isna().all():
                 continue
             years = line.index.to_numpy(dtype=float)
-            ax.fill_between(
-                years,
-                low.loc[policy][name],
-                high.loc[policy][name],
-                color=colors[policy],
-                alpha=0.15,
-                lw=0,
-            )
-            top = policy == results.baseline
-            ax.plot(
+            _banded_line(
+                ax,
                 years,
                 line,
-                color=colors[policy],
-                lw=1.8 if top else 1.3,
+                low.loc[policy][name],
+                high.loc[policy][name],
+                colors[policy],
+                policy == results.baseline,
                 marker=marker,
-                ms=3.5,
-                zorder=3 if top else 2,
             )
         panel_title(ax, L.t(lang, f"yearly.{name}"))
         ax.set_ylim(0, 102 if name == "paired_elders_share" else None)  # a share: up to 100%
