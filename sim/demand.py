@@ -75,9 +75,6 @@ class Demand:
             return clients, rates
         return clients, self._group_rate_per_day[population.client_group[clients]]
 
-    def expected_per_day(self, population: Population) -> float:
-        return float(self.elder_rates_per_day(population)[1].sum())
-
     def draw_day(self, day: int, population: Population) -> DayOrders:
         """The orders placed on ``day`` (minutes counted from the start of the run)."""
         rng = self._demand_rng

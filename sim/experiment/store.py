@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from sim.errors import InputError
 from sim.experiment.design import canonical_json
-from sim.storage import json_safe, write_json, write_parquet
+from sim.storage import write_json, write_parquet
 
 MANIFEST = "manifest.json"
 RUNS = "runs"
@@ -196,4 +196,4 @@ class ResultsFolder:
             tmp.replace(csv)
 
 
-__all__ = ["ResultsFolder", "json_safe", "model_version", "now_iso", "provenance", "run_id"]
+__all__ = ["ResultsFolder", "model_version", "now_iso", "provenance", "run_id"]
