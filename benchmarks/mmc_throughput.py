@@ -57,6 +57,7 @@ def volsim_mmc(
             "travel.speed_m_per_min": math.inf,
             "volunteers.count": servers,
             "volunteers.always_available": True,
+            "needs.book_non_urgent": False,
             "volunteers.accept_probability": 1.0,
         },
     )

@@ -1,9 +1,15 @@
 """Whether an offered volunteer accepts an order (接单), and how long the answer takes.
 
+One rule for every offer, whichever policy makes it and whichever channel carries it:
+
 p = base · exp(−distance / scale) · (1 − load_penalty · orders today) · (1 − fatigue_weight ·
-fatigue) + familiarity_bonus (if the volunteer has served this elder before), clipped to [0, 1].
-The answer comes after an exponential delay. ``volunteers.accept_probability`` replaces this
-whole model with one fixed probability, answered at once (the queueing-theory limit).
+fatigue) · familiarity_multiplier [if the volunteer has served this elder before]
+· off_duty_multiplier [if reached at home outside duty hours]
+· on_shift_multiplier [if a host on shift at an open point], clipped to [0, 1].
+
+The answer comes after an exponential delay whose mean is the channel's. With
+``volunteers.accept_probability`` set, p is that number for every offer and answers come at once
+(the queueing-theory limit). The model counts offers and acceptances (``acceptance_share``).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import math
 
 from sim.roster import Roster
-from sim.scenario import Scenario
+from sim.scenario import Channel, Scenario
 from sim.streams import Buffered
 
 
@@ -25,8 +31,12 @@ class AcceptanceModel:
         self._tireless = scenario.volunteers.always_available
         self._uniform = uniform
         self._roster = roster
+        self.offers = 0
+        self.accepted = 0
 
-    def probability(self, v: int, elder: int, familiar: bool) -> float:
+    def probability(
+        self, v: int, elder: int, familiar: bool, on_duty: bool = True, on_shift: bool = False
+    ) -> float:
         """The chance that volunteer ``v`` accepts an order from ``elder``."""
         if self._fixed is not None:
             return self._fixed
@@ -36,13 +46,26 @@ class AcceptanceModel:
         if not self._tireless:
             p *= 1.0 - a.fatigue_weight * float(roster.fatigue[v])
         if familiar:
-            p += a.familiarity_bonus
+            p *= a.familiarity_multiplier
+        if on_shift:
+            p *= a.on_shift_multiplier
+        elif not on_duty:
+            p *= a.off_duty_multiplier
         return min(1.0, max(0.0, p))
 
-    def decide(self, v: int, elder: int, familiar: bool) -> tuple[bool, float]:
-        """(accepted, minutes until the answer)."""
-        p = self.probability(v, elder, familiar)
+    def decide(
+        self, v: int, elder: int, familiar: bool, channel: Channel, on_shift: bool = False
+    ) -> tuple[bool, float]:
+        """(accepted, minutes until the answer) for an offer through ``channel``."""
+        on_duty = on_shift or bool(self._roster.on_duty[v])
+        p = self.probability(v, elder, familiar, on_duty, on_shift)
         accepted = p >= 1.0 or (p > 0.0 and self._uniform.next() < p)
+        self.offers += 1
+        self.accepted += accepted
         if self._fixed is not None:
             return accepted, 0.0
-        return accepted, self._uniform.exponential(self._params.response_mean_min)
+        return accepted, self._uniform.exponential(channel.answer_delay_mean_min)
+
+    @property
+    def acceptance_share(self) -> float:
+        return self.accepted / self.offers if self.offers else math.nan

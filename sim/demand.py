@@ -12,20 +12,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.population import CLIENT_GROUPS, Population
+from sim.needs import MIN_PER_DAY, NeedClocks
+from sim.population import CLIENT_GROUPS, Population, pairing_eligible
 from sim.scenario import ORDER_TYPES, Scenario
-
-MIN_PER_DAY = 1440
 
 
 @dataclass(frozen=True)
 class DayOrders:
-    """The orders placed during one day, sorted by time."""
+    """The orders placed during one day, sorted by time, with their clocks (sim.needs)."""
 
     placed_min: np.ndarray
     elder: np.ndarray
     order_type: np.ndarray
     service_min: np.ndarray
+    urgency: np.ndarray
+    release_min: np.ndarray
+    due_min: np.ndarray
+    expire_min: np.ndarray
+    eligible: np.ndarray  # the elder is one pairing would pair (80+, alone or empty nest)
 
     def __len__(self) -> int:
         return len(self.placed_min)
@@ -60,6 +64,16 @@ class Demand:
         s = scenario.service
         means = [s.mean_min] * len(ORDER_TYPES) if s.mean_min else s.mean_min_by_type.as_list()
         self._service_mean_min = np.array(means, dtype=float)
+        self._clocks = NeedClocks(scenario)
+        self._surges = [(first, first + days, mult) for first, days, mult in d.surges]
+
+    def surge_multiplier(self, day: int) -> float:
+        """Demand × this on ``day`` (a winter week of illness, say: ``demand.surges``)."""
+        multiplier = 1.0
+        for first, end, mult in self._surges:
+            if first <= day < end:
+                multiplier *= mult
+        return multiplier
 
     def elder_rates_per_day(self, population: Population) -> tuple[np.ndarray, np.ndarray]:
         """(resident ids who may order, their order rate per day)."""
@@ -79,17 +93,29 @@ class Demand:
         """The orders placed on ``day`` (minutes counted from the start of the run)."""
         rng = self._demand_rng
         clients, rates = self.elder_rates_per_day(population)
-        total = rates.sum()
+        total = rates.sum() * self.surge_multiplier(day)
         if total <= 0:
-            empty = np.empty(0)
-            return DayOrders(empty, empty.astype(np.int64), empty.astype(np.int64), empty)
+            empty, none = np.empty(0), np.empty(0, dtype=np.int64)
+            return DayOrders(empty, none, none, empty, none, empty, empty, empty, empty.astype(bool))
         per_hour = rng.poisson(total * self._hour_share)
         n = int(per_hour.sum())
         hour_start = np.repeat(np.arange(24) * 60.0, per_hour)
         placed = np.sort(day * MIN_PER_DAY + hour_start + rng.random(n) * 60.0)
-        elder = clients[rng.choice(len(clients), n, p=rates / total)]
+        elder = clients[rng.choice(len(clients), n, p=rates / rates.sum())]
         order_type = rng.choice(len(ORDER_TYPES), n, p=self._type_share)
-        return DayOrders(placed, elder, order_type, self._service_minutes(order_type))
+        clocks = self._clocks.clocks(placed, order_type, rng)
+        eligible = pairing_eligible(population, elder)
+        return DayOrders(
+            placed,
+            elder,
+            order_type,
+            self._service_minutes(order_type),
+            clocks.urgency,
+            clocks.release_min,
+            clocks.due_min,
+            clocks.expire_min,
+            eligible,
+        )
 
     def _service_minutes(self, order_type: np.ndarray) -> np.ndarray:
         s = self._scenario.service

@@ -30,12 +30,20 @@ from sim import scenario as scenario_module
 from sim.acceptance import AcceptanceModel
 from sim.agents import Resident, ServicePoint, Stairwell
 from sim.community import SERVICE_CATEGORIES, build_layout
+from sim.coverage import WillingCoverage
 from sim.demand import MIN_PER_DAY, Demand
-from sim.dispatch import build_policy
+from sim.dispatch import DispatchContext, build_policy, parse_chain
 from sim.dispatch.pairing import PairingPolicy
 from sim.dynamics import DAYS_PER_YEAR, Dynamics
 from sim.engine import EventQueue
-from sim.metrics import CIRCLE_MIN, breakdown, order_metrics, workload_metrics
+from sim.metrics import (
+    CIRCLE_MIN,
+    breakdown,
+    burden_metrics,
+    order_metrics,
+    urgency_metrics,
+    workload_metrics,
+)
 from sim.orders import SERVED, UNMET, OrderBook
 from sim.population import (
     assign_point_hosts,
@@ -49,6 +57,7 @@ from sim.scenario import Scenario
 from sim.streams import Buffered, spawn_streams
 
 MIN_PER_HOUR = 60
+DAYS_PER_WEEK = 7
 #: age bands of the yearly series (inclusive)
 AGE_BANDS = {
     "0_17": (0, 17),
@@ -115,12 +124,16 @@ class VolunteerModel(mesa.Model):
         )
         self._build_space()
         self.events = EventQueue()
+        volunteers = params.volunteers
+        tireless = volunteers.always_available
         self.roster = Roster(
             self.population,
             self.layout,
             availability_table(params, params.simulation.start_weekday),
             params.travel.speed_m_per_min,
             params.travel.stair_min_per_floor,
+            math.inf if tireless else volunteers.weekly_budget_hours * MIN_PER_HOUR,
+            None if tireless else volunteers.max_services_per_week,
         )
         self.acceptance = AcceptanceModel(params, Buffered(self.streams["acceptance"]), self.roster)
         self.rating_model = RatingModel(params, Buffered(self.streams["rating"], "standard_normal"))
@@ -128,15 +141,38 @@ class VolunteerModel(mesa.Model):
             params, self.population, self.streams["demand"], self.streams["service"]
         )
         self.dynamics = Dynamics(self)
-        self.orders = OrderBook(self)
-        self.policy = build_policy([params.dispatch.policy, *params.dispatch.fallback], self)
+        changing = self.dynamics.volunteers_change
+        self.orders = OrderBook(
+            self.events,
+            self.roster,
+            self.acceptance,
+            self.rating_model,
+            params,
+            on_service=self.dynamics.record_service if changing else None,
+            on_decline=self.dynamics.record_decline if changing else None,
+        )
+        context = DispatchContext(
+            self.orders,
+            self.roster,
+            self.population,
+            self.layout,
+            self.point_host,
+            self.streams["policy"],
+            params,
+        )
+        self.policy = build_policy([params.dispatch.policy, *params.dispatch.fallback], context)
+        self.orders.dispatcher = self.policy
         self._pairing = self.policy.first(PairingPolicy)
         self.yearly: list[dict[str, Any]] = []
         self._year_first_order = 0
         self._reach = self._reach_matrix()
         self._elders_by_stairwell = self._count_elders_by_stairwell()
+        self._willing = WillingCoverage(params, self.layout.distance_m)
         self._coverage_samples: list[float] = []
-        self._duty_hours = self._duty_change_hours()
+        self._willing_samples: list[float] = []
+        self._coverage_now = (math.nan, math.nan)
+        self._daily_availability = volunteers.daily_availability_share
+        self._duty_hours = sorted(self._duty_change_hours())
         self.wall_seconds = 0.0
         self.daily: dict[str, float] = {}
         self._last_counts = dict(self.orders.counts)
@@ -148,9 +184,12 @@ class VolunteerModel(mesa.Model):
                 "orders_unmet": lambda m: m.daily["orders_unmet"],
                 "active_volunteers": lambda m: int(m.population.active.sum()),
                 "coverage_15min_share": lambda m: m.daily["coverage_15min_share"],
+                "willing_coverage_15min_share": lambda m: m.daily["willing_coverage_15min_share"],
             }
         )
-        self.events.schedule(0.0, self._hour_tick, 0)
+        self._on_duty_count = 0
+        self.events.sample_every(MIN_PER_HOUR, self._sample_hours, self.horizon_min)
+        self._schedule_duty_change(0)
 
     # --- construction -------------------------------------------------------------------
     @staticmethod
@@ -161,7 +200,7 @@ class VolunteerModel(mesa.Model):
             params = scenario if scenario is not None else Scenario()
         extra = dict(overrides)
         if policy is not None:
-            names = policy.split("+")
+            names = parse_chain(policy)
             extra["dispatch.policy"] = names[0]
             extra["dispatch.fallback"] = names[1:]
         if days is not None:
@@ -205,25 +244,37 @@ class VolunteerModel(mesa.Model):
     def horizon_min(self) -> float:
         return self.days * MIN_PER_DAY
 
-    def _hour_tick(self, hour: int) -> None:
-        """Hourly: shifts change, coverage is sampled, waiting orders meet new volunteers."""
-        roster = self.roster
-        if hour % 168 in self._duty_hours:
-            roster.set_hour(hour % 168)
-            self._on_duty_count = int(roster.on_duty.sum())
-        if hour < self.days * 24:
-            roster.on_duty_min_total += self._on_duty_count * MIN_PER_HOUR
-            share = roster.reachable_share(self._reach, self._elders_by_stairwell)
-            self._coverage_samples.append(share)
-        self.orders.serve_waiting()
-        next_min = (hour + 1) * MIN_PER_HOUR
-        if next_min < self.horizon_min + self._drain_min:
-            self.events.schedule(next_min, self._hour_tick, hour + 1)
+    def _schedule_duty_change(self, after_hour: int) -> None:
+        """The next hour of the week, from ``after_hour`` on, at which someone's duty changes."""
+        week, hour_of_week = divmod(after_hour, 168)
+        later = [h for h in self._duty_hours if h >= hour_of_week]
+        hour = week * 168 + (later[0] if later else 168 + self._duty_hours[0])
+        when = hour * MIN_PER_HOUR
+        if when < max(self.horizon_min, self.orders.settled_min):
+            self.events.schedule(when, self._duty_change, hour)
 
-    @property
-    def _drain_min(self) -> float:
-        """After the last day, waiting orders get this long before they count as unmet."""
-        return min(self.scenario_params.demand.max_wait_min, MIN_PER_DAY)
+    def _duty_change(self, hour: int) -> None:
+        """Shifts change; waiting orders meet the volunteers who came on duty."""
+        self._set_hour(hour)
+        self.orders.serve_waiting()
+        self._schedule_duty_change(hour + 1)
+
+    def _set_hour(self, hour: int) -> None:
+        self.roster.set_hour(hour % 168)
+        self._on_duty_count = int(self.roster.on_duty.sum())
+
+    def _sample_hours(self, count: int) -> None:
+        """``count`` hourly samples of the present state (nothing changed in between)."""
+        roster = self.roster
+        roster.on_duty_min_total += self._on_duty_count * MIN_PER_HOUR * count
+        if roster.changed:
+            self._coverage_now = (
+                roster.reachable_share(self._reach, self._elders_by_stairwell),
+                self._willing.share(roster, self._elders_by_stairwell),
+            )
+            roster.changed = False
+        self._coverage_samples.extend([self._coverage_now[0]] * count)
+        self._willing_samples.extend([self._coverage_now[1]] * count)
 
     def _count_elders_by_stairwell(self) -> np.ndarray:
         pop = self.population
@@ -237,6 +288,7 @@ class VolunteerModel(mesa.Model):
             return
         started = time.perf_counter()
         samples_before = len(self._coverage_samples)
+        self._start_day(day)
         self.orders.start_day(self.demand.draw_day(day, self.population))
         self.events.run_until((day + 1) * MIN_PER_DAY)
         self.roster.end_day(self.scenario_params.acceptance.fatigue_recovery_per_day)
@@ -245,15 +297,28 @@ class VolunteerModel(mesa.Model):
             self._finish()
         counts = self.orders.counts
         today = self._coverage_samples[samples_before:]
+        willing_today = self._willing_samples[samples_before:]
         self.daily = {
             "orders_placed": counts["requests"] - self._last_counts["requests"],
             "orders_served": counts["served"] - self._last_counts["served"],
             "orders_unmet": counts["unmet"] - self._last_counts["unmet"],
             "coverage_15min_share": float(np.mean(today)) if today else math.nan,
+            "willing_coverage_15min_share": (
+                float(np.mean(willing_today)) if willing_today else math.nan
+            ),
         }
         self._last_counts = dict(counts)
         self.datacollector.collect(self)
         self.wall_seconds += time.perf_counter() - started
+
+    def _start_day(self, day: int) -> None:
+        """Who is well and at home today (``volunteers.daily_availability_share``, drawn for
+        everyone from the availability stream: every policy meets the same absences)."""
+        if self._daily_availability < 1.0:
+            draw = self.streams["availability"].random(self.population.size)
+            self.roster.start_day(draw < self._daily_availability)
+            self._set_hour(day * 24)
+            self.orders.serve_waiting()
 
     def _end_of_day(self, day: int) -> None:
         """People and volunteers change; Mesa agents and the roster follow."""
@@ -277,8 +342,10 @@ class VolunteerModel(mesa.Model):
             self._pairing.form_pairs()
         if len(arrived) or len(left) or (day + 1) % DAYS_PER_YEAR == 0:
             self._elders_by_stairwell = self._count_elders_by_stairwell()
-        self.roster.set_hour(((day + 1) * 24) % 168)
-        self._on_duty_count = int(self.roster.on_duty.sum())
+        if (day + 1) % DAYS_PER_WEEK == 0:
+            self.roster.new_week()
+        self._set_hour((day + 1) * 24)
+        self.orders.serve_waiting()
 
     def _record_year(self, day: int) -> None:
         """The year's row of the yearly series."""
@@ -306,8 +373,9 @@ class VolunteerModel(mesa.Model):
         return pd.DataFrame(self.yearly)
 
     def _finish(self) -> None:
-        """Let waiting orders run out their drain time, close the rest, finish services."""
-        self.events.run_until(self.horizon_min + self._drain_min)
+        """Let orders placed in time run to their expiry (scheduled visits booked past the last
+        day included), close the rest as unmet, finish services."""
+        self.events.run_until(max(self.horizon_min, self.orders.settled_min))
         self.orders.close_all()
         self.events.run_until(math.inf)
         self.running = False
@@ -368,6 +436,11 @@ class VolunteerModel(mesa.Model):
         return float(np.mean(samples)) if samples else math.nan
 
     @property
+    def willing_coverage_15min_share(self) -> float:
+        samples = self._willing_samples[: self.days * 24]
+        return float(np.mean(samples)) if samples else math.nan
+
+    @property
     def volunteer_utilisation(self) -> float:
         on_duty = self.roster.on_duty_min_total
         return float(self.roster.busy_min.sum() / on_duty) if on_duty else math.nan
@@ -377,11 +450,21 @@ class VolunteerModel(mesa.Model):
 
     def summary(self) -> dict[str, Any]:
         """End-of-run metrics as one flat dict (the keys of ``volsim run --json``)."""
-        result: dict[str, Any] = order_metrics(self.orders.table())
+        table = self.orders.table()
+        result: dict[str, Any] = order_metrics(table)
         served = self.roster.served_count
         workers = np.flatnonzero(self.population.active | (served > 0))
         result.update(workload_metrics(served, workers))
+        roster = self.roster
+        result.update(
+            burden_metrics(served, roster.busy_min, roster.budget_min_total, self.days / 30.4375)
+        )
+        pairing_stage = self.policy.policies.index(self._pairing) if self._pairing else -1
+        result.update(urgency_metrics(table, pairing_stage))
+        result["acceptance_share"] = self.acceptance.acceptance_share
+        result["serves_all_elders"] = self.policy.serves_all_elders
         result["coverage_15min_share"] = self.coverage_15min_share
+        result["willing_coverage_15min_share"] = self.willing_coverage_15min_share
         result["volunteer_utilisation"] = self.volunteer_utilisation
         result["active_volunteers"] = int(self.population.active.sum())
         result["paired_elders_share"] = self.paired_elders_share()

@@ -1,26 +1,40 @@
 """The order life cycle: placed (点单), offered (派单), accepted (接单), served, rated (评单).
 
 An order is a row of plain Python lists (fast to update one at a time, turned into a table at the
-end). The policy makes offers; each offer reserves a volunteer until the answer arrives. An
-accepted order starts the volunteer's walk and service at once (arrival and end times are known
-then); a declined one goes back to the policy. An order with no one to offer waits, first come
-first served in the order it began waiting, until a volunteer frees up or comes on duty; an
-order that waits after declines forgets them and is offered again ``dispatch.retry_interval_min``
-later. An order not accepted within ``demand.max_wait_min`` expires.
+end). It is placed at its time and released for dispatch at its release time (sim.needs: at once
+if urgent; same-day orders at night wait for service hours; scheduled visits shortly before the
+agreed time). The policy makes offers through channels (sim.channels); each offer reserves a
+volunteer until the answer, which the one acceptance model draws for every offer
+(sim.acceptance). An accepted order starts the volunteer's walk and service at once (arrival and
+end times are known then); a declined one goes back to the policy. An order with no one to offer
+waits, first come first served in the order it began waiting, until a volunteer frees up or comes
+on duty; an order that waits after declines forgets them and is offered again
+``dispatch.retry_interval_min`` later. An order not accepted by its expiry time is unmet.
+
+The book takes what it uses (the event queue, the roster, the acceptance and rating models) and
+talks back through two callbacks, ``on_service(v, stars, work_min)`` and ``on_decline(v)``,
+which volunteer dynamics listen to; ``dispatcher`` (a policy chain) is set after it is built.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from sim.acceptance import AcceptanceModel
+from sim.engine import EventQueue
+from sim.needs import MIN_PER_DAY, SCHEDULED
+from sim.rating import RatingModel
+from sim.roster import Roster
+from sim.scenario import CHANNEL_NAMES, Scenario
+
 if TYPE_CHECKING:
     from sim.demand import DayOrders
-    from sim.model import VolunteerModel
 
 PENDING, ACCEPTED, SERVED, UNMET, NOT_PLACED = 0, 1, 2, 3, 4
 
@@ -28,21 +42,37 @@ PENDING, ACCEPTED, SERVED, UNMET, NOT_PLACED = 0, 1, 2, 3, 4
 class OrderBook:
     """Every order of a run and the events that move it along."""
 
-    def __init__(self, model: VolunteerModel) -> None:
-        scenario = model.scenario_params
-        self.model = model
-        self.queue = model.events
-        self.roster = model.roster
-        self.acceptance = model.acceptance
-        self.rating_model = model.rating_model
-        self.max_wait_min = scenario.demand.max_wait_min
+    def __init__(
+        self,
+        queue: EventQueue,
+        roster: Roster,
+        acceptance: AcceptanceModel,
+        rating_model: RatingModel,
+        scenario: Scenario,
+        on_service: Callable[[int, float, float], None] | None = None,
+        on_decline: Callable[[int], None] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.roster = roster
+        self.acceptance = acceptance
+        self.rating_model = rating_model
+        self.dispatcher: Any = None  # the policy chain, set once policies are built
+        self.on_service = on_service
+        self.on_decline = on_decline
+        self._channels = {name: getattr(scenario.channels, name) for name in CHANNEL_NAMES}
         self.retry_interval_min = scenario.dispatch.retry_interval_min
+        self._notice_min = scenario.needs.scheduled_notice_min
         self.fatigue_per_min = (
             0.0
             if scenario.volunteers.always_available
             else 1.0 / scenario.acceptance.full_fatigue_work_min
         )
         self.placed_min: list[float] = []
+        self.release_min: list[float] = []
+        self.due_min: list[float] = []
+        self.expire_min: list[float] = []
+        self.urgency: list[int] = []
+        self.eligible: list[bool] = []
         self.elder: list[int] = []
         self.order_type: list[int] = []
         self.service_min: list[float] = []
@@ -55,18 +85,20 @@ class OrderBook:
         self.familiar: list[bool] = []
         self.rating: list[float] = []
         self.stage: list[int] = []
+        self.served_stage: list[int] = []
+        self.channel: list[int] = []
         self.outstanding: list[int] = []
         # whom not to ask: those who declined, and the elder herself (a volunteer may order)
         self.excluded: list[set[int]] = []
         self.waiting: dict[int, None] = {}
         self._retry_due: set[int] = set()
-        self._immediate: deque[tuple[int, int, bool]] = deque()
+        self._immediate: deque[tuple[int, int, bool, int]] = deque()
         self._answering = False
         self.origin: dict[int, int] = {}
         self.helpers_of: dict[int, set[int]] = {}  # elder → volunteers who served her
-        # motivation bookkeeping only where volunteers change (not in the queueing limit)
-        self._volunteers_change = model.dynamics.volunteers_change
         self.counts = {"requests": 0, "served": 0, "unmet": 0}
+        #: when every order added so far has been released and had its time to be taken
+        self.settled_min = 0.0
 
     # --- placing ------------------------------------------------------------------------
     def start_day(self, day_orders: DayOrders) -> None:
@@ -77,6 +109,11 @@ class OrderBook:
         first = len(self.status)
         placed = day_orders.placed_min.tolist()
         self.placed_min.extend(placed)
+        self.release_min.extend(day_orders.release_min.tolist())
+        self.due_min.extend(day_orders.due_min.tolist())
+        self.expire_min.extend(day_orders.expire_min.tolist())
+        self.urgency.extend(day_orders.urgency.tolist())
+        self.eligible.extend(day_orders.eligible.tolist())
         self.elder.extend(day_orders.elder.tolist())
         self.order_type.extend(day_orders.order_type.tolist())
         self.service_min.extend(day_orders.service_min.tolist())
@@ -86,8 +123,16 @@ class OrderBook:
             column.extend([value] * n)
         for column in (self.offers, self.stage, self.outstanding):
             column.extend([0] * n)
+        for column in (self.served_stage, self.channel):
+            column.extend([-1] * n)
         self.familiar.extend([False] * n)
         self.excluded.extend({e} for e in day_orders.elder.tolist())
+        expire = day_orders.expire_min
+        for o, when in zip(range(first, first + n), expire.tolist(), strict=True):
+            if when != math.inf:
+                self.queue.schedule(when, self._expire, o)
+        settle = np.minimum(expire, day_orders.release_min + MIN_PER_DAY).max()
+        self.settled_min = max(self.settled_min, float(settle))
         self.queue.schedule(placed[0], self._place, (first, first + n))
 
     def _place(self, event: tuple[int, int]) -> None:
@@ -97,13 +142,19 @@ class OrderBook:
         now = self.placed_min[o]
         if o + 1 < day_end:
             self.queue.schedule(self.placed_min[o + 1], self._place, (o + 1, day_end))
-        if self.max_wait_min != math.inf:
-            self.queue.schedule(now + self.max_wait_min, self._expire, o)
-        self._dispatch(o)
+        release = self.release_min[o]
+        if release > now:
+            self.queue.schedule(release, self._release, o)
+        else:
+            self._dispatch(o)
+
+    def _release(self, o: int) -> None:
+        if self.status[o] == PENDING:
+            self._dispatch(o)
 
     # --- offers -------------------------------------------------------------------------
     def _dispatch(self, o: int) -> None:
-        if not self.model.policy.dispatch(o) and self.outstanding[o] == 0:
+        if not self.dispatcher.dispatch(o) and self.outstanding[o] == 0:
             self._wait(o)
 
     def _wait(self, o: int) -> None:
@@ -118,13 +169,15 @@ class OrderBook:
         self,
         o: int,
         v: int,
-        accept_probability: float | None = None,
-        delay_min: float = 0.0,
+        channel: str,
         origin_stairwell: int | None = None,
+        on_shift: bool = False,
     ) -> None:
-        """Offer order ``o`` to volunteer ``v``; the answer comes as an event (or at once).
+        """Offer order ``o`` to volunteer ``v`` through ``channel``; the answer comes as an event
+        (or at once), drawn by the acceptance model.
 
-        ``origin_stairwell``: where the volunteer walks from if not home (a service point).
+        ``origin_stairwell``: where the volunteer walks from if not home (a service point);
+        ``on_shift``: the volunteer is a host on shift at an open point.
         """
         if origin_stairwell is not None:
             self.origin[o] = origin_stairwell
@@ -133,17 +186,16 @@ class OrderBook:
         self.outstanding[o] += 1
         elder = self.elder[o]
         familiar = v in self.helpers_of.get(elder, ())
-        if accept_probability is None:
-            accepted, answer_min = self.acceptance.decide(v, elder, familiar)
-        else:
-            accepted, answer_min = True, 0.0
-        answer_min += delay_min
+        accepted, answer_min = self.acceptance.decide(
+            v, elder, familiar, self._channels[channel], on_shift
+        )
+        event = (o, v, accepted, CHANNEL_NAMES.index(channel))
         if answer_min > 0:
-            self.queue.schedule(self.queue.now_min + answer_min, self._answer, (o, v, accepted))
+            self.queue.schedule(self.queue.now_min + answer_min, self._answer, event)
         else:
-            self._answer_now((o, v, accepted))
+            self._answer_now(event)
 
-    def _answer_now(self, event: tuple[int, int, bool]) -> None:
+    def _answer_now(self, event: tuple[int, int, bool, int]) -> None:
         """An immediate answer; answers given while one is being handled wait their turn, so a
         long run of declines is a loop, not a recursion."""
         if self._answering:
@@ -157,9 +209,9 @@ class OrderBook:
         finally:
             self._answering = False
 
-    def _answer(self, event: tuple[int, int, bool]) -> None:
-        o, v, accepted = event
-        if accepted and not self.model.population.present[v]:
+    def _answer(self, event: tuple[int, int, bool, int]) -> None:
+        o, v, accepted, channel = event
+        if accepted and not self.roster.population.present[v]:
             accepted = False  # died or moved away while the offer was out
         self.outstanding[o] -= 1
         if self.status[o] != PENDING:
@@ -167,22 +219,24 @@ class OrderBook:
             self.serve_waiting()
             return
         if accepted:
-            self._start(o, v)
+            self._start(o, v, channel)
             return
         self.roster.release(v)
         self.excluded[o].add(v)
-        if self._volunteers_change:
-            self.model.dynamics.record_decline(v)
+        if self.on_decline is not None:
+            self.on_decline(v)
         self.origin.pop(o, None)
         self._dispatch(o)
         self.serve_waiting()
 
-    def _start(self, o: int, v: int) -> None:
+    def _start(self, o: int, v: int, channel: int) -> None:
         now = self.queue.now_min
         self.waiting.pop(o, None)
         self.status[o] = ACCEPTED
         self.volunteer[o] = v
         self.accepted_min[o] = now
+        self.channel[o] = channel
+        self.served_stage[o] = self.stage[o]
         arrived = now + self.roster.travel_min(v, self.elder[o], self.origin.get(o))
         self.arrived_min[o] = arrived
         self.familiar[o] = v in self.helpers_of.get(self.elder[o], ())
@@ -195,13 +249,13 @@ class OrderBook:
         self.status[o] = SERVED
         self.ended_min[o] = now
         self.counts["served"] += 1
-        stars = self.rating_model.rate(self.arrived_min[o] - self.placed_min[o], self.familiar[o])
+        stars = self.rating_model.rate(self.arrived_min[o] - self.due_min[o], self.familiar[o])
         self.rating[o] = stars
         self.helpers_of.setdefault(elder, set()).add(v)
         work_min = now - self.accepted_min[o]
         self.roster.end_service(v, work_min, self.fatigue_per_min)
-        if self._volunteers_change:
-            self.model.dynamics.record_service(v, stars, work_min)
+        if self.on_service is not None:
+            self.on_service(v, stars, work_min)
         self.serve_waiting()
 
     def _expire(self, o: int) -> None:
@@ -227,7 +281,7 @@ class OrderBook:
         """Offer waiting orders, oldest first, while anyone may be free."""
         if not self.waiting:
             return
-        needs_free = self.model.policy.uses_free_volunteers
+        needs_free = self.dispatcher.uses_free_volunteers
         for o in list(self.waiting):
             if needs_free and not self.roster.free:
                 break
@@ -248,23 +302,34 @@ class OrderBook:
         """One row per order (orders ``first`` to ``last`` if given)."""
         rows = slice(first, last)
         placed = np.array(self.placed_min[rows])
+        release = np.array(self.release_min[rows])
         accepted = np.array(self.accepted_min[rows])
         arrived = np.array(self.arrived_min[rows])
+        urgency = np.array(self.urgency[rows], dtype=np.int64)
         return pd.DataFrame(
             {
                 "order": np.arange(len(self.status))[rows],
                 "placed_min": placed,
                 "elder": np.array(self.elder[rows], dtype=np.int64),
                 "order_type": np.array(self.order_type[rows], dtype=np.int64),
+                "urgency": urgency,
+                "eligible": np.array(self.eligible[rows], dtype=bool),
                 "status": np.array(self.status[rows], dtype=np.int64),
                 "volunteer": np.array(self.volunteer[rows], dtype=np.int64),
+                "release_min": release,
+                "due_min": np.array(self.due_min[rows]),
+                "expire_min": np.array(self.expire_min[rows]),
                 "wait_min": accepted - placed,
                 "travel_min": arrived - accepted,
                 "response_min": arrived - placed,
+                "release_response_min": arrived - release,
+                "lead_min": release - placed + np.where(urgency == SCHEDULED, self._notice_min, 0),
                 "service_min": np.array(self.service_min[rows]),
                 "ended_min": np.array(self.ended_min[rows]),
                 "offers": np.array(self.offers[rows], dtype=np.int64),
                 "familiar": np.array(self.familiar[rows], dtype=bool),
+                "channel": np.array(self.channel[rows], dtype=np.int64),
+                "served_stage": np.array(self.served_stage[rows], dtype=np.int64),
                 "rating": np.array(self.rating[rows]),
             }
         )

@@ -298,3 +298,15 @@ def replace_point_hosts(
     for p in stale.tolist():
         d = distance_m[point_stairwell[p], population.stairwell[active]]
         point_host[p] = active[np.argmin(d)]
+
+
+#: 耄耋: the age from which an elder living alone or in an empty nest is paired (花甲助耄耋)
+PAIRED_FROM_AGE_YEARS = 80
+
+
+def pairing_eligible(population: Population, ids: np.ndarray | None = None) -> np.ndarray:
+    """Whether each resident (or each of ``ids``) is an elder 花甲助耄耋 pairs: 80 or older,
+    living alone or in an empty nest."""
+    ids = slice(None) if ids is None else ids
+    alone_or_empty = population.living_alone[ids] | population.empty_nest[ids]
+    return (population.age_years[ids] >= PAIRED_FROM_AGE_YEARS) & alone_or_empty

@@ -1,7 +1,12 @@
 """Who can take an order right now: volunteers' duty, busy and offer state, and their workload.
 
 Indexed by resident id. ``free`` (a set, with ``free_mask`` its numpy twin) holds active
-volunteers who are on duty, not serving and not holding an unanswered offer; policies search it.
+volunteers who are on duty, not serving, not holding an unanswered offer and within their weekly
+budget; policies that ask through the centre search it. ``idle_mask`` adds those off duty at
+home (reachable by phone, app or a knock, sim.channels). A volunteer who has used up the week's
+hours (``volunteers.weekly_budget_hours``) or services (``volunteers.max_services_per_week``) is
+asked by nobody until the week ends; one who is unwell or away today
+(``volunteers.daily_availability_share``) neither.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ class Roster:
         availability: np.ndarray,
         speed_m_per_min: float,
         stair_min_per_floor: float,
+        weekly_budget_min: float = float("inf"),
+        max_services_per_week: int | None = None,
     ) -> None:
         n = population.size
         self.population = population
@@ -39,7 +46,16 @@ class Roster:
         self.busy = np.zeros(n, dtype=bool)
         self.reserved = np.zeros(n, dtype=bool)
         self.free_mask = np.zeros(n, dtype=bool)
+        self.idle_mask = np.zeros(n, dtype=bool)
         self.free: set[int] = set()
+        self.exhausted = np.zeros(n, dtype=bool)
+        self.available_today = np.ones(n, dtype=bool)
+        self.week_busy_min = np.zeros(n)
+        self.week_services = np.zeros(n, dtype=np.int64)
+        self._weekly_budget_min = weekly_budget_min
+        self._max_services = max_services_per_week if max_services_per_week else 1 << 62
+        self.budget_min_total = np.zeros(n)  # budget pledged while active, for utilisation
+        self.changed = True  # set on every change of who is free or idle (coverage reads it)
         self.served_count = np.zeros(n, dtype=np.int64)
         self.orders_today = [0] * n
         self.busy_min = np.zeros(n)
@@ -49,11 +65,13 @@ class Roster:
     def grow(self, n: int) -> None:
         """Room for ``n`` new residents (arrivals and births)."""
         pop = self.population
-        for name in ("on_duty", "busy", "reserved", "free_mask"):
+        for name in ("on_duty", "busy", "reserved", "free_mask", "idle_mask", "exhausted"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n, dtype=bool)]))
-        self.served_count = np.concatenate([self.served_count, np.zeros(n, dtype=np.int64)])
-        self.busy_min = np.concatenate([self.busy_min, np.zeros(n)])
-        self.fatigue = np.concatenate([self.fatigue, np.zeros(n)])
+        self.available_today = np.concatenate([self.available_today, np.ones(n, dtype=bool)])
+        for name in ("served_count", "week_services"):
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n, dtype=np.int64)]))
+        for name in ("busy_min", "fatigue", "week_busy_min", "budget_min_total"):
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n)]))
         self.orders_today.extend([0] * n)
         self._stairwell = pop.stairwell.tolist()
         self._floor = pop.floor.tolist()
@@ -63,26 +81,49 @@ class Roster:
         """Put on duty the active volunteers whose pattern covers this hour of the week."""
         pop = self.population
         self.on_duty = self.availability[pop.pattern, hour_of_week] & pop.active
+        self.on_duty &= self.available_today
+        self.refresh()
+
+    def start_day(self, available_today: np.ndarray) -> None:
+        """Who is well and at home today (the rest are asked by nobody)."""
+        self.available_today = available_today
+
+    def new_week(self) -> None:
+        """Weekly budgets start again; the week's pledge counts toward utilisation."""
+        self.budget_min_total[self.population.active] += self._weekly_budget_min
+        self.week_busy_min[:] = 0.0
+        self.week_services[:] = 0
+        self.exhausted[:] = False
         self.refresh()
 
     def refresh(self) -> None:
         """Recompute the free set after duty or registry changes."""
-        mask = self.on_duty & ~self.busy & ~self.reserved
+        idle = self.population.active & self.available_today
+        idle &= ~(self.busy | self.reserved | self.exhausted)
+        self.idle_mask = idle
+        mask = self.on_duty & idle
         self.free_mask = mask
         self.free = set(np.flatnonzero(mask).tolist())
+        self.changed = True
 
     def _update(self, v: int) -> None:
-        is_free = bool(self.on_duty[v]) and not self.busy[v] and not self.reserved[v]
+        idle = not (self.busy[v] or self.reserved[v] or self.exhausted[v])
+        idle = idle and bool(self.population.active[v]) and bool(self.available_today[v])
+        self.idle_mask[v] = idle
+        is_free = idle and bool(self.on_duty[v])
         self.free_mask[v] = is_free
         if is_free:
             self.free.add(v)
         else:
             self.free.discard(v)
+        self.changed = True
 
     def reserve(self, v: int) -> None:
         self.reserved[v] = True
         self.free_mask[v] = False
+        self.idle_mask[v] = False
         self.free.discard(v)
+        self.changed = True
 
     def release(self, v: int) -> None:
         self.reserved[v] = False
@@ -92,13 +133,22 @@ class Roster:
         self.reserved[v] = False
         self.busy[v] = True
         self.free_mask[v] = False
+        self.idle_mask[v] = False
         self.free.discard(v)
         self.orders_today[v] += 1
+        self.changed = True
 
     def end_service(self, v: int, busy_min: float, fatigue_per_min: float) -> None:
         self.busy[v] = False
         self.served_count[v] += 1
         self.busy_min[v] += busy_min
+        self.week_busy_min[v] += busy_min
+        self.week_services[v] += 1
+        if (
+            self.week_busy_min[v] >= self._weekly_budget_min
+            or self.week_services[v] >= self._max_services
+        ):
+            self.exhausted[v] = True
         if fatigue_per_min:
             self.fatigue[v] = min(1.0, self.fatigue[v] + busy_min * fatigue_per_min)
         self._update(v)
@@ -116,6 +166,11 @@ class Roster:
         origin = self._stairwell[v] if origin_stairwell is None else origin_stairwell
         walk_m = self._distance_rows[origin][self._stairwell[elder]]
         return walk_m / self._speed + (self._floor[elder] - 1) * self._stair_min
+
+    def distances_m_from(self, elder: int, ids: np.ndarray) -> np.ndarray:
+        """Walking distances from the elder's stairwell to each of ``ids``'s."""
+        stairwell = self.population.stairwell
+        return self.distance_m[stairwell[elder], stairwell[ids]]
 
     def distance_m_between(self, v: int, elder: int) -> float:
         return self._distance_rows[self._stairwell[v]][self._stairwell[elder]]

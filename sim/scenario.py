@@ -25,7 +25,17 @@ ORDER_TYPES = (
     "repair",
     "urgent",
 )
-POLICY_NAMES = ("pairing", "nearest", "broadcast", "grid", "station", "random")
+POLICY_NAMES = ("pairing", "nearest", "broadcast", "grid", "station", "neighbours", "random")
+#: how soon an order must be served (sim.needs): now, within hours, or at an agreed time
+URGENCIES = ("urgent", "same_day", "scheduled")
+#: the ways of reaching a volunteer (sim.channels)
+CHANNEL_NAMES = ("centre_call", "app", "phone", "focal_call", "knock", "walk_in")
+#: keys that moved, with where they went (old files get a clear error)
+MOVED_KEYS = {
+    "acceptance.response_mean_min": "channels.<name>.answer_delay_mean_min",
+    "acceptance.familiarity_bonus": "acceptance.familiarity_multiplier",
+    "dispatch.grid_assign_delay_min": "channels.focal_call.answer_delay_mean_min",
+}
 
 
 class _Section(BaseModel):
@@ -141,6 +151,13 @@ class Volunteers(_Section):
     retiree_hours: list[int] = Field(default_factory=lambda: [8, 20], description="daily")
     worker_weekday_hours: list[int] = Field(default_factory=lambda: [18, 21])
     weekend_hours: list[int] = Field(default_factory=lambda: [9, 20])
+    weekly_budget_hours: float = Field(
+        4.0, gt=0, description="hours a volunteer gives a week, walks included (assumed)"
+    )
+    max_services_per_week: int = Field(5, ge=1, description="services a week at most (assumed)")
+    daily_availability_share: float = Field(
+        1.0, ge=0, le=1, description="share of volunteers able to serve on a given day"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Volunteers:
@@ -158,6 +175,9 @@ class Demand(_Section):
         None, gt=0, description="flat total, uniform over elders who are not active volunteers"
     )
     daily_profile: Literal["observed", "flat"] = "observed"
+    surges: list[list[float]] = Field(
+        default_factory=list, description="[[first_day, days, multiplier], ...] of demand"
+    )
     max_wait_min: float = Field(180.0, gt=0, description="an order not accepted expires")
     orders_per_year_alone_80_plus: float = Field(34.0, ge=0, description="calibrated")
     orders_per_year_empty_nest_80_plus: float = Field(16.0, ge=0, description="calibrated")
@@ -190,6 +210,9 @@ class Demand(_Section):
             raise ValueError("hourly_profile: must not be all zero")
         if sum(self.type_shares.as_list()) <= 0:
             raise ValueError("type_shares: must not be all zero")
+        for surge in self.surges:
+            if len(surge) != 3 or surge[0] < 0 or surge[1] <= 0 or not 0 <= surge[2] < 1e6:
+                raise ValueError("surges: each is [first_day >= 0, days > 0, multiplier >= 0]")
         return self
 
 
@@ -213,16 +236,101 @@ class Travel(_Section):
 
 
 class Acceptance(_Section):
-    base_probability: float = Field(0.45, ge=0, le=1, description="17-47% observed")
+    """One rule for every offer, whoever is asked and through whichever channel (sim.acceptance)."""
+
+    base_probability: float = Field(
+        0.40, ge=0, le=1, description="17-47% of alerts accepted (Khalemsky 2023)"
+    )
     distance_scale_m: float = Field(400.0, gt=0, description="p falls by e per this distance")
     load_penalty_per_order_today: float = Field(
         0.15, ge=0, le=1, description="per order accepted today"
     )
     fatigue_weight: float = Field(0.6, ge=0, le=1)
-    familiarity_bonus: float = Field(0.25, ge=0, le=1)
-    response_mean_min: float = Field(2.0, ge=0, description="time to answer an offer")
+    familiarity_multiplier: float = Field(1.2, ge=0, description="knows the elder (assumed)")
+    off_duty_multiplier: float = Field(
+        0.3, ge=0, le=1, description="reached at home off duty: asleep, away (assumed)"
+    )
+    on_shift_multiplier: float = Field(
+        1.5, ge=0, description="a host on shift at an open point (assumed)"
+    )
     full_fatigue_work_min: float = Field(240.0, gt=0, description="a day's work to full fatigue")
     fatigue_recovery_per_day: float = Field(0.5, ge=0, le=1, description="share shed daily")
+
+
+class Channel(_Section):
+    """A way of reaching a volunteer: how long an answer takes, and whom it reaches."""
+
+    answer_delay_mean_min: float = Field(ge=0, description="mean of an exponential delay")
+    reaches_off_duty: bool = Field(description="reaches volunteers at home, off duty")
+    reach_m: float = Field(float("inf"), ge=0, description="only volunteers this near the elder")
+
+
+def _channel(delay_min: float, off_duty: bool, reach_m: float = float("inf")) -> Any:
+    return Field(
+        default_factory=lambda: Channel(
+            answer_delay_mean_min=delay_min, reaches_off_duty=off_duty, reach_m=reach_m
+        )
+    )
+
+
+class Channels(_Section):
+    """The channels policies use (sim.channels); delays are assumed (docs/ODD.md ranges)."""
+
+    centre_call: Channel = _channel(2.0, False)
+    app: Channel = _channel(3.0, True)
+    phone: Channel = _channel(1.0, True)
+    focal_call: Channel = _channel(3.0, True)
+    knock: Channel = _channel(1.0, True, 0.0)
+    walk_in: Channel = _channel(1.0, False)
+
+
+class Needs(_Section):
+    """Each order type's urgency and each urgency's clock (sim.needs)."""
+
+    urgency_by_type: dict[str, Literal["urgent", "same_day", "scheduled"]] = Field(
+        default_factory=lambda: {
+            "daily_help": "same_day",
+            "shopping": "same_day",
+            "medical_escort": "scheduled",
+            "companionship_check": "same_day",
+            "repair": "scheduled",
+            "urgent": "urgent",
+        },
+        description="the service forms (article): escorts and repairs are appointments",
+    )
+    book_non_urgent: bool = Field(
+        True, description="false: every order is dispatched when placed (queueing limit)"
+    )
+    service_hours: list[int] = Field(
+        default_factory=lambda: [8, 20], description="same-day and scheduled visits (assumed)"
+    )
+    urgent_window_min: float = Field(15.0, gt=0, description="15分钟志愿服务圈 (article)")
+    same_day_window_min: float = Field(240.0, gt=0, description="within hours (assumed)")
+    scheduled_window_min: float = Field(60.0, gt=0, description="late after agreed (assumed)")
+    scheduled_notice_min: float = Field(60.0, ge=0, description="dispatched before (assumed)")
+    scheduled_lead_days: list[int] = Field(
+        default_factory=lambda: [1, 3], description="agreed time, days ahead (assumed)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Needs:
+        unknown = set(self.urgency_by_type) - set(ORDER_TYPES)
+        if unknown:
+            raise ValueError(f"urgency_by_type: unknown order type {sorted(unknown)[0]!r}")
+        missing = set(ORDER_TYPES) - set(self.urgency_by_type)
+        if missing:
+            raise ValueError(f"urgency_by_type: no urgency for {sorted(missing)[0]!r}")
+        hours = self.service_hours
+        if len(hours) != 2 or not 0 <= hours[0] < hours[1] <= 24:
+            raise ValueError("service_hours: must be [start_hour, end_hour] within 0-24")
+        lead = self.scheduled_lead_days
+        if len(lead) != 2 or not 0 <= lead[0] <= lead[1] <= 60:
+            raise ValueError("scheduled_lead_days: must be [fewest, most] days, 0-60")
+        return self
+
+    def urgency_index(self) -> list[int]:
+        """The urgency of each order type, as an index into URGENCIES."""
+        return [URGENCIES.index(self.urgency_by_type[t]) for t in ORDER_TYPES]
 
 
 class Dispatch(_Section):
@@ -231,12 +339,13 @@ class Dispatch(_Section):
     broadcast_k: int = Field(3, ge=1, description="GoodSAM NZ: 3 nearest")
     broadcast_radius_m: float = Field(1000.0, gt=0, description="GoodSAM NZ: within 1 km")
     broadcast_phase_min: float = Field(5.0, gt=0, description="re-alert interval")
+    broadcast_channel: Literal[CHANNEL_NAMES] = Field("app", description="the 志愿和平 app")
+    nearest_channel: Literal[CHANNEL_NAMES] = Field("centre_call", description="the centre")
     pairing_helpers_per_elder: int = Field(2, ge=1, le=5, description="one or two")
     pairing_max_distance_m: float = Field(150.0, gt=0, description="same or nearby 楼门")
     pairing_max_elders_per_helper: int = Field(3, ge=1, description="assumed")
     pairing_helper_min_age_years: int = Field(60, ge=0, le=120, description="花甲")
     pairing_helper_max_age_years: int = Field(69, ge=0, le=120, description="花甲")
-    grid_assign_delay_min: float = Field(3.0, ge=0, description="focal household's call")
     retry_interval_min: float = Field(15.0, gt=0, description="re-offer a waiting order")
 
     @model_validator(mode="after")
@@ -251,7 +360,7 @@ class Dispatch(_Section):
 
 class Rating(_Section):
     base_stars: float = Field(4.8, ge=1, le=5, description="assumed")
-    late_penalty_per_min: float = Field(0.03, ge=0, description="stars lost per minute over 15")
+    late_penalty_per_min: float = Field(0.03, ge=0, description="stars lost per minute late")
     familiar_bonus_stars: float = Field(0.2, ge=0)
     noise_sd_stars: float = Field(0.3, ge=0)
 
@@ -321,10 +430,17 @@ class Scenario(_Section):
     service: Service = Field(default_factory=Service)
     travel: Travel = Field(default_factory=Travel)
     acceptance: Acceptance = Field(default_factory=Acceptance)
+    channels: Channels = Field(default_factory=Channels)
+    needs: Needs = Field(default_factory=Needs)
     dispatch: Dispatch = Field(default_factory=Dispatch)
     rating: Rating = Field(default_factory=Rating)
     dynamics: Dynamics = Field(default_factory=Dynamics)
     simulation: Simulation = Field(default_factory=Simulation)
+
+
+def parse_chain(policy: str) -> list[str]:
+    """The policy names of a chain such as ``"pairing+nearest"``, first to last."""
+    return [name.strip() for name in str(policy).split("+")]
 
 
 def parse_value(text: str) -> Any:
@@ -380,6 +496,8 @@ def validate(data: dict, source: str) -> Scenario:
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown key"
+            if key in MOVED_KEYS:
+                message = f"this key moved: use {MOVED_KEYS[key]}"
         elif ": " in message and first["type"] == "value_error":
             field, message = message.split(": ", 1)
             key = f"{key}.{field}" if key else field

@@ -21,6 +21,7 @@ STREAM_NAMES = (
     "policy",
     "dynamics",
     "ageing",
+    "availability",  # appended: earlier streams keep their seeds
 )
 
 

@@ -20,7 +20,17 @@ from sim.dispatch.pairing import PairingPolicy
 from sim.model import VolunteerModel
 from sim.orders import SERVED, UNMET
 
-POLICIES = ("pairing", "nearest", "broadcast", "grid", "station", "random", "pairing+broadcast")
+POLICIES = (
+    "pairing",
+    "nearest",
+    "broadcast",
+    "grid",
+    "station",
+    "neighbours",
+    "random",
+    "pairing+broadcast",
+    "pairing+neighbours+nearest",
+)
 #: minutes; times are sums of a few floats
 EPS = 1e-6
 MIN_PER_DAY = 1440
@@ -91,9 +101,15 @@ def assert_order_life_cycle(model: VolunteerModel) -> pd.DataFrame:
     assert unmet[["wait_min", "travel_min", "response_min", "rating"]].isna().all().all()
     assert (unmet["ended_min"] >= unmet["placed_min"]).all()
 
-    # nobody waits longer than the scenario allows
+    # nobody is dispatched before release or taken after expiry (sim.needs)
+    assert (table["release_min"] >= table["placed_min"]).all()
+    assert (table["due_min"] > table["release_min"]).all()
+    accepted_at = served["placed_min"] + served["wait_min"]
+    assert (accepted_at >= served["release_min"] - EPS).all(), "accepted before release"
+    assert (accepted_at <= served["expire_min"] + EPS).all(), "accepted after expiry"
+    assert (unmet["ended_min"] <= unmet["expire_min"] + EPS).all()
     max_wait = model.scenario_params.demand.max_wait_min
-    if math.isfinite(max_wait):
+    if math.isfinite(max_wait) and not model.scenario_params.needs.book_non_urgent:
         assert (served["wait_min"] <= max_wait + EPS).all(), "accepted after max_wait_min"
         assert (unmet["ended_min"] - unmet["placed_min"] <= max_wait + EPS).all()
 
@@ -137,6 +153,7 @@ def small_runs(
         "volunteers.always_available": draw(st.booleans()),
         "volunteers.accept_probability": None if accept is None else draw(accept),
         "travel.speed_m_per_min": draw(st.sampled_from([75.0, 20.0, math.inf])),
+        "needs.book_non_urgent": draw(st.booleans()),
     }
     return {
         "policy": draw(st.sampled_from(policies)),
@@ -204,6 +221,7 @@ def test_an_order_not_accepted_within_max_wait_expires_then(
         "volunteers.count": 4,
         "demand.total_per_day": 30.0,
         "demand.max_wait_min": max_wait,
+        "needs.book_non_urgent": False,  # every order dispatched when placed
     }
     model = run_model(policy="nearest", days=4, rng=3, **small_community, **overrides)
     table = assert_order_life_cycle(model)
@@ -396,6 +414,7 @@ def test_with_zero_acceptance_every_order_goes_unmet_among_many_volunteers(
         "volunteers.accept_probability": 0.0,
         "volunteers.always_available": True,
         "demand.max_wait_min": 30.0,
+        "needs.book_non_urgent": False,  # every order expires 30 minutes after it is placed
     }
     with time_limit(20):
         model = run_model(baseline_file, policy="nearest", days=1, rng=1, **overrides)

@@ -123,6 +123,7 @@ def mmc_model(case: MMCCase, seed: int) -> VolunteerModel:
             "travel.speed_m_per_min": math.inf,
             "volunteers.count": case.servers,
             "volunteers.always_available": True,
+            "needs.book_non_urgent": False,
             "volunteers.accept_probability": 1.0,
         },
     )
@@ -240,6 +241,7 @@ def spatial_model(case: SpatialCase, seed: int) -> VolunteerModel:
             "population.empty_nest_share_of_60_plus": 0.0,
             "volunteers.count": case.volunteers,
             "volunteers.always_available": True,
+            "needs.book_non_urgent": False,
             "volunteers.accept_probability": case.accept_probability,
             "demand.total_per_day": case.orders_per_day,
             "demand.daily_profile": "flat",
@@ -342,6 +344,7 @@ def test_fixed_acceptance_survives_many_declines() -> None:
             "demand.total_per_day": 5.0,
             "volunteers.count": 400,
             "volunteers.always_available": True,
+            "needs.book_non_urgent": False,
             "volunteers.accept_probability": 0.0,
         },
     )

@@ -1,19 +1,20 @@
-"""Dispatch policies (派单), one class each, chosen by name; a chain adds fallbacks."""
+"""Dispatch policies (派单), one class each, chosen by name; a chain adds fallbacks.
+
+``POLICIES`` is the one list of policy names: the scenario's validation, the command line's
+choices and the report's labels read it. ``parse_chain`` is the one reader of "a+b" strings.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from sim.dispatch.base import Policy, PolicyChain
+from sim.dispatch.base import DispatchContext, Policy, PolicyChain
 from sim.dispatch.broadcast import BroadcastPolicy
 from sim.dispatch.grid import GridPolicy
 from sim.dispatch.nearest import NearestPolicy
+from sim.dispatch.neighbours import NeighboursPolicy
 from sim.dispatch.pairing import PairingPolicy
 from sim.dispatch.random_choice import RandomPolicy
 from sim.dispatch.station import StationPolicy
-
-if TYPE_CHECKING:
-    from sim.model import VolunteerModel
+from sim.scenario import POLICY_NAMES, parse_chain
 
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
@@ -23,14 +24,16 @@ POLICIES: dict[str, type[Policy]] = {
         BroadcastPolicy,
         GridPolicy,
         StationPolicy,
+        NeighboursPolicy,
         RandomPolicy,
     )
 }
+assert tuple(POLICIES) == POLICY_NAMES, "sim.scenario.POLICY_NAMES lists the same policies"
 
 
-def build_policy(names: list[str], model: VolunteerModel) -> PolicyChain:
+def build_policy(names: list[str], ctx: DispatchContext) -> PolicyChain:
     """The chain of policies named, first to last (names are checked by the scenario)."""
-    return PolicyChain([POLICIES[name](model) for name in names])
+    return PolicyChain([POLICIES[name](ctx) for name in names])
 
 
-__all__ = ["POLICIES", "Policy", "PolicyChain", "build_policy"]
+__all__ = ["POLICIES", "DispatchContext", "Policy", "PolicyChain", "build_policy", "parse_chain"]

@@ -1,11 +1,38 @@
-"""The interface every dispatch policy (派单) implements, and the chain that adds fallbacks."""
+"""The interface every dispatch policy (派单) implements, what it may use, and the fallback chain.
+
+A policy decides only whom to ask, in what order and how many at once, and through which channel
+(sim.channels); the channel decides who can be reached now (on duty only, or also at home) and
+how long an answer takes, and the one acceptance model decides every answer. No policy accepts
+on a volunteer's behalf.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
+
 if TYPE_CHECKING:
-    from sim.model import VolunteerModel
+    from sim.community import Layout
+    from sim.orders import OrderBook
+    from sim.population import Population
+    from sim.roster import Roster
+    from sim.scenario import Scenario
+
+
+@dataclass
+class DispatchContext:
+    """What a policy may use: the order book, the roster, who lives where, the service points'
+    hosts, its own random stream and the scenario's parameters."""
+
+    book: OrderBook
+    roster: Roster
+    population: Population
+    layout: Layout
+    point_host: np.ndarray
+    rng: np.random.Generator
+    scenario: Scenario
 
 
 class Policy:
@@ -14,19 +41,53 @@ class Policy:
     ``dispatch(o)`` makes one or more offers through ``self.book.offer`` and returns True, or
     returns False when it has nobody to ask now (the order then waits, or a fallback policy
     takes it). Volunteers not to ask (who declined, and the elder) are in
-    ``self.book.excluded[o]``; busy volunteers and those
-    holding an offer are not in the roster's free set.
+    ``self.book.excluded[o]``; :meth:`reachable` gives whom the policy's channel reaches now.
     """
 
     name: ClassVar[str] = ""
-    #: False for policies whose servers are not the roster's free volunteers (station hosts)
-    uses_free_volunteers: ClassVar[bool] = True
+    #: one line for --help, the report and ODD
+    description: ClassVar[str] = ""
+    #: False for a policy that leaves some elders with no route to service (the report says so)
+    serves_all_elders: ClassVar[bool] = True
 
-    def __init__(self, model: VolunteerModel) -> None:
-        self.model = model
-        self.book = model.orders
-        self.roster = model.roster
-        self.params = model.scenario_params.dispatch
+    def __init__(self, ctx: DispatchContext) -> None:
+        self.ctx = ctx
+        self.book = ctx.book
+        self.roster = ctx.roster
+        self.params = ctx.scenario.dispatch
+        self.channel_name = self.default_channel()
+        self.channel = getattr(ctx.scenario.channels, self.channel_name)
+
+    def default_channel(self) -> str:
+        """The channel this policy asks through."""
+        raise NotImplementedError
+
+    @property
+    def uses_free_volunteers(self) -> bool:
+        """True when only on-duty free volunteers can be asked (waiting orders then wait for
+        someone to free up)."""
+        return not self.channel.reaches_off_duty
+
+    def reachable(self, o: int) -> np.ndarray:
+        """Volunteers the channel reaches now for order ``o``, ascending, not excluded."""
+        roster = self.roster
+        mask = roster.idle_mask if self.channel.reaches_off_duty else roster.free_mask
+        excluded = self.book.excluded[o]
+        if excluded:
+            mask = mask.copy()
+            mask[list(excluded)] = False
+        ids = np.flatnonzero(mask)
+        if self.channel.reach_m != float("inf") and len(ids):
+            elder = self.book.elder[o]
+            near = roster.distances_m_from(elder, ids) <= self.channel.reach_m
+            ids = ids[near]
+        return ids
+
+    def can_ask(self, v: int) -> bool:
+        """Whether ``v`` can still be asked through this policy's channel (after answers given at
+        once may have taken them)."""
+        mask = self.roster.idle_mask if self.channel.reaches_off_duty else self.roster.free_mask
+        return bool(mask[v])
 
     def dispatch(self, o: int) -> bool:
         raise NotImplementedError
@@ -40,6 +101,7 @@ class PolicyChain:
         self.book = policies[0].book
         self.name = "+".join(p.name for p in policies)
         self.uses_free_volunteers = all(p.uses_free_volunteers for p in policies)
+        self.serves_all_elders = any(p.serves_all_elders for p in policies)
         if len(policies) == 1:
             self.dispatch = policies[0].dispatch  # no stages to track
 

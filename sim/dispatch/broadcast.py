@@ -1,7 +1,8 @@
 """The 志愿和平 app: alert the k nearest within a radius; the first to accept takes the order.
 
 Phased alerting: while nobody has accepted, every ``broadcast_phase_min`` the next k nearest
-are alerted too, and each who declines is replaced at once.
+are alerted too, and each who declines is replaced at once. An app push reaches volunteers at
+home off duty too (channel ``app``), who answer through the same acceptance rule, less willing.
 """
 
 from sim.dispatch.base import Policy
@@ -10,10 +11,14 @@ from sim.orders import PENDING
 
 class BroadcastPolicy(Policy):
     name = "broadcast"
+    description = "the app alerts the k nearest within a radius; the first to accept goes"
 
-    def __init__(self, model) -> None:
-        super().__init__(model)
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
         self._next_phase_min: dict[int, float] = {}
+
+    def default_channel(self) -> str:
+        return self.params.broadcast_channel
 
     def dispatch(self, o: int) -> bool:
         """Keep k alerts out: a new order gets k, each decline is replaced at once."""
@@ -22,20 +27,20 @@ class BroadcastPolicy(Policy):
         return alerted or outstanding > 0
 
     def _alert(self, o: int, count: int) -> bool:
-        """Alert up to ``count`` more of the nearest free volunteers in the radius."""
+        """Alert up to ``count`` more of the nearest reachable volunteers in the radius."""
         book, roster = self.book, self.roster
         if count <= 0:
             return False
         ranked = roster.rank_by_distance(
-            book.elder[o], roster.free_ids(book.excluded[o]), self.params.broadcast_radius_m, count
+            book.elder[o], self.reachable(o), self.params.broadcast_radius_m, count
         )
         if len(ranked) == 0:
             return False
         for v in ranked.tolist():
             if book.status[o] != PENDING:
                 break  # taken by an earlier alertee who answered at once
-            if v in roster.free:  # answers given at once may have taken v for another order
-                book.offer(o, v)
+            if self.can_ask(v):  # answers given at once may have taken v for another order
+                book.offer(o, v, self.channel_name)
         due = book.queue.now_min + self.params.broadcast_phase_min
         self._next_phase_min[o] = due
         book.queue.schedule(due, self._phase, o)

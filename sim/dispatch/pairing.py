@@ -1,32 +1,38 @@
 """花甲助耄耋: each old-old elder living alone or in an empty nest has one or two young-old
-helpers (active volunteers aged 60-69) from the same or a nearby stairwell, who are asked first.
+helpers (active volunteers aged 60-69) from the same or a nearby stairwell, whom she phones
+first (channel ``phone``: it reaches a helper at home, day or night).
 
 Pairs are formed greedily, elders in id order, each taking the nearest helpers within
 ``pairing_max_distance_m`` (ties: fewest elders so far) who have fewer than
-``pairing_max_elders_per_helper`` elders. Only pairs serve under ``pairing`` alone: orders from
-elders outside the two eligible groups, or with no helper in reach, go unserved unless a
-fallback policy is chained (``pairing+broadcast``).
+``pairing_max_elders_per_helper`` elders. Pairing alone serves only paired elders (the report
+says so); what the community practises is pairs first, then the route every other elder has:
+a chain such as ``pairing+nearest``.
 """
 
 import numpy as np
 
 from sim.dispatch.base import Policy
+from sim.population import pairing_eligible
 
 
 class PairingPolicy(Policy):
     name = "pairing"
+    description = "the elder phones her young-old helpers first (花甲助耄耋)"
+    serves_all_elders = False
 
-    def __init__(self, model) -> None:
-        super().__init__(model)
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
         self.pairs: dict[int, list[int]] = {}
         self.form_pairs()
 
+    def default_channel(self) -> str:
+        return "phone"
+
     def eligible_elders(self) -> np.ndarray:
-        pop = self.model.population
-        return np.flatnonzero((pop.age_years >= 80) & (pop.living_alone | pop.empty_nest))
+        return np.flatnonzero(pairing_eligible(self.ctx.population))
 
     def helpers(self) -> np.ndarray:
-        pop, p = self.model.population, self.params
+        pop, p = self.ctx.population, self.params
         age = pop.age_years
         return np.flatnonzero(
             pop.active
@@ -38,7 +44,7 @@ class PairingPolicy(Policy):
         """Keep pairs whose elder is still eligible and whose helper still volunteers (pairs
         break when either dies, moves, or the helper stops or reaches 80); give every eligible
         elder short of helpers new ones aged 60-69."""
-        pop, p = self.model.population, self.params
+        pop, p = self.ctx.population, self.params
         helpers = self.helpers()
         eligible = set(self.eligible_elders().tolist())
         self.pairs = {
@@ -47,7 +53,7 @@ class PairingPolicy(Policy):
         load = np.zeros(pop.size, dtype=np.int64)
         for hs in self.pairs.values():
             load[hs] += 1
-        distance = self.model.layout.distance_m
+        distance = self.ctx.layout.distance_m
         for elder in self.eligible_elders().tolist():
             have = self.pairs.setdefault(elder, [])
             need = p.pairing_helpers_per_elder - len(have)
@@ -66,10 +72,10 @@ class PairingPolicy(Policy):
         return sum(bool(self.pairs.get(e)) for e in elders) / len(elders) if elders else 1.0
 
     def dispatch(self, o: int) -> bool:
-        book, free = self.book, self.roster.free
+        book = self.book
         excluded = book.excluded[o]
         for h in self.pairs.get(book.elder[o], ()):
-            if h in free and h not in excluded:
-                book.offer(o, h)
+            if h not in excluded and self.can_ask(h):
+                book.offer(o, h, self.channel_name)
                 return True
         return False

@@ -1,16 +1,20 @@
-"""A baseline: a uniformly random free volunteer, wherever they are."""
+"""A baseline: a uniformly random reachable volunteer, wherever they are."""
 
 from sim.dispatch.base import Policy
 
 
 class RandomPolicy(Policy):
-    """Offer to a free volunteer drawn uniformly from the policy stream."""
+    """Offer to a reachable volunteer drawn uniformly from the policy stream."""
 
     name = "random"
+    description = "a random volunteer on duty (a baseline)"
+
+    def default_channel(self) -> str:
+        return "centre_call"
 
     def dispatch(self, o: int) -> bool:
-        ids = self.roster.free_ids(self.book.excluded[o])
+        ids = self.reachable(o)
         if len(ids) == 0:
             return False
-        self.book.offer(o, int(ids[self.model.streams["policy"].integers(len(ids))]))
+        self.book.offer(o, int(ids[self.ctx.rng.integers(len(ids))]), self.channel_name)
         return True

@@ -1,8 +1,10 @@
 """Service points only (项目团队设点服务): the nearest open point of a matching category serves.
 
-Each point is run by its host, an active volunteer living nearest to it (the household that
-keeps the 家站 point); while the point is open the host is on shift there, whatever their own
-availability pattern, and takes the order at once, walking from the point.
+Each point has one host on shift while it is open: an active volunteer living nearest to it
+(the household that keeps the 家站 point), whatever their own duty pattern. The order is taken
+to the point (channel ``walk_in``); the host answers through the same acceptance rule as anyone,
+with ``acceptance.on_shift_multiplier`` for being on shift, walks from the point, and uses the
+same weekly budget as any volunteer. A declining or busy host sends the order to the next point.
 """
 
 import numpy as np
@@ -14,12 +16,12 @@ from sim.scenario import ORDER_TYPES
 
 class StationPolicy(Policy):
     name = "station"
-    uses_free_volunteers = False
+    description = "the nearest open service point of a matching category (家站服务点)"
 
-    def __init__(self, model) -> None:
-        super().__init__(model)
-        layout = model.layout
-        self._host = model.point_host
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        layout = ctx.layout
+        self._host = ctx.point_host
         self._open = layout.point_open_hour
         self._close = layout.point_close_hour
         self._point_stairwell = layout.point_stairwell
@@ -34,25 +36,33 @@ class StationPolicy(Policy):
             for t in ORDER_TYPES
         ]
 
+    def default_channel(self) -> str:
+        return "walk_in"
+
+    @property
+    def uses_free_volunteers(self) -> bool:
+        return False  # hosts on shift are not the roster's on-duty volunteers
+
     def dispatch(self, o: int) -> bool:
         book, roster = self.book, self.roster
         hour = int(book.queue.now_min // 60) % 24
         points = self._points_for_type[book.order_type[o]]
         points = points[(self._open[points] <= hour) & (hour < self._close[points])]
         hosts = self._host[points]
-        idle = self.model.population.active[hosts] & ~(roster.busy[hosts] | roster.reserved[hosts])
+        idle = roster.idle_mask[hosts]
         if book.excluded[o]:
             idle &= ~np.isin(hosts, list(book.excluded[o]))
         points = points[idle]
         if len(points) == 0:
             return False
-        elder_stairwell = self.model.population.stairwell[book.elder[o]]
+        elder_stairwell = self.ctx.population.stairwell[book.elder[o]]
         distance = self._distance_m[elder_stairwell, self._point_stairwell[points]]
         nearest = points[np.lexsort((points, distance))[0]]
         book.offer(
             o,
             int(self._host[nearest]),
-            accept_probability=1.0,
+            self.channel_name,
             origin_stairwell=int(self._point_stairwell[nearest]),
+            on_shift=True,
         )
         return True

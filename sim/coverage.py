@@ -1,0 +1,59 @@
+"""The 15-minute circle as elders meet it: the share of elders with a reachable, willing volunteer
+within 15 minutes, sampled every simulated hour.
+
+For an elder at stairwell s, each volunteer who could be asked now adds a chance to accept:
+an on-duty volunteer within budget at stairwell t, within a 15-minute walk (after a phone call's
+answer delay), accepts with base · exp(−d(s, t) / scale); one off duty at home in the elder's own
+stairwell (reachable by a knock or a call, at night too) with base · off_duty_multiplier. The
+elder is covered with probability 1 − Π(1 − p) over them. The share is the elders' mean.
+
+Unlike "anyone on duty" (every stairwell of Chaoyangli is within 15 minutes of every other),
+this varies at the community's scale: by hour (duty), by stairwell (how many volunteers live in
+it, who is off duty at night), and with budgets used up. It is the community's potential,
+whatever the policy: a policy decides how much of it is used.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.metrics import CIRCLE_MIN
+from sim.roster import Roster
+from sim.scenario import Scenario
+
+#: a probability below 1 so that log(1 − p) stays finite
+_P_MAX = 1.0 - 1e-12
+
+
+class WillingCoverage:
+    """Computes the share from the roster's state (cheap to call again when nothing changed)."""
+
+    def __init__(self, scenario: Scenario, distance_m: np.ndarray) -> None:
+        a = scenario.acceptance
+        speed = scenario.travel.speed_m_per_min
+        walk_min = max(0.0, CIRCLE_MIN - scenario.channels.phone.answer_delay_mean_min)
+        reach_m = math.inf if speed == math.inf else walk_min * speed
+        fixed = scenario.volunteers.accept_probability
+        if fixed is not None:
+            p_on = np.where(distance_m <= reach_m, fixed, 0.0)
+            p_off = fixed
+        else:
+            p_on = a.base_probability * np.exp(-distance_m / a.distance_scale_m)
+            p_on = np.where(distance_m <= reach_m, p_on, 0.0)
+            p_off = a.base_probability * a.off_duty_multiplier
+        self._log_miss_on = np.log1p(-np.minimum(p_on, _P_MAX))
+        self._log_miss_off = math.log1p(-min(p_off, _P_MAX))
+
+    def share(self, roster: Roster, elders_by_stairwell: np.ndarray) -> float:
+        total = elders_by_stairwell.sum()
+        if total == 0:
+            return 1.0
+        stairwell = roster.population.stairwell
+        n = len(elders_by_stairwell)
+        on = np.bincount(stairwell, weights=roster.free_mask, minlength=n)
+        off = np.bincount(stairwell, weights=roster.idle_mask & ~roster.on_duty, minlength=n)
+        log_miss = self._log_miss_on @ on + self._log_miss_off * off
+        covered = -np.expm1(log_miss)
+        return float(elders_by_stairwell @ covered / total)
