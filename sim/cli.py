@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -154,9 +155,18 @@ def _parse_target(text: str | None) -> tuple[str, float] | None:
     return metric, halfwidth
 
 
+def _resume_command(argv: list[str]) -> str:
+    """The command that resumes an experiment: the same one, without --fresh."""
+    return shlex.join(["volsim", *(a for a in argv if a != "--fresh")])
+
+
+def _notice(text: str) -> None:
+    print(f"volsim experiment: {text}", file=sys.stderr, flush=True)
+
+
 def _command_experiment(args: argparse.Namespace) -> int:
     from sim.experiment.design import load_experiment
-    from sim.experiment.runner import RunOptions, run_experiment
+    from sim.experiment.runner import EXIT_INTERRUPTED, Interrupted, RunOptions, run_experiment
 
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers", None, "must be at least 1")
@@ -171,11 +181,25 @@ def _command_experiment(args: argparse.Namespace) -> int:
         experiment.command_overrides["target_halfwidth"] = list(target)
     out = Path(args.out) if args.out else _default_out(experiment.name, args)
     workers = args.workers or os.cpu_count() or 1
-    with _RunProgress() as progress:
-        options = RunOptions(workers, args.scheduler, args.fresh, target, progress)
-        manifest = run_experiment(experiment, out, options)
-    failed = manifest["failed_runs"]
-    print(f"{experiment.name}: {len(manifest['runs'])} runs, {failed} failed; results in {out}")
+    resume = _resume_command(args.argv)
+    try:
+        with _RunProgress() as progress:
+            options = RunOptions(workers, args.scheduler, args.fresh, target, progress, _notice)
+            manifest = run_experiment(experiment, out, options)
+    except Interrupted as signal_name:
+        _notice(f"stopped at once by a second {signal_name}; finished runs are kept in {out}")
+        _notice(f"resume with: {resume}")
+        return EXIT_INTERRUPTED
+    failed, total = manifest["failed_runs"], len(manifest["runs"])
+    if manifest.get("stopped"):
+        done = manifest["done_runs"]
+        _notice(
+            f"stopped ({manifest['stopped']}) with {done} of {total} runs done, {failed} failed; "
+            f"tables for those written in {out}"
+        )
+        _notice(f"resume with: {resume}")
+        return EXIT_INTERRUPTED if manifest.get("interrupted") else 1
+    print(f"{experiment.name}: {total} runs, {failed} failed; results in {out}")
     return 1 if failed else 0
 
 
@@ -338,7 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.handler(args)
     except InputError as error:

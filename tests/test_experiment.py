@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from pandas.testing import assert_frame_equal
 from scipy import stats
@@ -473,13 +474,16 @@ def test_an_experiment_killed_mid_run_resumes_to_the_uninterrupted_results(tmp_p
             assert time.monotonic() < deadline, "no run finished in 90 s"
             time.sleep(0.05)
         assert process.poll() is None
-        os.killpg(process.pid, signal.SIGKILL)  # the main process and its pool workers
+        workers = psutil.Process(process.pid).children(recursive=True)
+        os.killpg(process.pid, signal.SIGKILL)  # the main process (workers have their own group)
     finally:
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         log.close()
     assert process.returncode == -signal.SIGKILL
+    _, alive = psutil.wait_procs(workers, timeout=5)
+    assert not alive, "pool workers end when their experiment is killed"
     done_at_kill = len(run_files(out))
     assert 3 <= done_at_kill < total, "killed mid-run"
     assert not (out / "summary.parquet").exists()

@@ -3,6 +3,7 @@
 Layout of DIR::
 
     manifest.json        the resolved experiment and its sha256, seeds, provenance
+    .lock                 held (flock) by the experiment writing here; a second is refused
     runs/<run_id>.parquet one row per run (written atomically by the worker that ran it)
     runs.parquet          every run's row: metrics, response times, workloads, per-building totals
     series.parquet        the daily series, long format (point, seed, day, series...)
@@ -18,13 +19,17 @@ finds what is done, and a folder never holds two rows for one run.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import importlib.metadata
 import json
+import os
 import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,7 @@ from sim.experiment.design import canonical_json
 from sim.storage import write_json, write_parquet
 
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 RUNS = "runs"
 TABLES = (
     "runs.parquet",
@@ -101,6 +107,11 @@ def provenance() -> dict[str, Any]:
     }
 
 
+def _remove_empty(path: Path) -> None:
+    with suppress(OSError):
+        path.rmdir()
+
+
 class ResultsFolder:
     """The results folder of one experiment."""
 
@@ -122,7 +133,9 @@ class ResultsFolder:
         if not self.manifest_path.exists():
             # an empty runs/ is what a start cut short leaves: the folder counts as new
             others = (
-                [p for p in self.path.iterdir() if p != self.runs_dir] if self.path.is_dir() else []
+                [p for p in self.path.iterdir() if p.name not in (RUNS, LOCK)]
+                if self.path.is_dir()
+                else []
             )
             if others or (self.runs_dir.is_dir() and any(self.runs_dir.iterdir())):
                 raise InputError(
@@ -137,25 +150,66 @@ class ResultsFolder:
             raise InputError(str(self.manifest_path), "experiment_sha256", "missing")
         return manifest
 
-    def prepare(self, sha256: str, fresh: bool) -> dict[str, Any] | None:
-        """Check the folder belongs to this experiment (or empty it with ``fresh``)."""
+    def check(self, sha256: str, fresh: bool) -> dict[str, Any] | None:
+        """The manifest, if the folder may take this experiment (read only): a new folder, this
+        experiment's, or any experiment's with ``fresh``; otherwise an InputError."""
         manifest = self.read_manifest()
-        if fresh and manifest is not None:
-            self.clear()
-            return None
-        if manifest is not None and manifest["experiment_sha256"] != sha256:
+        if not fresh and manifest is not None and manifest["experiment_sha256"] != sha256:
             raise InputError(
                 str(self.path),
                 None,
                 f"holds another experiment (sha256 {manifest['experiment_sha256'][:12]}, "
                 f"this one {sha256[:12]}): use --fresh to start over or --out for a new folder",
             )
-        if self.runs_dir.is_dir():
-            for leftover in self.runs_dir.glob(".*.tmp"):
-                leftover.unlink(missing_ok=True)  # a write cut short by a kill
-        for leftover in self.path.glob(".*.tmp") if self.path.is_dir() else ():
-            leftover.unlink(missing_ok=True)
         return manifest
+
+    def prepare(self, sha256: str, fresh: bool) -> dict[str, Any] | None:
+        """Check the folder belongs to this experiment (or empty it with ``fresh``); return the
+        previous manifest, None when starting over."""
+        manifest = self.check(sha256, fresh)
+        if fresh and manifest is not None:
+            self.clear()
+            manifest = None
+        self.remove_temporary()
+        return manifest
+
+    def remove_temporary(self) -> None:
+        """Remove the temporary files of writes cut short (by a kill or a second Ctrl-C)."""
+        for folder in (self.path, self.runs_dir):
+            for leftover in folder.glob(".*.tmp") if folder.is_dir() else ():
+                leftover.unlink(missing_ok=True)
+
+    @contextmanager
+    def locked(self) -> Iterator[ResultsFolder]:
+        """Hold the folder's lock (creating the folder) while the body runs; a folder another
+        experiment holds, or one that cannot be written, is an InputError."""
+        self.read_manifest()  # a file, or someone else's folder, is refused before anything
+        created = not self.path.exists()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            if created:
+                _remove_empty(self.path)
+            raise InputError(
+                str(self.path), None, f"cannot write here: {error.strerror or error}"
+            ) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise InputError(
+                    str(self.path),
+                    None,
+                    f"another volsim experiment (pid {holder}) is writing to this folder: "
+                    "wait for it to finish, or use another --out",
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield self
+        finally:
+            os.close(fd)  # releases the lock
 
     def clear(self) -> None:
         """Remove what an experiment wrote here (nothing else)."""
