@@ -416,9 +416,13 @@ def test_fresh_starts_over(finished, capsys):
     new_runs = {p.name for p in run_files(out)}
     assert new_runs == {f"{r['run_id']}.parquet" for r in manifest["runs"]}
     assert not new_runs & old_runs, "the old experiment's runs are gone"
-    # --fresh on the same experiment runs everything again
+    # --fresh takes the old report with it: it describes the previous experiment
+    (out / "report").mkdir()
+    (out / "report" / "index.html").write_text("<p>the previous experiment</p>")
     code, _, err = volsim(capsys, "experiment", changed, "--out", out, "--workers", "1", "--fresh")
     assert code == 0, err
+    assert not (out / "report").exists()
+    # --fresh on the same experiment runs everything again
     assert "0/6 runs done" in err.splitlines()[0]
 
 

@@ -43,6 +43,7 @@ from sim.storage import write_json, write_parquet
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 RUNS = "runs"
+REPORT = "report"  # written by ``volsim report``
 TABLES = (
     "runs.parquet",
     "series.parquet",
@@ -212,8 +213,9 @@ class ResultsFolder:
             os.close(fd)  # releases the lock
 
     def clear(self) -> None:
-        """Remove what an experiment wrote here (nothing else)."""
+        """Remove what an experiment wrote here, its report included (nothing else)."""
         shutil.rmtree(self.runs_dir, ignore_errors=True)
+        shutil.rmtree(self.path / REPORT, ignore_errors=True)  # it describes the old results
         for name in (MANIFEST, *TABLES):
             (self.path / name).unlink(missing_ok=True)
 
