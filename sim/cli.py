@@ -173,6 +173,8 @@ def _command_experiment(args: argparse.Namespace) -> int:
     for flag, value in (("--seeds", args.seeds), ("--days", args.days)):
         if value is not None and value < 1:
             raise InputError(flag, None, "must be at least 1")
+    if args.out is not None and not args.out.strip():
+        raise InputError("--out", None, "is empty: name a results folder")
     target = _parse_target(args.target_halfwidth)
     experiment = load_experiment(args.file, seeds=args.seeds, days=args.days)
     if target is not None and target[0] not in experiment.metrics:

@@ -196,6 +196,8 @@ BAD_ARGUMENTS = {
     "target not positive": (["--target-halfwidth", "requests=-1"], ["--target-halfwidth"]),
     "target zero": (["--target-halfwidth", "requests=0"], ["--target-halfwidth"]),
     "target without metric": (["--target-halfwidth", "=1"], ["--target-halfwidth"]),
+    "empty out": (["--out", ""], ["--out", "empty"]),
+    "blank out": (["--out", "  "], ["--out", "empty"]),
     "target unknown metric": (
         ["--target-halfwidth", "happiness=1"],
         ["--target-halfwidth", "happiness"],
@@ -325,3 +327,18 @@ def test_two_experiment_processes_into_one_folder(folder):
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["sessions"]) == 1, "the second wrote nothing"
     assert manifest["done_runs"] == len(pd.read_parquet(out / "runs.parquet"))
+
+
+# --- 13. a Dask scheduler that cannot be reached -----------------------------------------------
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:1", "nonsense://nowhere", "127.0.0.1:0:0"])
+def test_an_unreachable_scheduler_fails_fast_and_writes_nothing(address, folder, capsys):
+    pytest.importorskip("distributed")
+    path = folder / "good.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    started = time.monotonic()
+    code, out, err = volsim(
+        capsys, "experiment", path, "--out", folder / "out", "--scheduler", address
+    )
+    assert time.monotonic() - started < 15
+    assert_one_line_error(code, out, err, "--scheduler", address)
+    assert_nothing_written(folder)

@@ -323,13 +323,19 @@ def connect(scheduler: str) -> Any:
     bad input (nothing has been written yet)."""
     from distributed import Client
 
+    client = Client.__new__(Client)
     try:
-        return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as error:
+        client.__init__(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
+    except Exception as error:  # refused, timed out, a bad address, not a Dask scheduler
+        # a client that never connected has nothing to close: don't let it try (10 s)
+        client.status = "closed"
+        with suppress(Exception):
+            client._loop_runner.stop()
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputError(
-            "--scheduler", scheduler, f"cannot connect within {CONNECT_TIMEOUT_S} s: {text}"
-        ) from None
+        if isinstance(error, MemoryError):  # it answered with something else than Dask's frames
+            text = "whatever answers there does not speak Dask's protocol"
+        raise InputError("--scheduler", scheduler, f"cannot connect: {text}") from None
+    return client
 
 
 def run_dask(tasks: list[Task], client: Any, done: Callback, stop: Stop) -> None:
