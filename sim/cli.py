@@ -220,8 +220,9 @@ def _command_status(args: argparse.Namespace) -> int:
     manifest = folder.read_manifest()
     if manifest is None:
         raise InputError(str(args.dir), None, "no manifest.json: not a results folder")
-    statuses = folder.run_statuses() if folder.runs_dir.is_dir() else {}
     runs = manifest.get("runs", [])
+    statuses, damaged = folder.inspect_runs({r["run_id"]: r["seed"] for r in runs if "seed" in r})
+    damaged.update(folder.damaged_tables())
     counts = {"done": 0, "failed": 0, "missing": 0}
     failures = []
     for run in runs:
@@ -232,12 +233,15 @@ def _command_status(args: argparse.Namespace) -> int:
     print(
         f"{manifest.get('experiment')}: {len(runs)} runs: {counts['done']} done, "
         f"{counts['failed']} failed, {counts['missing']} missing"
+        + (f", {len(damaged)} damaged files" if damaged else "")
     )
     if failures:
         rows = folder.read_runs([r["run_id"] for r in failures])
         for row in rows.to_dict("records"):
             print(f"  failed: point {row['point']}, seed {row['seed']}: {row['error']}")
-    return 0
+    for path, problem in damaged.items():
+        print(f"  damaged: {path}: {problem}")
+    return 1 if damaged else 0
 
 
 def _command_report(args: argparse.Namespace) -> int:
@@ -337,7 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status",
         help="done, failed and missing runs of a results folder",
-        description="Show a results folder's done, failed and missing runs and the errors.",
+        description=(
+            "Show a results folder's done, failed and missing runs, the errors, and any damaged "
+            "files (exit status 1 if there are some; a rerun runs damaged runs again)."
+        ),
     )
     status.add_argument("dir", help="results folder")
     status.set_defaults(handler=_command_status)

@@ -449,6 +449,55 @@ def test_a_corrupt_run_file_is_run_again(finished):
     assert_frame_equal(runs_table(out), runs, check_exact=True)
 
 
+def test_a_run_file_copied_over_another_is_named_and_run_again(finished, capsys):
+    path, out = finished
+    runs = runs_table(out)
+    files = run_files(out)
+    files[1].write_bytes(files[0].read_bytes())  # the name no longer matches the content
+    code, stdout, err = volsim(capsys, "status", out)
+    assert code == 1
+    assert "5 done, 0 failed, 1 missing, 1 damaged files" in stdout
+    damaged = [line for line in stdout.splitlines() if "damaged:" in line]
+    assert len(damaged) == 1 and str(files[1]) in damaged[0] and files[0].stem in damaged[0]
+    code, stdout, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 0, err
+    notices = [line for line in err.splitlines() if "damaged" in line]
+    assert len(notices) == 1 and str(files[1]) in notices[0] and "running again" in notices[0]
+    assert_frame_equal(runs_table(out), runs, check_exact=True)
+    assert volsim(capsys, "status", out)[0] == 0
+
+
+def test_a_damaged_parquet_file_is_named_by_status(finished, capsys):
+    _, out = finished
+    files = run_files(out)
+    files[3].write_bytes(files[3].read_bytes()[:100])  # cut short
+    (out / "summary.parquet").write_bytes(b"PAR1 not really")
+    code, stdout, _ = volsim(capsys, "status", out)
+    assert code == 1
+    lines = [line for line in stdout.splitlines() if "damaged:" in line]
+    assert len(lines) == 2
+    assert str(files[3]) in lines[0] and "unreadable" in lines[0]
+    assert str(out / "summary.parquet") in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("runs", {"a": 1}), ("runs", "all of them"), ("runs", [1, 2]), ("seeds", 3)],
+)
+def test_a_damaged_manifest_is_one_line(finished, capsys, key, value):
+    path, out = finished
+    manifest = manifest_of(out)
+    manifest[key] = value
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    for command in (["status", out], ["experiment", path, "--out", out, "--workers", "1"]):
+        code, stdout, err = volsim(capsys, *command)
+        assert code == 2 and stdout == ""
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert str(out / "manifest.json") in err and key in err and "damaged" in err
+    code, _, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1", "--fresh")
+    assert code == 0, err
+
+
 def test_a_folder_interrupted_before_its_first_manifest_can_be_resumed(tmp_path, capsys):
     path = write_experiment(tmp_path / "tiny.toml")
     out = tmp_path / "out"

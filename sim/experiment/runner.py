@@ -423,7 +423,13 @@ def _execute_missing(
     tasks: list[Task], folder: ResultsFolder, options: RunOptions, stop: Stop, client: Any
 ) -> dict[str, int]:
     """Run the tasks without a finished file; return the counts of done and failed runs."""
-    statuses = folder.run_statuses()
+    statuses, damaged = folder.inspect_runs({t.run_id: t.seed for t in tasks})
+    if damaged and options.notice:
+        path, problem = next(iter(damaged.items()))
+        more = f" and {len(damaged) - 1} more" if len(damaged) > 1 else ""
+        options.notice(
+            f"damaged run file {path} ({problem}){more}: running again (volsim status lists them)"
+        )
     unique = list({t.run_id: t for t in tasks}.values())  # design points may repeat (Morris)
     todo = [t for t in unique if statuses.get(t.run_id) != "done"]
     total = len(unique)
@@ -499,7 +505,7 @@ def _run_locked(
         "experiment_sha256": sha,
         "resolved": experiment.resolved(),
         "root_seed": experiment.spec.experiment.root_seed,
-        "created": previous["created"] if previous else now_iso(),
+        "created": (previous or {}).get("created") or now_iso(),
         "sessions": [*(previous or {}).get("sessions", [])],
     }
     session = {"started": now_iso(), "executor": _executor_name(options), **provenance()}
