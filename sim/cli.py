@@ -195,9 +195,10 @@ def _command_experiment(args: argparse.Namespace) -> int:
     failed, total = manifest["failed_runs"], len(manifest["runs"])
     if manifest.get("stopped"):
         done = manifest["done_runs"]
+        tables = "tables for those written" if manifest["tables_written"] else "no tables written"
         _notice(
             f"stopped ({manifest['stopped']}) with {done} of {total} runs done, {failed} failed; "
-            f"tables for those written in {out}"
+            f"{tables} in {out}"
         )
         _notice(f"resume with: {resume}")
         return EXIT_INTERRUPTED if manifest.get("interrupted") else 1

@@ -7,6 +7,7 @@ test runs in seconds; the few tests that need a real process start ``python -m s
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import math
 import os
@@ -939,3 +940,75 @@ def test_quick_looks_are_a_different_experiment_in_their_own_folder(tmp_path, ca
     assert code == 0, err
     assert (Path("results") / "tiny-quick-seeds2").is_dir()
     assert not (Path("results") / "tiny").exists()
+
+
+# --- 10. a full disk -------------------------------------------------------------------------
+def full_disk_after(count: int, write):
+    """``write`` that raises ENOSPC from its ``count``-th call on."""
+    calls = {"n": 0}
+
+    def writer(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] >= count:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write(*args, **kwargs)
+
+    return writer
+
+
+def test_a_full_disk_while_writing_a_run_stops_the_sweep_cleanly(
+    tiny_reference, tmp_path, capsys, monkeypatch
+):
+    from sim.experiment import runner
+
+    path, serial = tiny_reference
+    out = tmp_path / "out"
+    monkeypatch.setattr(runner, "write_row", full_disk_after(3, runner.write_row))
+    code, stdout, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 1 and stdout == ""
+    assert "Traceback" not in err
+    stopped = [line for line in err.splitlines() if "stopped" in line]
+    assert len(stopped) == 1 and "No space left on device" in stopped[0]
+    assert "with 2 of 6 runs done, 0 failed; tables for those written" in stopped[0]
+    assert err.splitlines()[-1].startswith("volsim experiment: resume with: volsim experiment")
+    assert len(run_files(out)) == 2 and not list(out.rglob("*.tmp"))
+    assert len(pd.read_parquet(out / "runs.parquet")) == 2
+    assert "No space left" in manifest_of(out)["stopped"]
+
+    monkeypatch.undo()  # space freed: the same command resumes
+    code, _, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 0, err
+    assert_same_results(serial, out)
+
+
+def test_a_full_disk_while_writing_the_tables_keeps_the_runs(
+    tiny_reference, tmp_path, capsys, monkeypatch
+):
+    path, serial = tiny_reference
+    out = tmp_path / "out"
+    monkeypatch.setattr(ResultsFolder, "write_table", full_disk_after(1, ResultsFolder.write_table))
+    code, stdout, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 1 and stdout == "" and "Traceback" not in err
+    assert "with 6 of 6 runs done, 0 failed; no tables written" in err
+    assert len(run_files(out)) == 6 and not (out / "summary.parquet").exists()
+    monkeypatch.undo()
+    code, _, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 0, err
+    assert_same_results(serial, out)
+
+
+def test_an_unwritable_results_folder_is_one_line_before_anything_runs(tmp_path, capsys):
+    path = write_experiment(tmp_path / "tiny.toml")
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    for out in (blocker / "out", tmp_path / "file"):
+        code, stdout, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+        assert code == 2 and stdout == ""
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert str(out) in err
+    assert blocker.read_text() == "a file, not a folder"
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "read-only"
+        locked.mkdir(mode=0o555)
+        code, _, err = volsim(capsys, "experiment", path, "--out", locked / "out")
+        assert code == 2 and "cannot write" in err and "Traceback" not in err

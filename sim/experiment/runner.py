@@ -515,8 +515,11 @@ def _run_locked(
         tasks = tasks_for(experiment, folder, seeds)
         manifest["seeds"] = seeds
         manifest["runs"] = [{"run_id": t.run_id, "point": t.point, "seed": t.seed} for t in tasks]
-        folder.write_manifest(manifest)
-        folder.runs_dir.mkdir(exist_ok=True)
+        try:
+            folder.write_manifest(manifest)
+            folder.runs_dir.mkdir(exist_ok=True)
+        except OSError as error:  # before any run of this round: nothing half-written
+            raise InputError(str(folder.path), None, f"cannot write: {error}") from None
         _execute_missing(tasks, folder, options, stop, client)
         if stop.requested:
             break
@@ -526,9 +529,11 @@ def _run_locked(
     statuses = runs.drop_duplicates("run_id")["status"]  # what the files say, all executors
     manifest["failed_runs"] = int((statuses == "failed").sum())
     manifest["done_runs"] = int((statuses == "done").sum())
+    manifest["tables_written"] = True
     try:
         write_summaries(experiment, folder, runs)
     except OSError as error:
+        manifest["tables_written"] = False
         stop.request(f"cannot write the tables in {folder.path}: {error.strerror or error}")
     if stop.requested:
         session["stopped"] = stop.reason
