@@ -175,6 +175,9 @@ def _command_experiment(args: argparse.Namespace) -> int:
             raise InputError(flag, None, "must be at least 1")
     if args.out is not None and not args.out.strip():
         raise InputError("--out", None, "is empty: name a results folder")
+    if args.run_timeout is not None and not 0 < args.run_timeout < float("inf"):
+        raise InputError("--run-timeout", None, "must be a positive number of seconds")
+    tls = _tls_files(args)
     target = _parse_target(args.target_halfwidth)
     experiment = load_experiment(args.file, seeds=args.seeds, days=args.days)
     if target is not None and target[0] not in experiment.metrics:
@@ -186,7 +189,16 @@ def _command_experiment(args: argparse.Namespace) -> int:
     resume = _resume_command(args.argv)
     try:
         with _RunProgress() as progress:
-            options = RunOptions(workers, args.scheduler, args.fresh, target, progress, _notice)
+            options = RunOptions(
+                workers,
+                args.scheduler,
+                args.fresh,
+                target,
+                progress,
+                _notice,
+                run_timeout_s=args.run_timeout,
+                tls=tls,
+            )
             manifest = run_experiment(experiment, out, options)
     except Interrupted as signal_name:
         _notice(f"stopped at once by a second {signal_name}; finished runs are kept in {out}")
@@ -204,6 +216,34 @@ def _command_experiment(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED if manifest.get("interrupted") else 1
     print(f"{experiment.name}: {total} runs, {failed} failed; results in {out}")
     return 1 if failed else 0
+
+
+#: TLS flags of ``volsim experiment`` and the ``distributed.security.Security`` keys they fill
+TLS_FLAGS = {
+    "--tls-ca-file": "tls_ca_file",
+    "--tls-cert": "tls_client_cert",
+    "--tls-key": "tls_client_key",
+}
+
+
+def _tls_files(args: argparse.Namespace) -> dict[str, str]:
+    """The TLS files given on the command line, checked: Security() keyword arguments."""
+    given = {
+        flag: getattr(args, flag[2:].replace("-", "_"))
+        for flag in TLS_FLAGS
+        if getattr(args, flag[2:].replace("-", "_"))
+    }
+    if not given:
+        return {}
+    flag = next(iter(given))
+    if not (args.scheduler or "").startswith("tls://"):
+        raise InputError(flag, None, "needs --scheduler tls://HOST:PORT")
+    for flag, value in given.items():
+        if not Path(value).is_file():
+            raise InputError(flag, value, "no such file")
+    if "--tls-cert" in given and "--tls-ca-file" not in given:
+        raise InputError("--tls-cert", None, "needs --tls-ca-file (the CA that signed the cluster)")
+    return {TLS_FLAGS[flag]: value for flag, value in given.items()}
 
 
 def _default_out(name: str, args: argparse.Namespace) -> Path:
@@ -302,8 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Run an experiment file into a results folder: one Parquet file per run, "
             "manifest.json, summary and paired-difference tables. Rerunning the same "
-            "experiment into the same folder runs only what is missing. Exit status 1 if "
-            "some runs failed, 2 for bad input."
+            "experiment into the same folder runs only what is missing. Ctrl-C stops it "
+            "(tables for what is done; a second Ctrl-C at once). Exit status 1 if some runs "
+            "failed or a file could not be written, 2 for bad input, 130 if interrupted."
         ),
     )
     experiment.add_argument(
@@ -314,8 +355,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     experiment.add_argument(
         "--scheduler",
-        metavar="tcp://HOST:PORT",
-        help="run on a Dask distributed cluster instead (workers must share the results folder)",
+        metavar="ADDRESS",
+        help=(
+            "run on a Dask distributed cluster instead (workers must share the results folder "
+            "and run the same volsim, mesa and numpy); tls://HOST:PORT with the --tls-* files"
+        ),
+    )
+    experiment.add_argument(
+        "--tls-ca-file",
+        metavar="PEM",
+        help="CA certificate of a tls:// scheduler (default: Dask's distributed.comm.tls config)",
+    )
+    experiment.add_argument(
+        "--tls-cert", metavar="PEM", help="this client's certificate for a tls:// scheduler"
+    )
+    experiment.add_argument(
+        "--tls-key", metavar="PEM", help="this client's key (if not in the --tls-cert file)"
+    )
+    experiment.add_argument(
+        "--run-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="a run still going after SECONDS is recorded as failed; the sweep goes on",
     )
     experiment.add_argument(
         "--out", metavar="DIR", help="results folder (default results/<experiment name>)"

@@ -6,6 +6,7 @@ test runs in seconds; the few tests that need a real process start ``python -m s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import errno
 import json
@@ -32,7 +33,7 @@ from sim import cli
 from sim.errors import InputError
 from sim.experiment import statistics
 from sim.experiment.design import canonical_json, load_experiment, seeds_for
-from sim.experiment.runner import FAULT_ENV, RunOptions, run_experiment, tasks_for
+from sim.experiment.runner import FAULT_ENV, RunOptions, execute, run_experiment, tasks_for
 from sim.experiment.store import ResultsFolder
 from sim.model import VolunteerModel
 from sim.scenario import key_type, with_overrides
@@ -576,7 +577,8 @@ def dask_cluster(tmp_path_factory):
     """A Dask LocalCluster of two worker processes, with the fault hook disarmed.
 
     The workers' environment names a marker file that exists (so no task kills its worker);
-    deleting the marker arms the hook for the next task to run.
+    deleting the marker arms the hook: the next task to run kills its worker after its first
+    simulated day, in the middle of the run.
     """
     distributed = pytest.importorskip("distributed")
     marker = tmp_path_factory.mktemp("dask") / "killed-once"
@@ -642,6 +644,101 @@ def test_a_dask_worker_that_dies_is_replaced_and_the_sweep_completes(
     runs = pd.read_parquet(out / "runs.parquet")
     assert (runs["status"] == "done").all() and len(runs) == len(manifest["runs"])
     assert_same_results(serial, out)
+
+
+@pytest.mark.parametrize("executor", ["pool", "dask"])
+def test_a_run_exceeding_the_run_timeout_fails_and_the_sweep_goes_on(
+    executor, dask_cluster, tmp_path
+):
+    # 2 simulated days take hundredths of a second; 20,000 take minutes
+    path = write_experiment(tmp_path / "e.toml", seeds=2, variables={"simulation.days": [2, 20000]})
+    cluster, _ = dask_cluster
+    where = {"workers": 2} if executor == "pool" else {"scheduler": cluster.scheduler_address}
+    started = time.monotonic()
+    manifest = run(path, tmp_path / "out", run_timeout_s=2.0, **where)
+    assert time.monotonic() - started < 30
+    assert manifest["failed_runs"] == 2 and manifest["done_runs"] == 2
+    runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    failed = runs[runs["status"] == "failed"]
+    assert (failed["simulation.days"] == 20000).all()
+    assert failed["error"].str.startswith("RunTimeout: exceeded --run-timeout 2 s").all()
+    assert (failed["wall_seconds"] >= 2).all()
+    assert (runs.loc[runs["status"] == "done", "simulation.days"] == 2).all()
+
+
+def test_a_cluster_whose_workers_run_other_versions_is_refused(dask_cluster, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    cluster, _ = dask_cluster
+    path = write_experiment(tmp_path / "e.toml")
+
+    def fake_numpy(on: bool) -> None:  # on the workers: another numpy, as far as we can tell
+        import importlib.metadata as metadata
+
+        real = getattr(metadata, "_real_version", metadata.version)
+        metadata._real_version = real
+        metadata.version = (lambda name: "0.0.1" if name == "numpy" else real(name)) if on else real
+
+    with distributed.Client(cluster, set_as_default=False) as client:
+        client.run(fake_numpy, True)
+        try:
+            code, stdout, err = volsim(
+                capsys, "experiment", path, "--out", tmp_path / "out", "--scheduler",
+                cluster.scheduler_address,
+            )  # fmt: skip
+        finally:
+            client.run(fake_numpy, False)
+    assert code == 2 and stdout == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"numpy 0.0.1 (here {np.__version__})" in err and "same versions" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_worker_with_another_volsim_fails_its_runs(tmp_path):
+    path = write_experiment(tmp_path / "e.toml", seeds=1)
+    task = tasks_for(load_experiment(path), ResultsFolder(tmp_path / "out"), [7])[0]
+    made_elsewhere = dataclasses.replace(task, run_id="0" * 24)  # an id for another version
+    result = execute(made_elsewhere)
+    assert result["status"] == "failed" and result["error"].startswith("WrongVersion")
+
+
+def test_a_tls_cluster(tiny_reference, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("cryptography")
+    from distributed.security import Security
+
+    path, serial = tiny_reference
+    security = Security.temporary()
+    files = {}
+    for flag, pem in (
+        ("--tls-ca-file", security.tls_ca_file),
+        ("--tls-cert", security.tls_client_cert),
+        ("--tls-key", security.tls_client_key),
+    ):
+        files[flag] = tmp_path / f"{flag[2:]}.pem"
+        files[flag].write_text(pem)
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=50,
+        security=security,
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://")
+        out = tmp_path / "out"
+        code, _, err = volsim(
+            capsys, "experiment", path, "--out", out, "--scheduler", address,
+            *[str(a) for pair in files.items() for a in pair],
+        )  # fmt: skip
+        assert code == 0, err
+        assert_same_results(serial, out)
+        # without the certificates: one line, nothing written
+        code, _, err = volsim(
+            capsys, "experiment", path, "--out", tmp_path / "none", "--scheduler", address
+        )
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "--scheduler" in err
+        assert not (tmp_path / "none").exists()
 
 
 # --- 6. runs that raise ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +35,20 @@ import pandas as pd
 from sim.errors import InputError
 from sim.experiment import statistics
 from sim.experiment.design import Experiment, seeds_for
-from sim.experiment.store import ResultsFolder, now_iso, provenance, run_id
+from sim.experiment.store import (
+    ResultsFolder,
+    model_version,
+    now_iso,
+    package_versions,
+    provenance,
+    run_id,
+)
 from sim.storage import write_row
 
 #: a run whose worker process dies this many times is recorded as failed
 MAX_ATTEMPTS = 3
-#: test hook: the first task to see this (absent) marker file creates it and kills its worker
+#: test hook: the first run to see this (absent) marker file after its first simulated day
+#: creates it and kills its worker (mid-run)
 FAULT_ENV = "VOLSIM_FAULT_KILL_ONCE"
 #: a Dask scheduler that does not answer within this many seconds is refused
 CONNECT_TIMEOUT_S = 5
@@ -59,6 +67,16 @@ class Task:
     metrics: tuple[str, ...]
     series: tuple[str, ...]
     path: str
+    #: a run still going after this many seconds ends as failed (None: no limit)
+    timeout_s: float | None = None
+
+
+class RunTimeout(Exception):
+    """A run exceeded ``--run-timeout``; it is recorded as failed with this reason."""
+
+
+class WrongVersion(Exception):
+    """The worker runs another volsim version than the one the run id was made for."""
 
 
 def _maybe_die() -> None:
@@ -76,7 +94,6 @@ def execute(task: Task, check: Callable[[], None] | None = None) -> dict[str, An
     from sim.model import VolunteerModel
     from sim.scenario import Scenario
 
-    _maybe_die()
     row: dict[str, Any] = {
         "run_id": task.run_id,
         "point": task.point,
@@ -85,9 +102,23 @@ def execute(task: Task, check: Callable[[], None] | None = None) -> dict[str, An
         **task.values,
     }
     started = time.perf_counter()
+    deadline = None if task.timeout_s is None else started + task.timeout_s
+
+    def on_day(day: int) -> None:
+        if day == 1:
+            _maybe_die()  # the test hook kills its worker in the middle of a run
+        if deadline is not None and time.perf_counter() > deadline:
+            raise RunTimeout(f"exceeded --run-timeout {task.timeout_s:g} s (on day {day})")
+        if check is not None:
+            check()
+
     try:
+        if run_id(task.scenario, task.seed) != task.run_id:  # run ids embed the model version
+            raise WrongVersion(
+                f"this worker runs volsim {model_version()}, not the version the run id is for"
+            )
         model = VolunteerModel(Scenario.model_validate(task.scenario), rng=task.seed)
-        model.run(on_day=None if check is None else lambda day: check())
+        model.run(on_day=on_day)
         summary = model.summary()
         daily = model.daily_table()
         row.update(status="done", error="")
@@ -318,15 +349,30 @@ def run_pool(tasks: list[Task], workers: int, done: Callback, stop: Stop) -> Non
             _end_pool(pool, kill=bool(running))
 
 
-def connect(scheduler: str) -> Any:
-    """A Dask client of this scheduler; one that cannot be reached in ``CONNECT_TIMEOUT_S`` is
-    bad input (nothing has been written yet)."""
-    from distributed import Client
+#: packages whose versions must agree between this machine and every Dask worker
+SAME_VERSIONS = ("volsim", "mesa", "numpy")
 
+
+def connect(scheduler: str, tls: dict[str, str] | None = None) -> Any:
+    """A Dask client of this scheduler whose workers run this machine's volsim, mesa and numpy.
+
+    A scheduler that cannot be reached within ``CONNECT_TIMEOUT_S``, or workers with other
+    versions, are bad input (nothing has been written yet). ``tls`` holds the files of
+    ``distributed.security.Security`` (without them, Dask's configuration applies).
+    """
+    from distributed import Client
+    from distributed.security import Security
+
+    security = Security(require_encryption=True, **tls) if tls else None
     client = Client.__new__(Client)
     try:
-        client.__init__(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
-    except Exception as error:  # refused, timed out, a bad address, not a Dask scheduler
+        client.__init__(
+            scheduler,
+            timeout=f"{CONNECT_TIMEOUT_S}s",
+            set_as_default=False,
+            security=security,
+        )
+    except Exception as error:  # refused, timed out, a bad address, TLS, not a Dask scheduler
         # a client that never connected has nothing to close: don't let it try (10 s)
         client.status = "closed"
         with suppress(Exception):
@@ -335,7 +381,37 @@ def connect(scheduler: str) -> Any:
         if isinstance(error, MemoryError):  # it answered with something else than Dask's frames
             text = "whatever answers there does not speak Dask's protocol"
         raise InputError("--scheduler", scheduler, f"cannot connect: {text}") from None
+    try:
+        _check_versions(client, scheduler)
+    except BaseException:
+        client.close(timeout=2)
+        raise
     return client
+
+
+def _check_versions(client: Any, scheduler: str) -> None:
+    """Refuse workers whose volsim, mesa or numpy differ from this machine's (Dask itself
+    only warns, and only about its own packages)."""
+    here = package_versions()
+    try:
+        workers = client.run(package_versions)
+    except Exception as error:
+        text = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise InputError(
+            "--scheduler", scheduler, f"cannot ask the workers their versions ({text})"
+        ) from None
+    for worker, versions in sorted(workers.items()):
+        differ = [
+            f"{name} {versions.get(name)} (here {here[name]})"
+            for name in SAME_VERSIONS
+            if versions.get(name) != here[name]
+        ]
+        if differ:
+            raise InputError(
+                "--scheduler",
+                scheduler,
+                f"worker {worker} runs {', '.join(differ)}: install the same versions everywhere",
+            )
 
 
 def run_dask(tasks: list[Task], client: Any, done: Callback, stop: Stop) -> None:
@@ -394,9 +470,18 @@ class RunOptions:
     target: tuple[str, float] | None = None
     progress: Callable[[int, int, int], None] | None = None
     notice: Callable[[str], None] | None = None
+    run_timeout_s: float | None = None
+    #: TLS files for the Dask scheduler: Security() keyword arguments (tls_ca_file, ...);
+    #: empty: Dask's configuration (distributed.comm.tls.*) applies
+    tls: dict[str, str] = field(default_factory=dict)
 
 
-def tasks_for(experiment: Experiment, folder: ResultsFolder, seeds: Iterable[int]) -> list[Task]:
+def tasks_for(
+    experiment: Experiment,
+    folder: ResultsFolder,
+    seeds: Iterable[int],
+    timeout_s: float | None = None,
+) -> list[Task]:
     """Every (design point, seed) task, points outer, seeds inner."""
     tasks = []
     for point in experiment.points:
@@ -414,6 +499,7 @@ def tasks_for(experiment: Experiment, folder: ResultsFolder, seeds: Iterable[int
                     tuple(experiment.metrics),
                     tuple(experiment.series),
                     str(folder.run_path(rid)),
+                    timeout_s,
                 )
             )
     return tasks
@@ -477,7 +563,7 @@ def run_experiment(experiment: Experiment, out: Path, options: RunOptions) -> di
     """
     stop = Stop(options.notice)
     ResultsFolder(out).check(experiment.sha256(), options.fresh)  # refused: nothing written
-    client = connect(options.scheduler) if options.scheduler else None
+    client = connect(options.scheduler, options.tls) if options.scheduler else None
     try:
         with stop.signals(), ResultsFolder(out).locked() as folder:
             try:
@@ -512,7 +598,7 @@ def _run_locked(
     manifest["sessions"].append(session)
     tasks: list[Task] = []
     for seeds in _seed_rounds(experiment, options):
-        tasks = tasks_for(experiment, folder, seeds)
+        tasks = tasks_for(experiment, folder, seeds, options.run_timeout_s)
         manifest["seeds"] = seeds
         manifest["runs"] = [{"run_id": t.run_id, "point": t.point, "seed": t.seed} for t in tasks]
         try:

@@ -91,17 +91,22 @@ def _git() -> dict[str, Any]:
     return {"revision": revision.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
-def provenance() -> dict[str, Any]:
-    """Where and with what a result was made."""
+def package_versions() -> dict[str, str | None]:
+    """The installed version of each package a result depends on (None if absent)."""
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
+    return versions
+
+
+def provenance() -> dict[str, Any]:
+    """Where and with what a result was made."""
     return {
         "git": _git(),
-        "packages": versions,
+        "packages": package_versions(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "command": sys.argv,
@@ -315,4 +320,11 @@ class ResultsFolder:
             tmp.replace(csv)
 
 
-__all__ = ["ResultsFolder", "model_version", "now_iso", "provenance", "run_id"]
+__all__ = [
+    "ResultsFolder",
+    "model_version",
+    "now_iso",
+    "package_versions",
+    "provenance",
+    "run_id",
+]
