@@ -198,6 +198,18 @@ BAD_ARGUMENTS = {
     "target without metric": (["--target-halfwidth", "=1"], ["--target-halfwidth"]),
     "empty out": (["--out", ""], ["--out", "empty"]),
     "blank out": (["--out", "  "], ["--out", "empty"]),
+    "run timeout zero": (["--run-timeout", "0"], ["--run-timeout"]),
+    "run timeout infinite": (["--run-timeout", "inf"], ["--run-timeout"]),
+    "run timeout nan": (["--run-timeout", "nan"], ["--run-timeout"]),
+    "tls without a scheduler": (["--tls-ca-file", "ca.pem"], ["--tls-ca-file", "tls://"]),
+    "tls with tcp": (
+        ["--scheduler", "tcp://127.0.0.1:1", "--tls-cert", "c.pem"],
+        ["--tls-cert", "tls://"],
+    ),
+    "tls file missing": (
+        ["--scheduler", "tls://127.0.0.1:1", "--tls-ca-file", "missing.pem"],
+        ["--tls-ca-file", "missing.pem", "no such file"],
+    ),
     "target unknown metric": (
         ["--target-halfwidth", "happiness=1"],
         ["--target-halfwidth", "happiness"],
