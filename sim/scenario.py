@@ -149,14 +149,13 @@ class Population(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> Population:
-        shares = [
-            self.share_aged_60_plus,
-            self.share_aged_70_plus,
-            self.share_aged_80_plus,
-            self.share_aged_90_plus,
-        ]
-        if any(a < b for a, b in itertools.pairwise(shares)):
-            raise ValueError("share_aged_60_plus: age shares must fall with age")
+        names = [f"share_aged_{age}_plus" for age in (60, 70, 80, 90)]
+        for younger, older in itertools.pairwise(names):
+            if getattr(self, younger) < getattr(self, older):
+                raise ValueError(
+                    f"{older}: more than {younger} ({getattr(self, younger)}): "
+                    "age shares must fall with age"
+                )
         if self.share_aged_under_18 + self.share_aged_60_plus > 1:
             raise ValueError("share_aged_under_18: with share_aged_60_plus exceeds 1")
         if self.living_alone_share_of_60_plus + self.empty_nest_share_of_60_plus > 1:
@@ -451,6 +450,8 @@ def error_line(error: ValidationError) -> tuple[str | None, str]:
     if ": " in message and first["type"] == "value_error":
         field, message = message.split(": ", 1)
         value = value.get(field, _MISSING) if isinstance(value, dict) else _MISSING
+        if value is _MISSING:  # not in the file: the default was used
+            value = _default(error.title, [*key.split("."), field] if key else [field])
         key = f"{key}.{field}" if key else field
     if value is not _MISSING and not isinstance(value, dict):
         message = f"{message} (got {value!r})"
@@ -458,6 +459,23 @@ def error_line(error: ValidationError) -> tuple[str | None, str]:
 
 
 _MISSING = object()
+
+
+def _default(model_name: str, path: list[str]) -> Any:
+    """The default value of a dotted field of the Scenario (or a section), else _MISSING."""
+    model: Any = Scenario
+    if model_name != Scenario.__name__:
+        sections = {
+            info.annotation.__name__: info.annotation for info in Scenario.model_fields.values()
+        }
+        model = sections.get(model_name, Scenario)
+    for name in path[:-1]:
+        info = getattr(model, "model_fields", {}).get(name)
+        model = info.annotation if info is not None else None
+    info = getattr(model, "model_fields", {}).get(path[-1])
+    if info is None:
+        return _MISSING
+    return info.get_default(call_default_factory=True)
 
 
 def validate(data: dict, source: str) -> Scenario:
