@@ -259,7 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulate one scenario with one policy and seed",
         description=(
             "Simulate one scenario with one policy and seed; print its metrics "
-            "(a table, or one JSON object with --json)."
+            "(a table, or one JSON object with --json). Exit status 2 for bad input (one line "
+            "naming the file or flag and the key), 1 if --out cannot be written after the run "
+            "(e.g. a full disk), 130 on Ctrl-C."
         ),
     )
     run.add_argument("scenario", help="scenario file (TOML), e.g. scenarios/chaoyangli.toml")
@@ -351,7 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Write DIR/report/index.html: a self-contained page (works offline) with a summary "
             "in plain words, the policy comparison, response-time distributions, a map of the "
             "community, daily series, workloads and (where swept or computed) parameter effects "
-            "and sensitivity indices; every figure also as PNG and SVG beside it."
+            "and sensitivity indices; every figure also as PNG and SVG beside it. The folder is "
+            "checked before drawing and the files are written all or none (exit status 2 for "
+            "bad input, 1 if they cannot be written, e.g. a full disk)."
         ),
     )
     report.add_argument("dir", help="results folder of `volsim experiment`")
