@@ -281,9 +281,11 @@ def _planned_runs(manifest: dict[str, Any], all_runs: pd.DataFrame) -> pd.DataFr
     counts as not done, so a design point none of whose runs finished is still counted)."""
     listed = manifest.get("runs")
     rows = [r for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
-    planned = pd.DataFrame(
-        [(r.get("point"), r.get("seed")) for r in rows if r.get("point") is not None],
+    pairs = [(r.get("point"), r.get("seed")) for r in rows]
+    planned = pd.DataFrame(  # a tampered entry (not two integers) is left out, not fatal
+        [(p, s) for p, s in pairs if isinstance(p, int) and isinstance(s, int)],
         columns=["point", "seed"],
+        dtype="int64",
     )
     ran = all_runs[["point", "seed"]].assign(done=(all_runs["status"] == "done").to_numpy())
     merged = pd.concat([planned, ran[["point", "seed"]]]).drop_duplicates()
