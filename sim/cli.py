@@ -1,7 +1,9 @@
 """The ``volsim`` command line.
 
-Bad input (an unknown key, a wrong type or range, an unknown policy, a missing file) is reported
-as one line naming the file and the key, with exit status 2 and no traceback.
+Bad input (an unknown key, a wrong type or range, an unknown policy, a missing file, an output
+folder that cannot be written) is reported as one line naming the file and the key, with exit
+status 2 and no traceback. A result that cannot be written after all (a full disk) is one line
+with exit status 1, and Ctrl-C one line with exit status 130; neither leaves a half-written file.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sim import scenario as scenario_module
-from sim.errors import InputError
-from sim.scenario import POLICY_NAMES
+from sim.errors import InputError, OutputError
+from sim.scenario import MAX_DAYS, POLICY_NAMES
 from sim.storage import json_safe
 
 EXIT_INPUT = 2
+EXIT_OUTPUT = 1
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,24 +84,42 @@ def _run_with_progress(model, show: bool) -> None:
         model.run(on_day=lambda day: progress.update(task, completed=day))
 
 
+def _out_folder(text: str | None) -> Path | None:
+    """The ``--out`` folder (None without ``--out``; an empty value is bad input)."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise InputError("--out", None, "is empty: give a folder, e.g. --out results/run1")
+    return Path(text)
+
+
+def _check_days(days: int | None) -> None:
+    if days is not None and not 1 <= days <= MAX_DAYS:
+        raise InputError("--days", None, f"must be from 1 to {MAX_DAYS} (got {days})")
+
+
 def _command_run(args: argparse.Namespace) -> int:
     from sim.model import VolunteerModel
-    from sim.storage import write_run_outputs
+    from sim.storage import check_writable, remove_created, write_run_outputs
 
     _check_policy(args.policy)
-    if args.days is not None and args.days < 1:
-        raise InputError("--days", None, "must be at least 1")
+    _check_days(args.days)
+    if args.seed < 0:
+        raise InputError("--seed", None, f"must be 0 or more (got {args.seed})")
     overrides = _parse_sets(args.set)
-    out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and not out.is_dir():
-        raise InputError(str(out), None, "--out must be a folder, and this is a file")
+    out = _out_folder(args.out)
     params = scenario_module.load(args.scenario, overrides)
     model = VolunteerModel(params, policy=args.policy, days=args.days, rng=args.seed)
-    show = not args.json and sys.stdout.isatty() and sys.stderr.isatty()
-    _run_with_progress(model, show)
-    summary = model.summary()
-    if out is not None:
-        write_run_outputs(model, out)
+    created = check_writable(out, "--out") if out is not None else None
+    try:
+        show = not args.json and sys.stdout.isatty() and sys.stderr.isatty()
+        _run_with_progress(model, show)
+        summary = model.summary()
+        if out is not None:
+            write_run_outputs(model, out)
+    except BaseException:
+        remove_created(created)
+        raise
     if args.json:
         print(json.dumps({k: json_safe(v) for k, v in summary.items()}))
     else:
@@ -308,7 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulate one scenario with one policy and seed",
         description=(
             "Simulate one scenario with one policy and seed; print its metrics "
-            "(a table, or one JSON object with --json)."
+            "(a table, or one JSON object with --json). Exit status 2 for bad input (one line "
+            "naming the file or flag and the key), 1 if --out cannot be written after the run "
+            "(e.g. a full disk), 130 on Ctrl-C."
         ),
     )
     run.add_argument("scenario", help="scenario file (TOML), e.g. scenarios/chaoyangli.toml")
@@ -319,8 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
             "e.g. pairing+broadcast (default: the scenario's dispatch.policy)"
         ),
     )
-    run.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
-    run.add_argument("--days", type=int, help="simulated days (default: simulation.days)")
+    run.add_argument("--seed", type=int, default=0, help="root random seed, 0 or more (default 0)")
+    run.add_argument(
+        "--days", type=int, help=f"simulated days, 1-{MAX_DAYS} (default: simulation.days)"
+    )
     run.add_argument(
         "--set",
         action="append",
@@ -332,7 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         metavar="DIR",
-        help="write orders, daily series and per-grid/building tables as Parquet to DIR",
+        help=(
+            "write orders, daily and yearly series and per-grid/building tables as Parquet, and "
+            "summary.json, to DIR (created if missing; checked before the run starts; all six "
+            "files or none)"
+        ),
     )
     run.set_defaults(handler=_command_run)
 
@@ -418,7 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Write DIR/report/index.html: a self-contained page (works offline) with a summary "
             "in plain words, the policy comparison, response-time distributions, a map of the "
             "community, daily series, workloads and (where swept or computed) parameter effects "
-            "and sensitivity indices; every figure also as PNG and SVG beside it."
+            "and sensitivity indices; every figure also as PNG and SVG beside it. The folder is "
+            "checked before drawing and the files are written all or none (exit status 2 for "
+            "bad input, 1 if they cannot be written, e.g. a full disk)."
         ),
     )
     report.add_argument("dir", help="results folder of `volsim experiment`")
@@ -433,6 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every expected failure is one line on stderr and an exit status:
+    2 bad input, 1 output that could not be written, 130 interrupted (Ctrl-C)."""
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     args.argv = argv
@@ -441,9 +475,16 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"volsim {args.command}: error: {error}", file=sys.stderr)
         return EXIT_INPUT
+    except OutputError as error:
+        print(f"volsim {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_OUTPUT
+    except OSError as error:  # a file system fault not caught nearer its cause
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"volsim {args.command}: error: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_OUTPUT
     except KeyboardInterrupt:
-        print("volsim: interrupted", file=sys.stderr)
-        return 130
+        print(f"volsim {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
