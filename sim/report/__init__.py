@@ -4,7 +4,7 @@
 URIs, no script and no network) and every figure beside it as ``fig-*.png`` and ``fig-*.svg``.
 Modules: :mod:`.data` loads and aggregates, :mod:`.figures` and :mod:`.mapfig` draw,
 :mod:`.summary_text` writes the sentences, :mod:`.html` assembles the page, :mod:`.labels` holds
-every word in Chinese and English and :mod:`.fonts` finds a redistributable Chinese font.
+every word in Chinese and English and :mod:`.fonts` brings the bundled Chinese font.
 """
 
 from __future__ import annotations
@@ -66,13 +66,14 @@ def write_report(results_dir: Path, lang: str = "zh", baseline: str | None = Non
     for old in [*folder.glob("fig-*.png"), *folder.glob("fig-*.svg")]:
         old.unlink()
     images = {}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(rc), fonts.glyphs_checked():
         plots = plots_for(results, lang)
         for plot in plots:
             if plot.figure is not None:
                 images[plot.stem] = _save(plot, folder)
     sentences = summary_text.sentences(results, lang)
     text = html.page(results, lang, sentences, plots, images)
+    text = fonts.embed_page_font(text, lang)  # the page's own text in the bundled face
     index = folder / "index.html"
     _atomic_write(index, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     index.chmod(0o644)  # readable by all, like the figures beside it (mkstemp makes 0600)
