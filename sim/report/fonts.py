@@ -44,6 +44,8 @@ INSTALL_HINT = (
     f"no Chinese font for --lang zh: volsim's own {BUNDLED_FILE.name} is missing or unreadable; "
     "reinstall volsim (pip install -e .), install fonts-noto-cjk, or use --lang en"
 )
+#: English pages embed the bundled face only for characters from here on (CJK and later)
+CJK_FROM = 0x2E80
 _GLYPH = re.compile(r"^Glyph (\d+) .*missing from font")
 
 
@@ -190,12 +192,12 @@ def embed_page_font(page: str, lang: str) -> str:
     """``page`` with a cut of the bundled face, the characters it shows, as an @font-face.
 
     Chinese pages use it first, so they read the same on every machine; English pages only for
-    characters beyond Latin-1 (a Chinese name, say), or not at all. Characters the bundled face
+    CJK characters (a Chinese name, say), or not at all. Characters the bundled face
     lacks are named in one MissingGlyphWarning: the page shows them in the reader's own fonts.
     """
     chars = _page_text(page)
-    if lang != "zh":
-        chars = {c for c in chars if ord(c) > 0xFF}
+    if lang != "zh":  # the reader's Latin fonts do, but not for CJK (from U+2E80 on)
+        chars = {c for c in chars if ord(c) >= CJK_FROM}
     if not chars:
         return page
     lacking = chars - bundled_characters() - {"\ufeff"}
