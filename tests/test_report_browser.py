@@ -23,7 +23,7 @@ from test_report import (  # noqa: F401 (fixtures)
 from sim.report import labels
 
 ENABLE = (
-    "to run the browser tests: apt-get install chromium fonts-noto-cjk "
+    "to run the browser tests: apt-get install chromium "
     "and pip install playwright (or pip install -e '.[test]')"
 )
 ARGS = [
