@@ -10,6 +10,7 @@ Without root or unshare it skips, except under CI=true, where it fails.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import re
@@ -169,29 +170,37 @@ PAGE = (
 )
 
 
-def embedded(page: str) -> TTFont:
-    uri = re.search(r"url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)", page).group(1)
-    return TTFont(__import__("io").BytesIO(base64.b64decode(uri)))
+def embedded(page: str) -> dict[tuple[str, str], set[str]]:
+    """The characters of each font a page embeds, by family and weight."""
+    found = {}
+    rule = r'font-family: "([^"]+)"; font-weight: (\w+); src: url\(data:font/\w+;base64,([^)]+)\)'
+    for family, weight, data in re.findall(rule, page):
+        with TTFont(io.BytesIO(base64.b64decode(data))) as font:
+            assert "Font License" in font["name"].getDebugName(13) or family == "DejaVu Sans"
+            found[family, weight] = {chr(c) for c in font.getBestCmap()}
+    return found
 
 
 def test_a_chinese_page_embeds_just_the_characters_it_shows():
     page = fonts.embed_page_font(PAGE.format("志愿服务 report"), "zh")
     assert page.index("@font-face") < page.index("</head>")
-    assert f'body {{ font-family: "{fonts.BUNDLED_FAMILY}"' in page
-    font = embedded(page)
-    have = {chr(c) for c in font.getBestCmap()}
+    assert f'body {{ font-family: "{fonts.BUNDLED_FAMILY}", "{fonts.LATIN_FAMILY}"' in page
+    faces = embedded(page)
+    assert list(faces) == [(fonts.BUNDLED_FAMILY, "normal")]  # Latin too, as in the figures
+    have = faces[fonts.BUNDLED_FAMILY, "normal"]
     assert set("志愿服务report") <= have
     assert not {"图", "结", "对"} & have  # in an attribute, or not on the page
-    assert "Open Font License" in font["name"].getDebugName(13)
-    assert len(page) < len(PAGE) + 30_000  # ASCII and four hanzi: 21 kB
+    assert len(page) < len(PAGE) + 15_000  # 8 letters and 4 hanzi: 7 kB
 
 
-def test_an_english_page_embeds_only_for_chinese_characters():
-    plain = PAGE.format("Report – policy − 1·5 café")
-    assert fonts.embed_page_font(plain, "en") == plain
-    page = fonts.embed_page_font(PAGE.format("Report of 朝阳里"), "en")
-    assert {chr(c) for c in embedded(page).getBestCmap()} == set("朝阳里")
-    assert f'body {{ font-family: "{fonts.LATIN_FAMILY}", "{fonts.BUNDLED_FAMILY}"' in page
+def test_an_english_page_reads_in_dejavu_sans_and_chinese_in_the_bundled_face():
+    plain = fonts.embed_page_font(PAGE.format("Report – policy − 1·5 café"), "en")
+    faces = embedded(plain)
+    assert list(faces) == [(fonts.LATIN_FAMILY, "normal"), (fonts.LATIN_FAMILY, "bold")]
+    assert faces[fonts.LATIN_FAMILY, "normal"] >= set("Report–policy−1·5café")
+    assert f'body {{ font-family: "{fonts.LATIN_FAMILY}", "{fonts.BUNDLED_FAMILY}"' in plain
+    mixed = embedded(fonts.embed_page_font(PAGE.format("Report of 朝阳里"), "en"))
+    assert mixed[fonts.BUNDLED_FAMILY, "normal"] == set("朝阳里")
 
 
 def test_a_page_character_outside_the_cut_is_named():
@@ -209,24 +218,24 @@ import json, shutil, sys, time, warnings
 from pathlib import Path
 from sim.report import fonts, write_report
 
-source, folder = Path(sys.argv[1]), Path(sys.argv[2])
+source, base = Path(sys.argv[1]), Path(sys.argv[2])
 out = {"families": fonts.chinese_families()}
-shutil.copytree(source, folder, ignore=shutil.ignore_patterns("report"))
-started = time.perf_counter()
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    index = write_report(folder, lang="zh")
-out["seconds"] = time.perf_counter() - started
-out["warnings"] = [str(w.message) for w in caught]
-out["index"] = str(index)
 executable = shutil.which("chromium")
 try:
     from playwright.sync_api import sync_playwright
 except ImportError:
     executable = None
-if executable is None:
-    out["browser"] = None
-else:
+for lang in ("zh", "en"):
+    folder = base / lang
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("report"))
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        index = write_report(folder, lang=lang)
+    out[lang] = {"seconds": time.perf_counter() - started, "index": str(index)}
+    out[lang]["warnings"] = [str(w.message) for w in caught]
+    if executable is None:
+        continue
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=executable, args=["--no-sandbox", "--disable-gpu"], headless=True
@@ -239,11 +248,11 @@ else:
         cdp.send("CSS.enable")
         root = cdp.send("DOM.getDocument")["root"]["nodeId"]
         used = {}
-        for selector in ("h1", "h2", ".summary li", "th", "dt"):
+        for selector in ("h1", "h2", ".summary li", "th", "dt", "dd"):
             node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})
-            for font in cdp.send("CSS.getPlatformFontsForNode", node)["fonts"]:
-                used.setdefault(selector, []).append(font)
-        out["browser"] = used
+            used[selector] = cdp.send("CSS.getPlatformFontsForNode", node)["fonts"]
+        out[lang]["browser"] = used
+        out[lang]["h1"] = page.locator("h1").inner_text()
         browser.close()
 print(json.dumps(out))
 """
@@ -290,19 +299,23 @@ def hidden_report(results_folder, tmp_path_factory) -> dict:  # noqa: F811 (fixt
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_a_chinese_report_needs_no_system_font(hidden_report):
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_report_needs_no_system_font(hidden_report, lang):
     assert hidden_report["families"] == [fonts.BUNDLED_FAMILY]  # no system Chinese font seen
-    assert hidden_report["warnings"] == []  # no glyph missing, nothing else
-    assert Path(hidden_report["index"]).exists()
-    assert hidden_report["seconds"] < 30
+    report = hidden_report[lang]
+    assert report["warnings"] == []  # no glyph missing, nothing else
+    assert Path(report["index"]).exists()
+    assert report["seconds"] < 30
 
 
-def test_the_chinese_page_reads_in_the_embedded_font_without_system_fonts(hidden_report):
-    used = hidden_report["browser"]
-    if used is None:
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_page_reads_in_its_embedded_fonts_without_system_fonts(hidden_report, lang):
+    report = hidden_report[lang]
+    if "browser" not in report:
         _unavailable("the browser check needs chromium on PATH and playwright")
-    for selector, faces in used.items():
-        custom = [f for f in faces if f["isCustomFont"]]
-        assert [f["familyName"] for f in custom] == [fonts.BUNDLED_FAMILY], (selector, faces)
-        others = sum(f["glyphCount"] for f in faces if not f["isCustomFont"])
-        assert others == 0, (selector, faces)
+    assert report["h1"].startswith("report-test")
+    expected = {fonts.BUNDLED_FAMILY} if lang == "zh" else {fonts.LATIN_FAMILY}
+    for selector, faces in report["browser"].items():
+        assert faces, selector
+        assert all(f["isCustomFont"] for f in faces), (selector, faces)  # nothing from the system
+        assert expected <= {f["familyName"].removesuffix(" Bold") for f in faces}, (selector, faces)

@@ -9,8 +9,8 @@ it: Chinese figures need no system font and look the same on every machine.
 A character outside the cut (a rare one in a variable's name, say) is drawn from a system Chinese
 font when there is one (Noto Sans CJK SC, WenQuanYi Micro Hei; never SimHei), else DejaVu Sans;
 one that no font here has is named in one :class:`MissingGlyphWarning` instead of being drawn
-silently as a box. The HTML page embeds a cut of the bundled face holding just the characters
-it shows (:func:`embed_page_font`), so its text needs no system font either.
+silently as a box. The HTML page embeds cuts of the same faces holding just the characters it
+shows (:func:`embed_page_font`), so its text needs no system font either.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 from fontTools import subset
 from fontTools.ttLib import TTFont
 from matplotlib import font_manager
@@ -44,8 +45,6 @@ INSTALL_HINT = (
     f"no Chinese font for --lang zh: volsim's own {BUNDLED_FILE.name} is missing or unreadable; "
     "reinstall volsim (pip install -e .), install fonts-noto-cjk, or use --lang en"
 )
-#: English pages embed the bundled face only for characters from here on (CJK and later)
-CJK_FROM = 0x2E80
 _GLYPH = re.compile(r"^Glyph (\d+) .*missing from font")
 
 
@@ -162,20 +161,32 @@ def glyphs_checked() -> Iterator[set[str]]:
         )
 
 
+#: matplotlib's own DejaVu Sans (the Latin face of the figures), regular and bold
+LATIN_FILES = {
+    "normal": Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf",
+    "bold": Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans-Bold.ttf",
+}
+
+
 @cache
-def bundled_characters() -> frozenset[str]:
-    """The characters the bundled face has."""
-    with TTFont(BUNDLED_FILE, lazy=True) as font:
+def characters(path: Path) -> frozenset[str]:
+    """The characters a font file has."""
+    with TTFont(path, lazy=True) as font:
         return frozenset(chr(code) for code in font.getBestCmap())
 
 
-def page_font(chars: set[str]) -> bytes:
-    """A cut of the bundled face to ``chars`` (those it has), as .otf bytes, licence kept."""
+def bundled_characters() -> frozenset[str]:
+    """The characters the bundled face has."""
+    return characters(BUNDLED_FILE)
+
+
+def page_font(path: Path, chars: set[str]) -> bytes:
+    """A cut of a font file to ``chars`` (those it has), as font bytes, name records kept."""
     options = subset.Options(name_IDs=["*"], notdef_outline=True, hinting=False)
     options.layout_features = ["kern", "liga", "ccmp", "mark", "mkmk"]
-    with TTFont(BUNDLED_FILE, recalcTimestamp=False) as font:
+    with TTFont(path, recalcTimestamp=False) as font:
         subsetter = subset.Subsetter(options)
-        subsetter.populate(text="".join(sorted(chars & bundled_characters())))
+        subsetter.populate(text="".join(sorted(chars & characters(path))))
         subsetter.subset(font)
         out = io.BytesIO()
         font.save(out)
@@ -183,42 +194,51 @@ def page_font(chars: set[str]) -> bytes:
 
 
 def _page_text(page: str) -> set[str]:
-    """The characters a page shows (beyond ASCII), roughly: its text outside tags and URIs."""
+    """The characters a page shows, roughly: its text outside tags (and so outside URIs)."""
     text = re.sub(r"<style>.*?</style>|<[^>]*>", " ", page, flags=re.S)
-    return {c for c in text if ord(c) > 0x7E and not c.isspace()}
+    return {c for c in text if c.isprintable() and c != "\ufeff"} | {" "}
+
+
+def _face(family: str, path: Path, chars: set[str], weight: str = "normal") -> str:
+    data = base64.b64encode(page_font(path, chars)).decode("ascii")
+    kind = "font/otf" if path.suffix == ".otf" else "font/ttf"
+    style = "opentype" if path.suffix == ".otf" else "truetype"
+    return (
+        f'@font-face {{ font-family: "{family}"; font-weight: {weight}; '
+        f'src: url(data:{kind};base64,{data}) format("{style}"); }}'
+    )
 
 
 def embed_page_font(page: str, lang: str) -> str:
-    """``page`` with a cut of the bundled face, the characters it shows, as an @font-face.
+    """``page`` with cuts of its fonts, just the characters it shows, as @font-face rules.
 
-    Chinese pages use it first, so they read the same on every machine; English pages only for
-    CJK characters (a Chinese name, say), or not at all. Characters the bundled face
-    lacks are named in one MissingGlyphWarning: the page shows them in the reader's own fonts.
+    A Chinese page reads in the bundled face, as its figures do; an English page in DejaVu
+    Sans (regular and bold), as its figures do, with the bundled face for Chinese characters
+    (a Chinese name, say). So the page reads the same on every machine and needs no system
+    font. Characters in neither are named in one MissingGlyphWarning: the page shows them in
+    the reader's own fonts, if any.
     """
     chars = _page_text(page)
-    if lang != "zh":  # the reader's Latin fonts do, but not for CJK (from U+2E80 on)
-        chars = {c for c in chars if ord(c) >= CJK_FROM}
-    if not chars:
-        return page
-    lacking = chars - bundled_characters() - {"\ufeff"}
+    chinese = chars & bundled_characters()
+    latin = chars & characters(LATIN_FILES["normal"])
+    if lang == "zh":
+        latin -= chinese
+        stack = [BUNDLED_FAMILY, LATIN_FAMILY]
+    else:
+        chinese -= latin
+        stack = [LATIN_FAMILY, BUNDLED_FAMILY]
+    lacking = chars - chinese - latin
     if lacking:
         warnings.warn(
-            f"the bundled Chinese font lacks {_named(lacking)}: the page shows them in the "
+            f"no font of the report has {_named(lacking)}: the page shows them in the "
             "reader's own fonts, if any",
             MissingGlyphWarning,
             stacklevel=2,
         )
-    if lang == "zh":
-        chars |= {chr(c) for c in range(0x20, 0x7F)}  # Latin on a Chinese page, the same face
-    uri = base64.b64encode(page_font(chars)).decode("ascii")
-    stack = [BUNDLED_FAMILY, *SYSTEM_FAMILIES, LATIN_FAMILY]
-    if lang != "zh":
-        stack = [LATIN_FAMILY, BUNDLED_FAMILY, *SYSTEM_FAMILIES]
-    families = ", ".join(f'"{family}"' for family in stack)
-    style = (
-        f'<style>@font-face {{ font-family: "{BUNDLED_FAMILY}"; '
-        f'src: url(data:font/otf;base64,{uri}) format("opentype"); }}\n'
-        f"body {{ font-family: {families}, sans-serif; }}</style>\n"
-    )
+    faces = [_face(BUNDLED_FAMILY, BUNDLED_FILE, chinese)] if chinese - {" "} else []
+    if latin - {" "}:
+        faces += [_face(LATIN_FAMILY, path, latin, weight) for weight, path in LATIN_FILES.items()]
+    families = ", ".join(f'"{family}"' for family in [*stack, *SYSTEM_FAMILIES])
+    style = "<style>\n{}\nbody {{ font-family: {}, sans-serif; }}\n</style>\n"
     head = page.index("</head>")
-    return page[:head] + style + page[head:]
+    return page[:head] + style.format("\n".join(faces), families) + page[head:]
