@@ -184,6 +184,7 @@ def page_font(path: Path, chars: set[str]) -> bytes:
     """A cut of a font file to ``chars`` (those it has), as font bytes, name records kept."""
     options = subset.Options(name_IDs=["*"], notdef_outline=True, hinting=False)
     options.layout_features = ["kern", "liga", "ccmp", "mark", "mkmk"]
+    options.drop_tables += ["FFTM"]  # FontForge's time stamp (DejaVu): dropped, silently
     with TTFont(path, recalcTimestamp=False) as font:
         subsetter = subset.Subsetter(options)
         subsetter.populate(text="".join(sorted(chars & characters(path))))
