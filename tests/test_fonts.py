@@ -1,10 +1,13 @@
 """Tests for the bundled Chinese font: what it is, that it comes first, and that nothing needs more.
 
 The font is a cut of Noto Sans CJK SC Regular (sim/report/fontdata, made by
-scripts/subset_font.py). One test writes a Chinese report, and opens it in Chromium, in a
-process that sees no system font at all: ``unshare -m`` with empty folders bind-mounted over
-the system's font folders and fontconfig caches, and an empty matplotlib cache (MPLCONFIGDIR).
-Without root or unshare it skips, except under CI=true, where it fails.
+scripts/subset_font.py). Two tests write a report in each language, and open it in Chromium, in a
+process that sees no system font but one DejaVu Sans: ``unshare -m`` with a folder holding only
+matplotlib's DejaVu Sans bind-mounted over /usr/share/fonts, empty folders over the other font
+folders and fontconfig caches, and an empty matplotlib cache (MPLCONFIGDIR). (With no font at
+all, Chromium fails to load web fonts about half the time; Debian cannot get there anyway, as
+fontconfig depends on a font package.) Without root or unshare they skip, except under CI=true,
+where they fail.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ NOWHERE = "\U00020000\ue000"
 #: a rare character outside the cut (GB 2312) that full CJK fonts have
 RARE = "\u9f98"  # 龘
 HOME = Path.home()
+#: the system's font folders and caches: the first gets DejaVu Sans alone, the others nothing
 FONT_DIRS = [
     "/usr/share/fonts",
     "/usr/local/share/fonts",
@@ -265,13 +269,20 @@ def _unavailable(reason: str) -> None:
 
 
 def without_system_fonts(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``python args`` where no system font can be seen (root and unshare needed)."""
+    """Run ``python args`` where the only system font is DejaVu Sans (root and unshare needed)."""
     unshare = shutil.which("unshare")
     if unshare is None or os.geteuid() != 0:
         _unavailable("hiding the system fonts needs root and unshare (util-linux)")
-    empty = tmp_path / "empty"
+    empty, latin = tmp_path / "empty", tmp_path / "latin"
     empty.mkdir()
-    hide = " && ".join(f"mount --bind '{empty}' '{d}'" for d in FONT_DIRS if Path(d).is_dir())
+    latin.mkdir()
+    shutil.copy(fonts.LATIN_FILES["normal"], latin)
+    folders = [latin] + [empty] * (len(FONT_DIRS) - 1)
+    hide = " && ".join(
+        f"mount --bind '{folder}' '{d}'"
+        for folder, d in zip(folders, FONT_DIRS, strict=True)
+        if Path(d).is_dir()
+    )
     env = {
         **os.environ,
         "MPLCONFIGDIR": str(tmp_path / "mplconfig"),
