@@ -16,6 +16,7 @@ shows (:func:`embed_page_font`), so its text needs no system font either.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import re
 import warnings
@@ -196,7 +197,7 @@ def page_font(path: Path, chars: set[str]) -> bytes:
 
 def _page_text(page: str) -> set[str]:
     """The characters a page shows, roughly: its text outside tags (and so outside URIs)."""
-    text = re.sub(r"<style>.*?</style>|<[^>]*>", " ", page, flags=re.S)
+    text = html.unescape(re.sub(r"<style>.*?</style>|<[^>]*>", " ", page, flags=re.S))
     return {c for c in text if c.isprintable() and c != "\ufeff"} | {" "}
 
 
