@@ -6,7 +6,7 @@ Every figure is drawn in memory first and the files are written all or none (see
 :func:`sim.storage.write_files`): a full disk or Ctrl-C leaves the previous report as it was.
 Modules: :mod:`.data` loads and aggregates, :mod:`.figures` and :mod:`.mapfig` draw,
 :mod:`.summary_text` writes the sentences, :mod:`.html` assembles the page, :mod:`.labels` holds
-every word in Chinese and English and :mod:`.fonts` finds a redistributable Chinese font.
+every word in Chinese and English and :mod:`.fonts` brings the bundled Chinese font.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def write_report(results_dir: Path, lang: str = "zh", baseline: str | None = Non
     folder = results.path / REPORT_DIR
     check_writable(folder, str(results.path))
     images, writers = {}, {}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(rc), fonts.glyphs_checked():
         plots = plots_for(results, lang)
         for plot in plots:
             if plot.figure is not None:
@@ -82,6 +82,7 @@ def write_report(results_dir: Path, lang: str = "zh", baseline: str | None = Non
                 writers[folder / f"{plot.stem}.svg"] = _bytes_writer(svg)
     sentences = summary_text.sentences(results, lang)
     text = html.page(results, lang, sentences, plots, images)
+    text = fonts.embed_page_font(text, lang)  # the page's own text in the bundled face
     index = folder / "index.html"
     writers[index] = _bytes_writer(text.encode("utf-8"))
     with writing("the report", folder):
