@@ -1,0 +1,149 @@
+"""The volsim page: watch the community in the browser (Mesa SolaraViz, works offline).
+
+``volsim app [SCENARIO]`` serves it on 127.0.0.1; ``solara run sim/app.py`` works too (the Mesa
+convention). The map shows buildings, grid boundaries, service points and stairwells coloured by
+a chosen layer, with the volunteers walking or serving and the orders waiting at the clock's
+minute (:mod:`sim.viz`); plots follow the daily series; the sidebar sets policy, active share,
+scenario and seed (applied on Reset), the step interval and the play speed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import solara
+import solara.server.settings
+from mesa.visualization import SolaraViz, make_plot_component
+from mesa.visualization.utils import force_update
+
+from sim.scenario import POLICY_NAMES
+from sim.viz import (
+    LAYERS,
+    PLOTS,
+    ROLE_STYLE,
+    STEP_CHOICES_MIN,
+    CommunityRenderer,
+    WatchedModel,
+    clock_text,
+)
+
+#: the scenario the page opens with (``volsim app SCENARIO`` sets it)
+SCENARIO_ENV = "VOLSIM_APP_SCENARIO"
+SCENARIO_DIR = Path("scenarios")
+POLICIES = [*POLICY_NAMES, "pairing+broadcast", "pairing+nearest"]
+
+# the page never calls home (solara's usage statistics go to a web service)
+solara.server.settings.telemetry.mixpanel_enable = False
+
+step_choice = solara.reactive("1 day")
+layer_choice = solara.reactive("waiting_orders")
+
+
+def scenario_choices() -> list[str]:
+    """The scenario files offered: the one asked for, then scenarios/*.toml."""
+    first = os.environ.get(SCENARIO_ENV)
+    found = sorted(str(p) for p in SCENARIO_DIR.glob("*.toml")) if SCENARIO_DIR.is_dir() else []
+    baseline = str(SCENARIO_DIR / "chaoyangli.toml")
+    if first is None:
+        first = baseline if baseline in found else (found[0] if found else None)
+    return [first, *(f for f in found if f != first)] if first else found
+
+
+def model_params() -> dict:
+    """Controls of the model (applied on Reset)."""
+    scenarios = scenario_choices()
+    params: dict = {
+        "policy": {"type": "Select", "value": "pairing", "values": POLICIES, "label": "Policy"},
+        "volunteers.active_share_of_registered": {
+            "type": "SliderFloat",
+            "value": 0.25,
+            "min": 0.05,
+            "max": 0.8,
+            "step": 0.05,
+            "label": "Active share of registered volunteers",
+        },
+        "rng": {"type": "InputText", "value": "42", "label": "Seed"},
+    }
+    if scenarios:
+        params["params"] = {
+            "type": "Select",
+            "value": scenarios[0],
+            "values": scenarios,
+            "label": "Scenario",
+        }
+    return params
+
+
+def new_model(**params) -> WatchedModel:
+    """The model the page opens with (the controls' first values)."""
+    defaults = {name: spec["value"] for name, spec in model_params().items()}
+    return WatchedModel(**{**defaults, **params})
+
+
+class PageRenderer(CommunityRenderer):
+    """The map, colouring stairwells by the layer chosen on the page."""
+
+    def shown_layer(self) -> str:
+        return layer_choice.value
+
+
+@solara.component
+def ClockPanel(model: WatchedModel):
+    """Simulated time, the step interval, the stairwell layer, and the legend."""
+    model.step_min = STEP_CHOICES_MIN[step_choice.value]
+    moment = model.moment
+
+    def set_layer(name: str) -> None:
+        layer_choice.set(name)
+        force_update()
+
+    with solara.Card("Clock", style={"min-width": "280px"}):
+        solara.Markdown(f"## {clock_text(model.clock_min)}")
+        solara.Text(
+            f"{len(moment.waiting)} waiting, {len(moment.walking)} walking, "
+            f"{len(moment.serving)} serving; {model.active_volunteers} active volunteers; "
+            f"policy {model.policy.name}, seed {model.seed}"
+        )
+        solara.Select("Step by", value=step_choice, values=list(STEP_CHOICES_MIN))
+        solara.Select(
+            "Colour stairwells by",
+            value=layer_choice.value,
+            values=list(LAYERS),
+            on_value=set_layer,
+        )
+        legend = ", ".join(f"{role}: {colour}" for role, (colour, _, _) in ROLE_STYLE.items())
+        solara.Text(
+            f"Layer: {LAYERS[layer_choice.value][0]}. Markers: {legend} "
+            "(triangle, circle, diamond); small squares: service points (grey when open). "
+            "Hover for details."
+        )
+
+
+def _plot(measure: str, model: solara.Reactive):
+    """A daily series, up to the day on the clock."""
+
+    def shown_days(chart):
+        days = model.value.days_on_clock
+        chart.data = chart.data[chart.data["Step"] < days]
+        return chart.properties(width=380, height=150, title=PLOTS[measure])
+
+    return make_plot_component(measure, backend="altair", post_process=shown_days)
+
+
+@solara.component
+def Page():
+    model = solara.use_reactive(solara.use_memo(new_model, []))
+    renderer = solara.use_memo(lambda: PageRenderer(model.value).render(), [])
+    components = [ClockPanel, *(_plot(measure, model) for measure in PLOTS)]
+    SolaraViz(
+        model,
+        renderer,
+        components=components,
+        model_params=model_params(),
+        name="volsim: Chaoyangli volunteer service",
+        play_interval=150,
+    )
+
+
+page = Page
