@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import altair as alt
 import solara
 import solara.server.settings
 from mesa.visualization import SolaraViz, make_plot_component
-from mesa.visualization.utils import force_update
+from mesa.visualization.utils import force_update, update_counter
 
 from sim.scenario import POLICY_NAMES
 from sim.viz import (
@@ -33,9 +34,41 @@ SCENARIO_ENV = "VOLSIM_APP_SCENARIO"
 SCENARIO_DIR = Path("scenarios")
 POLICIES = [*POLICY_NAMES, "pairing+broadcast", "pairing+nearest"]
 
+#: the JavaScript packages solara's Altair widget asks for by major version
+VEGA_PACKAGES = ("vega@5", "vega-lite@5", "vega-embed@6")
+
 # the page never calls home (solara's usage statistics go to a web service)
 solara.server.settings.telemetry.mixpanel_enable = False
 
+
+def offline_assets(cache: Path | None = None) -> list[str]:
+    """Let the charts load offline; return the packages still missing.
+
+    solara-assets ships vega, vega-lite and vega-embed under their full versions in solara's CDN
+    cache, but the Altair widget asks for ``vega-lite@5`` and so on, which solara would fetch from
+    the web. Each gets a link in the cache to the newest shipped version of that major.
+    """
+    cache = Path(cache or solara.server.settings.assets.proxy_cache_dir)
+    missing = []
+    for package in VEGA_PACKAGES:
+        alias = cache / package
+        if alias.exists():
+            continue
+        shipped = sorted(cache.glob(f"{package}.*"), key=lambda p: _version(p.name))
+        try:
+            alias.symlink_to(shipped[-1].name, target_is_directory=True)
+        except (IndexError, OSError):
+            missing.append(package)
+    return missing
+
+
+def _version(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in name.rpartition("@")[2].split(".") if part.isdigit())
+
+
+MISSING_ASSETS = offline_assets()
+
+CLOCK_STYLE = {"font-size": "1.6em", "font-weight": "bold", "display": "block"}
 step_choice = solara.reactive("1 day")
 layer_choice = solara.reactive("waiting_orders")
 
@@ -91,6 +124,7 @@ class PageRenderer(CommunityRenderer):
 @solara.component
 def ClockPanel(model: WatchedModel):
     """Simulated time, the step interval, the stairwell layer, and the legend."""
+    update_counter.get()
     model.step_min = STEP_CHOICES_MIN[step_choice.value]
     moment = model.moment
 
@@ -99,7 +133,7 @@ def ClockPanel(model: WatchedModel):
         force_update()
 
     with solara.Card("Clock", style={"min-width": "280px"}):
-        solara.Markdown(f"## {clock_text(model.clock_min)}")
+        solara.Text(clock_text(model.clock_min), classes=["volsim-clock"], style=CLOCK_STYLE)
         solara.Text(
             f"{len(moment.waiting)} waiting, {len(moment.walking)} walking, "
             f"{len(moment.serving)} serving; {model.active_volunteers} active volunteers; "
@@ -121,21 +155,43 @@ def ClockPanel(model: WatchedModel):
 
 
 def _plot(measure: str, model: solara.Reactive):
-    """A daily series, up to the day on the clock."""
+    """A daily series (Mesa's plot component), up to the day on the clock."""
 
     def shown_days(chart):
         days = model.value.days_on_clock
         chart.data = chart.data[chart.data["Step"] < days]
-        return chart.properties(width=380, height=150, title=PLOTS[measure])
+        return chart.encode(
+            x=alt.X("Step:Q", title="day"),
+            y=alt.Y("Value:Q", title=None),
+            color=alt.Color("Measure:N", legend=None),
+        ).properties(width=420, height=105, title=PLOTS[measure])
 
-    return make_plot_component(measure, backend="altair", post_process=shown_days)
+    return make_plot_component(measure, backend="altair", post_process=shown_days)[0]
+
+
+def _plot_pair(first: str, second: str, model: solara.Reactive):
+    """Two daily series, one above the other (one tile of the page)."""
+    top, bottom = _plot(first, model), _plot(second, model)
+
+    def PlotPair(current: WatchedModel):
+        with solara.Column() as column:
+            top(current)
+            bottom(current)
+        return column
+
+    return PlotPair
 
 
 @solara.component
 def Page():
     model = solara.use_reactive(solara.use_memo(new_model, []))
     renderer = solara.use_memo(lambda: PageRenderer(model.value).render(), [])
-    components = [ClockPanel, *(_plot(measure, model) for measure in PLOTS)]
+    measures = list(PLOTS)
+    components = [
+        ClockPanel,
+        _plot_pair(measures[0], measures[1], model),
+        _plot_pair(measures[2], measures[3], model),
+    ]
     SolaraViz(
         model,
         renderer,

@@ -241,7 +241,7 @@ def _command_app(args: argparse.Namespace) -> int:
         env["VOLSIM_APP_SCENARIO"] = args.scenario
     app_file = Path(__file__).with_name("app.py")
     command = [sys.executable, "-m", "solara", "run", str(app_file), "--production"]
-    command += ["--host", args.host, "--port", str(args.port)]
+    command += ["--no-check-version", "--host", args.host, "--port", str(args.port)]
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"volsim app: serving on http://{host}:{args.port}/ (Ctrl+C stops it)", flush=True)
     return subprocess.call(command, env=env)

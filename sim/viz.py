@@ -38,11 +38,11 @@ STEP_CHOICES_MIN = {
     "1 week": 7 * MIN_PER_DAY,
     "30 days": 30 * MIN_PER_DAY,
 }
-#: stairwell layers: name → (label, colour map)
+#: stairwell layers: name → (label, colour of the highest count; 0 is transparent)
 LAYERS = {
-    "waiting_orders": ("waiting orders", "reds"),
-    "active_volunteers": ("active volunteers", "greens"),
-    "elders_unreached": ("elders without a reachable helper", "oranges"),
+    "waiting_orders": ("waiting orders", "#d62728"),
+    "active_volunteers": ("active volunteers", "#2ca02c"),
+    "elders_unreached": ("elders without a reachable helper", "#ff7f0e"),
 }
 #: the daily series the page plots (DataCollector columns)
 PLOTS = {
@@ -51,7 +51,7 @@ PLOTS = {
     "active_volunteers": "active volunteers",
     "paired_elders_share": "paired share of old-old elders",
 }
-MAP_PX = 560
+MAP_PX = 330
 URGENT = ORDER_TYPES.index("urgent")
 
 
@@ -172,8 +172,8 @@ class WatchedModel(VolunteerModel):
                 "paired_elders_share": "paired_share_or_nan",
             }
         )
-        for name in LAYERS:  # NaN off the stairwells: not drawn
-            self.grid.create_property_layer(name, 0.0).data[:] = math.nan
+        for name in LAYERS:  # 0 off the stairwells: transparent
+            self.grid.create_property_layer(name, 0.0)
         self._cells = tuple(self.layout.stairwell_xy.T)
         self._look()
 
@@ -290,9 +290,8 @@ def agent_portrayal(agent: Any) -> AgentPortrayalStyle:
 
 def layer_portrayal(layer: Any) -> PropertyLayerStyle:
     """Colour scale of a stairwell layer."""
-    colormap = LAYERS[layer.name][1]
-    top = np.nanmax(layer.data) if np.isfinite(layer.data).any() else 1.0
-    return PropertyLayerStyle(colormap=colormap, vmin=0, vmax=max(1.0, float(top)), alpha=0.9)
+    top = max(1.0, float(layer.data.max()))
+    return PropertyLayerStyle(color=LAYERS[layer.name][1], vmin=0, vmax=top, alpha=0.9)
 
 
 class _Shown:
