@@ -69,7 +69,7 @@ def _version(name: str) -> tuple[int, ...]:
 MISSING_ASSETS = offline_assets()
 
 CLOCK_STYLE = {"font-size": "1.6em", "font-weight": "bold", "display": "block"}
-step_choice = solara.reactive("1 day")
+step_choice = solara.reactive("6 hours")
 layer_choice = solara.reactive("waiting_orders")
 
 
@@ -146,12 +146,20 @@ def ClockPanel(model: WatchedModel):
             values=list(LAYERS),
             on_value=set_layer,
         )
-        legend = ", ".join(f"{role}: {colour}" for role, (colour, _, _) in ROLE_STYLE.items())
-        solara.Text(
-            f"Layer: {LAYERS[layer_choice.value][0]}. Markers: {legend} "
-            "(triangle, circle, diamond); small squares: service points (grey when open). "
-            "Hover for details."
-        )
+        solara.HTML(tag="div", unsafe_innerHTML=_legend(layer_choice.value))
+
+
+def _legend(layer: str) -> str:
+    """What the colours and markers mean (fixed text: no user input in it)."""
+    label, colour = LAYERS[layer]
+    shapes = {"^": "&#9650;", "o": "&#9679;", "D": "&#9670;"}
+    items = [f'<span style="color:{colour}">&#9632;</span> stairwells: {label} (darker = more)']
+    for role, (role_colour, marker, _) in ROLE_STYLE.items():
+        who = "elder with an order" if role == "waiting" else "volunteer"
+        items.append(f'<span style="color:{role_colour}">{shapes[marker]}</span> {who} {role}')
+    items.append("grey blocks: buildings; dashed boxes: grids; small squares: service points")
+    items.append("hover over the map for details")
+    return "<br>".join(items)
 
 
 def _plot(measure: str, model: solara.Reactive):

@@ -51,7 +51,7 @@ PLOTS = {
     "active_volunteers": "active volunteers",
     "paired_elders_share": "paired share of old-old elders",
 }
-MAP_PX = 330
+MAP_PX = 360
 URGENT = ORDER_TYPES.index("urgent")
 
 
@@ -340,9 +340,11 @@ class CommunityRenderer(SpaceRenderer):
         shown = _Shown(self.space, self.shown_agents())
         data = self.backend_renderer.collect_agent_data(shown, self.agent_portrayal)
         data = self._map_coordinates(data)
-        self.agent_mesh = self.backend_renderer.draw_agents(
-            data, chart_width=MAP_PX, chart_height=MAP_PX
-        )
+        chart = self.backend_renderer.draw_agents(data, chart_width=MAP_PX, chart_height=MAP_PX)
+        if chart is not None:  # the page explains the markers; Mesa's legends would not
+            chart.encoding.shape.legend = None
+            chart.encoding.opacity.legend = None
+        self.agent_mesh = chart
         return self.agent_mesh
 
     def draw_propertylayer(self, propertylayer_portrayal=None):
