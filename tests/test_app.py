@@ -142,3 +142,11 @@ def test_every_plotted_series_is_collected() -> None:
     table = model.datacollector.get_model_vars_dataframe()
     assert set(PLOTS) <= set(table.columns)
     assert isinstance(model, mesa.Model)
+
+
+def test_app_command_refuses_a_missing_scenario_in_one_line(capsys) -> None:
+    from sim.cli import main
+
+    assert main(["app", "no-such-file.toml"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no-such-file.toml" in err
