@@ -316,6 +316,30 @@ def _command_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_app(args: argparse.Namespace) -> int:
+    import subprocess
+
+    if args.scenario is not None and not Path(args.scenario).is_file():
+        raise InputError(args.scenario, None, "no such scenario file")
+    if not 0 < args.port < 65536:
+        raise InputError("--port", None, "must be between 1 and 65535")
+    try:
+        import solara  # noqa: F401
+    except ImportError:
+        raise InputError(
+            "app", None, "the page needs the optional extra: pip install -e '.[app]'"
+        ) from None
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+    if args.scenario is not None:
+        env["VOLSIM_APP_SCENARIO"] = args.scenario
+    app_file = Path(__file__).with_name("app.py")
+    command = [sys.executable, "-m", "solara", "run", str(app_file), "--production"]
+    command += ["--no-check-version", "--host", args.host, "--port", str(args.port)]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"volsim app: serving on http://{host}:{args.port}/ (Ctrl+C stops it)", flush=True)
+    return subprocess.call(command, env=env)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="volsim",
@@ -461,6 +485,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline", help="policy to compare against (default: the experiment's baseline_policy)"
     )
     report.set_defaults(handler=_command_report)
+
+    app = commands.add_parser(
+        "app",
+        help="watch the community in the browser (a Mesa SolaraViz page, works offline)",
+        description=(
+            "Serve the volsim page: the community map with volunteers walking and serving and "
+            "orders waiting, live plots, and controls for policy, active share, scenario, seed, "
+            "step interval and play speed. Needs the optional extra: pip install -e '.[app]'. "
+            "`solara run sim/app.py` serves the same page."
+        ),
+    )
+    app.add_argument(
+        "scenario", nargs="?", help="scenario file the page opens with (default: the baseline)"
+    )
+    app.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    app.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 = everyone)",
+    )
+    app.set_defaults(handler=_command_app)
     return parser
 
 

@@ -545,7 +545,7 @@ def test_history_run_meets_the_registry_targets(seed: int) -> None:
     and a seed's spread (a few per cent), narrow enough to catch a mis-calibration.
     Each seed must meet them, not just their mean.
     """
-    model = run(scenario=ROOT / "scenarios" / "chaoyangli-history.toml", rng=seed)
+    model = run(params=ROOT / "scenarios" / "chaoyangli-history.toml", rng=seed)
     yearly = model.yearly_table().set_index("year")
     assert yearly.index.tolist() == list(range(1988, 2024))
     registered = yearly["registered_volunteers"]
