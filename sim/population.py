@@ -152,7 +152,8 @@ def _households(
     shares; everyone else lives in a family household of two or more with a head aged 25-59
     (18-59 if too few) and, while they last, a partner aged 18-59 of about the head's age;
     then children join parents 22-40 years older, adults a head of about their age, elders a
-    child 22-40 years younger. Nobody under 60 lives alone.
+    child 22-40 years younger. Nobody under 60 lives alone, unless there are as many
+    households as residents (the limit settings of docs/ODD.md §7.10): then each their own.
     """
     p = scenario.population
     n = len(age)
@@ -171,7 +172,9 @@ def _households(
     next_id = n_alone + (n_nest + 1) // 2
     others = np.flatnonzero(household < 0)
     families = max(0, min(p.households - next_id, len(others) // 2))
-    if families:
+    if p.households - next_id >= len(others):  # a household for each (limit settings)
+        household[others] = next_id + np.arange(len(others))
+    elif families:
         adult = (age[others] >= 25) & (age[others] < 60)
         if adult.sum() < families:
             adult = (age[others] >= 18) & (age[others] < 60)
