@@ -338,6 +338,7 @@ class VolunteerModel(mesa.Model):
         row["coverage_15min_share"] = float(np.mean(samples)) if samples else math.nan
         row["response_time_p90_min"] = metrics["response_time_p90_min"]
         row["unmet_share"] = metrics["unmet"] / metrics["requests"] if metrics["requests"] else 0.0
+        row.update(self.dynamics.yearly_columns())
         self.yearly.append(row)
 
     def yearly_table(self) -> pd.DataFrame:

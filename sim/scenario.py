@@ -19,7 +19,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sim.errors import InputError
 
@@ -128,36 +136,92 @@ class Community(_Section):
         return self
 
 
+#: Tianjin, 2010 census, residents by ten-year age band (youngest age of the band, persons):
+#: citypopulation.de, "Tiānjīn", from the National Bureau of Statistics of China. The 2020
+#: census's five-year table was not found; its broad shares (0-14: 13.47%, 15-59: 64.87%,
+#: 60+: 21.66%; NBS bulletin No. 5, 2021) are compared in docs/ODD.md §5.
+TIANJIN_2010_AGE_TABLE = [
+    [0, 858691],
+    [10, 1210637],
+    [20, 3021156],
+    [30, 2081235],
+    [40, 2165107],
+    [50, 1917182],
+    [60, 953176],
+    [70, 527386],
+]
+#: keys that no longer exist, with what replaced them
+_REMOVED_POPULATION_KEYS = {
+    "share_aged_70_plus": "ages 60-79 follow population.age_table (Tianjin census)",
+    "share_aged_under_18": "ages under 60 follow population.age_table (Tianjin census)",
+    "working_age_density_ratio": "ages under 60 follow population.age_table (Tianjin census)",
+}
+
+
 class Population(_Section):
     residents: int = Field(
         4900, ge=1, le=1_000_000, description="3,966 volunteers = 'over 80%' (article)"
     )
     households: int = Field(2300, ge=1, description="2,300+ households (profile, 2015)")
-    share_aged_under_18: float = Field(0.10, ge=0, le=1, description="assumed, old community")
-    working_age_density_ratio: float = Field(
-        2.0,
-        gt=0,
-        le=MAX_RATE,
-        description="people aged 59 per person aged 18 (census pyramid, assumed)",
-    )
     share_aged_60_plus: float = Field(0.273, ge=0, le=1, description="1,637 of 6,000 (2015)")
-    share_aged_70_plus: float = Field(0.17, ge=0, le=1, description="assumed between 60+ and 80+")
     share_aged_80_plus: float = Field(0.0893, ge=0, le=1, description="536 of 6,000 (2015)")
     share_aged_90_plus: float = Field(0.0075, ge=0, le=1, description="45 of 6,000 (2015)")
+    age_table: list[list[int]] = Field(
+        default_factory=lambda: [list(band) for band in TIANJIN_2010_AGE_TABLE],
+        description="[[youngest_age, persons], ...] from 0 to 79: shape under 60 and of 60-79",
+    )
     living_alone_share_of_60_plus: float = Field(0.060, ge=0, le=1, description="98 of 1,637")
     empty_nest_share_of_60_plus: float = Field(0.368, ge=0, le=1, description="603 of 1,637")
+    leave_home_per_year: float = Field(
+        0.10, ge=0, le=1, description="adults 18-29 living with a parent move out (assumed)"
+    )
+    alone_elder_moves_per_year_60_79: float = Field(
+        0.02, ge=0, le=1, description="to children or into care (assumed)"
+    )
+    alone_elder_moves_per_year_80_plus: float = Field(
+        0.06, ge=0, le=1, description="to children or into care (assumed)"
+    )
+    single_partner_per_year: float = Field(
+        0.10, ge=0, le=1, description="a partner moves in with someone 22-59 alone (assumed)"
+    )
+    moves_in_with_family_share: float = Field(
+        0.5, ge=0, le=1, description="of those moves, into a family in the stairwell (assumed)"
+    )
+
+    # removed keys: accepted by the schema only to be refused with what replaced them
+    share_aged_70_plus: Any = Field(None, exclude=True, description="removed")
+    share_aged_under_18: Any = Field(None, exclude=True, description="removed")
+    working_age_density_ratio: Any = Field(None, exclude=True, description="removed")
+
+    @field_validator(*_REMOVED_POPULATION_KEYS)
+    @classmethod
+    def _removed(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            raise ValueError(f"no longer a key; {_REMOVED_POPULATION_KEYS[info.field_name]}")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Population:
-        names = [f"share_aged_{age}_plus" for age in (60, 70, 80, 90)]
+        names = [f"share_aged_{age}_plus" for age in (60, 80, 90)]
         for younger, older in itertools.pairwise(names):
             if getattr(self, younger) < getattr(self, older):
                 raise ValueError(
                     f"{older}: more than {younger} ({getattr(self, younger)}): "
                     "age shares must fall with age"
                 )
-        if self.share_aged_under_18 + self.share_aged_60_plus > 1:
-            raise ValueError("share_aged_under_18: with share_aged_60_plus exceeds 1")
+        starts = [band[0] if len(band) == 2 else -1 for band in self.age_table]
+        if (
+            not starts
+            or starts[0] != 0
+            or any(a >= b for a, b in itertools.pairwise(starts))
+            or 60 not in starts
+            or starts[-1] >= 80
+            or any(band[1] < 0 for band in self.age_table)
+        ):
+            raise ValueError(
+                "age_table: [[youngest_age, persons], ...] ascending from 0, a band starting "
+                "at 60, the last starting before 80, persons >= 0"
+            )
         if self.living_alone_share_of_60_plus + self.empty_nest_share_of_60_plus > 1:
             raise ValueError("living_alone_share_of_60_plus: with empty-nest share exceeds 1")
         if self.households > self.residents:
@@ -167,12 +231,6 @@ class Population(_Section):
             raise ValueError(
                 f"share_aged_60_plus: no resident aged 60+ ({self.residents} residents × "
                 f"{self.share_aged_60_plus} rounds to 0): the model needs elders to place orders"
-            )
-        young = round(self.residents * self.share_aged_under_18)
-        if elders + young > self.residents:
-            raise ValueError(
-                f"share_aged_under_18: {young} under 18 and {elders} aged 60+ are more than "
-                f"the {self.residents} residents"
             )
         return self
 

@@ -283,9 +283,9 @@ BAD_INPUTS = [
     ),
     (
         "a section check names the key and its value",
-        "[population]\nshare_aged_70_plus = 0.5\n",
+        "[population]\nshare_aged_80_plus = 0.5\n",
         [],
-        ["FILE", "population.share_aged_70_plus", "share_aged_60_plus (0.273)", "(got 0.5)"],
+        ["FILE", "population.share_aged_80_plus", "share_aged_60_plus (0.273)", "(got 0.5)"],
     ),
     ("empty --out", None, ["--out", ""], ["--out", "empty"]),
     ("blank --out", None, ["--out", "  "], ["--out", "empty"]),

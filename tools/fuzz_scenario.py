@@ -101,21 +101,17 @@ def small_populations() -> list[dict[str, Any]]:
     """Tiny and lopsided populations: one resident, one household, no elders, all elders."""
     shares = [
         {},
-        {"population.share_aged_under_18": 0.0},
         {
             "population.share_aged_60_plus": 1.0,
-            "population.share_aged_70_plus": 1.0,
             "population.share_aged_80_plus": 1.0,
             "population.share_aged_90_plus": 1.0,
-            "population.share_aged_under_18": 0.0,
         },
         {
             "population.share_aged_60_plus": 0.0,
-            "population.share_aged_70_plus": 0.0,
             "population.share_aged_80_plus": 0.0,
             "population.share_aged_90_plus": 0.0,
         },
-        {"population.share_aged_60_plus": 0.5, "population.share_aged_under_18": 0.5},
+        {"population.share_aged_60_plus": 0.5},
         {
             "population.living_alone_share_of_60_plus": 1.0,
             "population.empty_nest_share_of_60_plus": 0,
