@@ -1,7 +1,9 @@
 """The ``volsim`` command line.
 
-Bad input (an unknown key, a wrong type or range, an unknown policy, a missing file) is reported
-as one line naming the file and the key, with exit status 2 and no traceback.
+Bad input (an unknown key, a wrong type or range, an unknown policy, a missing file, an output
+folder that cannot be written) is reported as one line naming the file and the key, with exit
+status 2 and no traceback. A result that cannot be written after all (a full disk) is one line
+with exit status 1, and Ctrl-C one line with exit status 130; neither leaves a half-written file.
 """
 
 from __future__ import annotations
@@ -9,17 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
 from typing import Any, NoReturn
 
 from sim import scenario as scenario_module
-from sim.errors import InputError
-from sim.scenario import POLICY_NAMES
+from sim.errors import InputError, OutputError
+from sim.scenario import MAX_DAYS, POLICY_NAMES
 from sim.storage import json_safe
 
 EXIT_INPUT = 2
+EXIT_OUTPUT = 1
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,24 +84,42 @@ def _run_with_progress(model, show: bool) -> None:
         model.run(on_day=lambda day: progress.update(task, completed=day))
 
 
+def _out_folder(text: str | None) -> Path | None:
+    """The ``--out`` folder (None without ``--out``; an empty value is bad input)."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise InputError("--out", None, "is empty: give a folder, e.g. --out results/run1")
+    return Path(text)
+
+
+def _check_days(days: int | None) -> None:
+    if days is not None and not 1 <= days <= MAX_DAYS:
+        raise InputError("--days", None, f"must be from 1 to {MAX_DAYS} (got {days})")
+
+
 def _command_run(args: argparse.Namespace) -> int:
     from sim.model import VolunteerModel
-    from sim.storage import write_run_outputs
+    from sim.storage import check_writable, remove_created, write_run_outputs
 
     _check_policy(args.policy)
-    if args.days is not None and args.days < 1:
-        raise InputError("--days", None, "must be at least 1")
+    _check_days(args.days)
+    if args.seed < 0:
+        raise InputError("--seed", None, f"must be 0 or more (got {args.seed})")
     overrides = _parse_sets(args.set)
-    out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and not out.is_dir():
-        raise InputError(str(out), None, "--out must be a folder, and this is a file")
+    out = _out_folder(args.out)
     params = scenario_module.load(args.scenario, overrides)
     model = VolunteerModel(params, policy=args.policy, days=args.days, rng=args.seed)
-    show = not args.json and sys.stdout.isatty() and sys.stderr.isatty()
-    _run_with_progress(model, show)
-    summary = model.summary()
-    if out is not None:
-        write_run_outputs(model, out)
+    created = check_writable(out, "--out") if out is not None else None
+    try:
+        show = not args.json and sys.stdout.isatty() and sys.stderr.isatty()
+        _run_with_progress(model, show)
+        summary = model.summary()
+        if out is not None:
+            write_run_outputs(model, out)
+    except BaseException:
+        remove_created(created)
+        raise
     if args.json:
         print(json.dumps({k: json_safe(v) for k, v in summary.items()}))
     else:
@@ -154,15 +177,29 @@ def _parse_target(text: str | None) -> tuple[str, float] | None:
     return metric, halfwidth
 
 
+def _resume_command(argv: list[str]) -> str:
+    """The command that resumes an experiment: the same one, without --fresh."""
+    return shlex.join(["volsim", *(a for a in argv if a != "--fresh")])
+
+
+def _notice(text: str) -> None:
+    print(f"volsim experiment: {text}", file=sys.stderr, flush=True)
+
+
 def _command_experiment(args: argparse.Namespace) -> int:
     from sim.experiment.design import load_experiment
-    from sim.experiment.runner import RunOptions, run_experiment
+    from sim.experiment.runner import EXIT_INTERRUPTED, Interrupted, RunOptions, run_experiment
 
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers", None, "must be at least 1")
     for flag, value in (("--seeds", args.seeds), ("--days", args.days)):
         if value is not None and value < 1:
             raise InputError(flag, None, "must be at least 1")
+    if args.out is not None and not args.out.strip():
+        raise InputError("--out", None, "is empty: name a results folder")
+    if args.run_timeout is not None and not 0 < args.run_timeout < float("inf"):
+        raise InputError("--run-timeout", None, "must be a positive number of seconds")
+    tls = _tls_files(args)
     target = _parse_target(args.target_halfwidth)
     experiment = load_experiment(args.file, seeds=args.seeds, days=args.days)
     if target is not None and target[0] not in experiment.metrics:
@@ -171,12 +208,64 @@ def _command_experiment(args: argparse.Namespace) -> int:
         experiment.command_overrides["target_halfwidth"] = list(target)
     out = Path(args.out) if args.out else _default_out(experiment.name, args)
     workers = args.workers or os.cpu_count() or 1
-    with _RunProgress() as progress:
-        options = RunOptions(workers, args.scheduler, args.fresh, target, progress)
-        manifest = run_experiment(experiment, out, options)
-    failed = manifest["failed_runs"]
-    print(f"{experiment.name}: {len(manifest['runs'])} runs, {failed} failed; results in {out}")
+    resume = _resume_command(args.argv)
+    try:
+        with _RunProgress() as progress:
+            options = RunOptions(
+                workers,
+                args.scheduler,
+                args.fresh,
+                target,
+                progress,
+                _notice,
+                run_timeout_s=args.run_timeout,
+                tls=tls,
+            )
+            manifest = run_experiment(experiment, out, options)
+    except Interrupted as signal_name:
+        _notice(f"stopped at once by a second {signal_name}; finished runs are kept in {out}")
+        _notice(f"resume with: {resume}")
+        return EXIT_INTERRUPTED
+    failed, total = manifest["failed_runs"], len(manifest["runs"])
+    if manifest.get("stopped"):
+        done = manifest["done_runs"]
+        tables = "tables for those written" if manifest["tables_written"] else "no tables written"
+        _notice(
+            f"stopped ({manifest['stopped']}) with {done} of {total} runs done, {failed} failed; "
+            f"{tables} in {out}"
+        )
+        _notice(f"resume with: {resume}")
+        return EXIT_INTERRUPTED if manifest.get("interrupted") else 1
+    print(f"{experiment.name}: {total} runs, {failed} failed; results in {out}")
     return 1 if failed else 0
+
+
+#: TLS flags of ``volsim experiment`` and the ``distributed.security.Security`` keys they fill
+TLS_FLAGS = {
+    "--tls-ca-file": "tls_ca_file",
+    "--tls-cert": "tls_client_cert",
+    "--tls-key": "tls_client_key",
+}
+
+
+def _tls_files(args: argparse.Namespace) -> dict[str, str]:
+    """The TLS files given on the command line, checked: Security() keyword arguments."""
+    given = {
+        flag: getattr(args, flag[2:].replace("-", "_"))
+        for flag in TLS_FLAGS
+        if getattr(args, flag[2:].replace("-", "_"))
+    }
+    if not given:
+        return {}
+    flag = next(iter(given))
+    if not (args.scheduler or "").startswith("tls://"):
+        raise InputError(flag, None, "needs --scheduler tls://HOST:PORT")
+    for flag, value in given.items():
+        if not Path(value).is_file():
+            raise InputError(flag, value, "no such file")
+    if "--tls-cert" in given and "--tls-ca-file" not in given:
+        raise InputError("--tls-cert", None, "needs --tls-ca-file (the CA that signed the cluster)")
+    return {TLS_FLAGS[flag]: value for flag, value in given.items()}
 
 
 def _default_out(name: str, args: argparse.Namespace) -> Path:
@@ -194,8 +283,9 @@ def _command_status(args: argparse.Namespace) -> int:
     manifest = folder.read_manifest()
     if manifest is None:
         raise InputError(str(args.dir), None, "no manifest.json: not a results folder")
-    statuses = folder.run_statuses() if folder.runs_dir.is_dir() else {}
     runs = manifest.get("runs", [])
+    statuses, damaged = folder.inspect_runs({r["run_id"]: r["seed"] for r in runs if "seed" in r})
+    damaged.update(folder.damaged_tables())
     counts = {"done": 0, "failed": 0, "missing": 0}
     failures = []
     for run in runs:
@@ -206,12 +296,15 @@ def _command_status(args: argparse.Namespace) -> int:
     print(
         f"{manifest.get('experiment')}: {len(runs)} runs: {counts['done']} done, "
         f"{counts['failed']} failed, {counts['missing']} missing"
+        + (f", {len(damaged)} damaged files" if damaged else "")
     )
     if failures:
         rows = folder.read_runs([r["run_id"] for r in failures])
         for row in rows.to_dict("records"):
             print(f"  failed: point {row['point']}, seed {row['seed']}: {row['error']}")
-    return 0
+    for path, problem in damaged.items():
+        print(f"  damaged: {path}: {problem}")
+    return 1 if damaged else 0
 
 
 def _command_report(args: argparse.Namespace) -> int:
@@ -221,6 +314,30 @@ def _command_report(args: argparse.Namespace) -> int:
     index = write_report(Path(args.dir), lang=args.lang, baseline=args.baseline)
     print(f"report written to {index} in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _command_app(args: argparse.Namespace) -> int:
+    import subprocess
+
+    if args.scenario is not None and not Path(args.scenario).is_file():
+        raise InputError(args.scenario, None, "no such scenario file")
+    if not 0 < args.port < 65536:
+        raise InputError("--port", None, "must be between 1 and 65535")
+    try:
+        import solara  # noqa: F401
+    except ImportError:
+        raise InputError(
+            "app", None, "the page needs the optional extra: pip install -e '.[app]'"
+        ) from None
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+    if args.scenario is not None:
+        env["VOLSIM_APP_SCENARIO"] = args.scenario
+    app_file = Path(__file__).with_name("app.py")
+    command = [sys.executable, "-m", "solara", "run", str(app_file), "--production"]
+    command += ["--no-check-version", "--host", args.host, "--port", str(args.port)]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"volsim app: serving on http://{host}:{args.port}/ (Ctrl+C stops it)", flush=True)
+    return subprocess.call(command, env=env)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,7 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulate one scenario with one policy and seed",
         description=(
             "Simulate one scenario with one policy and seed; print its metrics "
-            "(a table, or one JSON object with --json)."
+            "(a table, or one JSON object with --json). Exit status 2 for bad input (one line "
+            "naming the file or flag and the key), 1 if --out cannot be written after the run "
+            "(e.g. a full disk), 130 on Ctrl-C."
         ),
     )
     run.add_argument("scenario", help="scenario file (TOML), e.g. scenarios/chaoyangli.toml")
@@ -248,8 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
             "e.g. pairing+broadcast (default: the scenario's dispatch.policy)"
         ),
     )
-    run.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
-    run.add_argument("--days", type=int, help="simulated days (default: simulation.days)")
+    run.add_argument("--seed", type=int, default=0, help="root random seed, 0 or more (default 0)")
+    run.add_argument(
+        "--days", type=int, help=f"simulated days, 1-{MAX_DAYS} (default: simulation.days)"
+    )
     run.add_argument(
         "--set",
         action="append",
@@ -261,7 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         metavar="DIR",
-        help="write orders, daily series and per-grid/building tables as Parquet to DIR",
+        help=(
+            "write orders, daily and yearly series and per-grid/building tables as Parquet, and "
+            "summary.json, to DIR (created if missing; checked before the run starts; all six "
+            "files or none)"
+        ),
     )
     run.set_defaults(handler=_command_run)
 
@@ -271,8 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Run an experiment file into a results folder: one Parquet file per run, "
             "manifest.json, summary and paired-difference tables. Rerunning the same "
-            "experiment into the same folder runs only what is missing. Exit status 1 if "
-            "some runs failed, 2 for bad input."
+            "experiment into the same folder runs only what is missing. Ctrl-C stops it "
+            "(tables for what is done; a second Ctrl-C at once). Exit status 1 if some runs "
+            "failed or a file could not be written, 2 for bad input, 130 if interrupted."
         ),
     )
     experiment.add_argument(
@@ -283,8 +409,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     experiment.add_argument(
         "--scheduler",
-        metavar="tcp://HOST:PORT",
-        help="run on a Dask distributed cluster instead (workers must share the results folder)",
+        metavar="ADDRESS",
+        help=(
+            "run on a Dask distributed cluster instead (workers must share the results folder "
+            "and run the same volsim, mesa and numpy); tls://HOST:PORT with the --tls-* files"
+        ),
+    )
+    experiment.add_argument(
+        "--tls-ca-file",
+        metavar="PEM",
+        help="CA certificate of a tls:// scheduler (default: Dask's distributed.comm.tls config)",
+    )
+    experiment.add_argument(
+        "--tls-cert", metavar="PEM", help="this client's certificate for a tls:// scheduler"
+    )
+    experiment.add_argument(
+        "--tls-key", metavar="PEM", help="this client's key (if not in the --tls-cert file)"
+    )
+    experiment.add_argument(
+        "--run-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="a run still going after SECONDS is recorded as failed; the sweep goes on",
     )
     experiment.add_argument(
         "--out", metavar="DIR", help="results folder (default results/<experiment name>)"
@@ -311,7 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status",
         help="done, failed and missing runs of a results folder",
-        description="Show a results folder's done, failed and missing runs and the errors.",
+        description=(
+            "Show a results folder's done, failed and missing runs, the errors, and any damaged "
+            "files (exit status 1 if there are some; a rerun runs damaged runs again)."
+        ),
     )
     status.add_argument("dir", help="results folder")
     status.set_defaults(handler=_command_status)
@@ -323,7 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Write DIR/report/index.html: a self-contained page (works offline) with a summary "
             "in plain words, the policy comparison, response-time distributions, a map of the "
             "community, daily series, workloads and (where swept or computed) parameter effects "
-            "and sensitivity indices; every figure also as PNG and SVG beside it."
+            "and sensitivity indices; every figure also as PNG and SVG beside it. The folder is "
+            "checked before drawing and the files are written all or none (exit status 2 for "
+            "bad input, 1 if they cannot be written, e.g. a full disk)."
         ),
     )
     report.add_argument("dir", help="results folder of `volsim experiment`")
@@ -334,19 +485,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline", help="policy to compare against (default: the experiment's baseline_policy)"
     )
     report.set_defaults(handler=_command_report)
+
+    app = commands.add_parser(
+        "app",
+        help="watch the community in the browser (a Mesa SolaraViz page, works offline)",
+        description=(
+            "Serve the volsim page: the community map with volunteers walking and serving and "
+            "orders waiting, live plots, and controls for policy, active share, scenario, seed, "
+            "step interval and play speed. Needs the optional extra: pip install -e '.[app]'. "
+            "`solara run sim/app.py` serves the same page."
+        ),
+    )
+    app.add_argument(
+        "scenario", nargs="?", help="scenario file the page opens with (default: the baseline)"
+    )
+    app.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    app.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 = everyone)",
+    )
+    app.set_defaults(handler=_command_app)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every expected failure is one line on stderr and an exit status:
+    2 bad input, 1 output that could not be written, 130 interrupted (Ctrl-C)."""
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.handler(args)
     except InputError as error:
         print(f"volsim {args.command}: error: {error}", file=sys.stderr)
         return EXIT_INPUT
+    except OutputError as error:
+        print(f"volsim {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_OUTPUT
+    except OSError as error:  # a file system fault not caught nearer its cause
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"volsim {args.command}: error: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_OUTPUT
     except KeyboardInterrupt:
-        print("volsim: interrupted", file=sys.stderr)
-        return 130
+        print(f"volsim {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

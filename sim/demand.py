@@ -96,7 +96,9 @@ class Demand:
         total = rates.sum() * self.surge_multiplier(day)
         if total <= 0:
             empty, none = np.empty(0), np.empty(0, dtype=np.int64)
-            return DayOrders(empty, none, none, empty, none, empty, empty, empty, empty.astype(bool))
+            return DayOrders(
+                empty, none, none, empty, none, empty, empty, empty, empty.astype(bool)
+            )
         per_hour = rng.poisson(total * self._hour_share)
         n = int(per_hour.sum())
         hour_start = np.repeat(np.arange(24) * 60.0, per_hour)

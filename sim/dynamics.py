@@ -26,6 +26,7 @@ that policies consume them identically (common random numbers).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,7 +69,9 @@ class Dynamics:
         self.ageing_rng = model.streams["ageing"]
         self.rng = model.streams["dynamics"]
         self.counts = {"arrivals": 0, "births": 0, "deaths": 0, "departures": 0}
+        self.counts.update(left_home=0, moved_in_with_family=0, partners=0)
         self.counts.update(joined=0, stopped=0, burnt_out=0, returned=0, left_registry=0)
+        self._last_year_counts = dict(self.counts)
         self.left_day = np.full(model.population.size, -1)
         self._period_start = 0
         self._work_today: dict[int, float] = {}
@@ -81,17 +84,25 @@ class Dynamics:
     def _period_tables(self, days: int) -> dict[str, np.ndarray | float]:
         """Probabilities over a period of ``days`` (cached: periods repeat)."""
         if days not in self._tables:
-            p = self.params
+            p, people = self.params, self.model.scenario_params.population
             ages = np.arange(MAX_AGE_YEARS + 1)
+            # a household moves away at the rate of its oldest member's age band
             move = np.select(
                 [ages < 18, ages < 60],
                 [p.departure_per_year_under_18, p.departure_per_year_18_59 * p.ageing_speed],
                 p.departure_per_year_60_plus,
             )
             death = p.gompertz_a_per_year * np.exp(p.gompertz_b_per_year * ages)
+            elder_move = np.select(
+                [ages < 60, ages < 80],
+                [0.0, people.alone_elder_moves_per_year_60_79],
+                people.alone_elder_moves_per_year_80_plus,
+            )
             self._tables[days] = {
                 "death_by_age": per_period(death, days),
                 "move_by_age": per_period(move, days),
+                "alone_elder_move_by_age": per_period(elder_move, days),
+                "leave_home": per_period(people.leave_home_per_year * p.ageing_speed, days),
                 "stop": per_period(p.stop_per_year, days),
                 "return": per_period(p.return_per_year, days),
                 "leave": per_period(p.leave_registry_per_year, days),
@@ -241,19 +252,67 @@ class Dynamics:
         self.counts["joined"] += len(join)
 
     def _deaths_and_departures(self, pop: Population, day: int, tables: dict) -> np.ndarray:
+        """Deaths; households moving away; adult children leaving home; elders living alone
+        moving to their children or into care. Return the ids of those who left."""
         age = np.minimum(pop.age_years, MAX_AGE_YEARS)
+        here = pop.present
+        n_households = int(pop.household.max()) + 1
         u = self.ageing_rng.random(pop.size)
-        dies = pop.present & (u < tables["death_by_age"][age])
-        moves = pop.present & ~dies & (u > 1.0 - tables["move_by_age"][age])
+        u_household = self.ageing_rng.random(n_households)
+        home = pop.household
+        oldest = np.full(n_households, -1)
+        np.maximum.at(oldest, home[here], age[here])
+        size = np.bincount(home[here], minlength=n_households)
+        dies = here & (u < tables["death_by_age"][age])
+        household_moves = u_household < tables["move_by_age"][np.maximum(oldest, 0)]
+        moves = here & ~dies & household_moves[home]
+        stays = here & ~dies & ~moves
+        # disjoint groups by age, so one uniform decides: u above 1 - p means the event
+        leaves_home = (
+            stays
+            & (age >= 18)
+            & (age < 30)
+            & (oldest[home] >= age + 18)
+            & (u > 1.0 - tables["leave_home"])
+        )
+        elder_p = tables["alone_elder_move_by_age"][age]
+        elder_goes = stays & (size[home] == 1) & (u > 1.0 - elder_p)
+        # the top share of that interval: into a family household of the same stairwell
+        into_family = elder_goes & (
+            u > 1.0 - elder_p * self.model.scenario_params.population.moves_in_with_family_share
+        )
         if self.fixed_volunteers:  # the queueing-limit volunteers never leave
-            dies &= ~pop.active
-            moves &= ~pop.active
-        left = np.flatnonzero(dies | moves)
+            for leaving in (dies, moves, leaves_home, elder_goes, into_family):
+                leaving &= ~pop.active
+        moved_in = self._move_in_with_family(pop, np.flatnonzero(into_family), stays & ~leaves_home)
+        gone = (moves | leaves_home | elder_goes) & ~moved_in
+        left = np.flatnonzero(dies | gone)
         pop.remove(left)
         self.left_day[left] = day
         self.counts["deaths"] += int(dies.sum())
-        self.counts["departures"] += int(moves.sum())
+        self.counts["departures"] += int(gone.sum())
+        self.counts["left_home"] += int(leaves_home.sum())
+        self.counts["moved_in_with_family"] += int(moved_in.sum())
         return left
+
+    def _move_in_with_family(
+        self, pop: Population, elders: np.ndarray, staying: np.ndarray
+    ) -> np.ndarray:
+        """Elders who join a household with a member aged 18-59 in their own stairwell (the
+        household changes; the stairwell, and the floor the roster knows, do not); return a
+        mask of those who found one."""
+        moved = np.zeros(pop.size, dtype=bool)
+        if len(elders) == 0:
+            return moved
+        adult = staying & (pop.age_years >= 18) & (pop.age_years < 60)
+        for e in elders.tolist():
+            candidates = np.flatnonzero(adult & (pop.stairwell == pop.stairwell[e]))
+            if len(candidates) == 0:
+                continue
+            host = candidates[self.ageing_rng.integers(len(candidates))]
+            pop.household[e] = pop.household[host]
+            moved[e] = True
+        return moved
 
     def _arrivals(self, pop: Population, days: int) -> np.ndarray:
         p, rng = self.params, self.ageing_rng
@@ -261,7 +320,15 @@ class Dynamics:
         households = rng.poisson(p.arriving_households_per_year / p.ageing_speed * years)
         mothers = pop.present & (pop.age_years >= 22) & (pop.age_years <= 40)
         births = rng.poisson(p.births_per_1000_per_year * pop.residents / 1000 * years)
-        if households == 0 and (births == 0 or not mothers.any()):
+        # couples: a partner of about their age moves in with someone aged 22-59 living alone
+        here = pop.present
+        size = np.bincount(pop.household[here], minlength=int(pop.household.max()) + 1)
+        singles = np.flatnonzero(
+            here & (size[pop.household] == 1) & (pop.age_years >= 22) & (pop.age_years < 60)
+        )
+        partner_p = per_period(self.model.scenario_params.population.single_partner_per_year, days)
+        singles = singles[rng.random(len(singles)) < partner_p]
+        if households == 0 and len(singles) == 0 and (births == 0 or not mothers.any()):
             return np.empty(0, dtype=np.int64)
         ages, household, stairwell, floor = [], [], [], []
         next_household = int(pop.household.max()) + 1
@@ -275,6 +342,12 @@ class Dynamics:
             household += [next_household + h] * size
             stairwell += [int(rng.integers(layout.n_stairwells))] * size
             floor += [int(rng.integers(1, floors + 1))] * size
+        partner_age = pop.age_years[singles] + rng.integers(-3, 4, len(singles))
+        ages += np.maximum(18, partner_age).tolist()
+        household += pop.household[singles].tolist()
+        stairwell += pop.stairwell[singles].tolist()
+        floor += pop.floor[singles].tolist()
+        self.counts["partners"] += len(singles)
         parents = np.flatnonzero(mothers)
         if births and len(parents):
             for parent in rng.choice(parents, births).tolist():
@@ -319,3 +392,33 @@ class Dynamics:
         pop.active[aged_out] = False
         pop.registered[aged_out] = False
         pop.refresh_households(self.retiree_age_years)
+
+    def yearly_columns(self) -> dict[str, float]:
+        """What decides sustainability, for the year's row: living arrangements of those aged
+        60+, helpers aged 60-69 per elder eligible for a pair, the age of active volunteers,
+        and stops (burnout among them) in the year."""
+        pop = self.model.population
+        elder = pop.present & (pop.age_years >= 60)
+        n_elder = max(1, int(elder.sum()))
+        eligible = pop.present & (pop.age_years >= 80) & (pop.living_alone | pop.empty_nest)
+        helpers = pop.active & (pop.age_years >= 60) & (pop.age_years <= 69)
+        active_age = pop.age_years[pop.active]
+        counts, last = self.counts, self._last_year_counts
+        row = {
+            "living_alone_share_60_plus": float((pop.living_alone & elder).sum() / n_elder),
+            "empty_nest_share_60_plus": float((pop.empty_nest & elder).sum() / n_elder),
+            "eligible_elders": int(eligible.sum()),
+            "helpers_60_69_per_eligible_elder": (
+                float(helpers.sum() / eligible.sum()) if eligible.any() else math.nan
+            ),
+            "active_volunteer_age_mean_years": (
+                float(active_age.mean()) if len(active_age) else math.nan
+            ),
+            "active_volunteer_age_median_years": (
+                float(np.median(active_age)) if len(active_age) else math.nan
+            ),
+            "volunteer_stops": counts["stopped"] - last["stopped"],
+            "burnout_stops": counts["burnt_out"] - last["burnt_out"],
+        }
+        self._last_year_counts = dict(counts)
+        return row

@@ -1,4 +1,5 @@
-"""The one error type a user sees: bad input, reported as one line with exit status 2."""
+"""The errors a user sees as one line: bad input (exit status 2) and output that could not be
+written (exit status 1), each naming the file (and the key) at fault, without a traceback."""
 
 from __future__ import annotations
 
@@ -16,3 +17,16 @@ class InputError(Exception):
         self.message = message
         where = f"{source}: {key}" if key else source
         super().__init__(f"{where}: {message}")
+
+
+class OutputError(Exception):
+    """A result file that could not be written (a full disk, a folder made read-only meanwhile).
+
+    The CLI prints ``str(error)`` on one line and exits with status 1; nothing half-written is
+    left behind (see :mod:`sim.storage`). ``path`` names the file or folder.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")

@@ -6,8 +6,9 @@ Calibrated to the Chaoyangli community, Heping District, Tianjin (docs/ODD.md, s
 
 Mesa time is counted in days: ``step()`` simulates one day, and ``mesa.batch_run`` drives the
 model like any other. Within a day, orders move minute by minute on volsim's own event queue
-(:mod:`sim.engine`). Build it from a scenario (file, :class:`~sim.scenario.Scenario` or None for
-the Chaoyangli baseline), keyword overrides in dotted form, and ``rng=`` (an int seed)::
+(:mod:`sim.engine`). Build it from volsim's scenario (``params``: a file,
+:class:`~sim.scenario.Scenario` or None for the Chaoyangli baseline), keyword overrides in dotted
+form, and ``rng=`` (an int seed or a numeric string)::
 
     model = VolunteerModel("scenarios/chaoyangli.toml", policy="pairing", rng=42, days=30)
     model.run_model()
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ import mesa
 import numpy as np
 import pandas as pd
 from mesa.discrete_space import OrthogonalVonNeumannGrid
+from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from sim import scenario as scenario_module
 from sim.acceptance import AcceptanceModel
@@ -69,7 +72,15 @@ AGE_BANDS = {
 
 
 def _root_seed(rng: Any) -> int:
-    """An integer root seed from Mesa's ``rng`` argument (None draws fresh entropy)."""
+    """An integer root seed from Mesa's ``rng`` argument (None or "" draws fresh entropy).
+
+    A numeric string counts as its number: a seed typed into a page arrives as text.
+    """
+    if isinstance(rng, str):
+        text = rng.strip()
+        if text and not text.lstrip("+-").isdigit():
+            raise ValueError(f"rng must be a whole number, not {rng!r}")
+        rng = int(text) if text else None
     if rng is None:
         return int(np.random.SeedSequence().entropy % (2**63))
     if isinstance(rng, (int, np.integer)):
@@ -79,33 +90,60 @@ def _root_seed(rng: Any) -> int:
     raise TypeError(f"rng must be an int seed, a numpy Generator or None, not {type(rng)}")
 
 
+def _split_scenario(params: Any, scenario: Any) -> tuple[Any, MesaScenario | None]:
+    """volsim's scenario and Mesa's from ``params`` and ``scenario``.
+
+    ``scenario`` is Mesa's name: SolaraViz's Reset passes a Mesa Scenario there. volsim's own
+    scenario used to go there too; that still works, with a DeprecationWarning, for one release.
+    """
+    if scenario is None or isinstance(scenario, MesaScenario):
+        return params, scenario
+    if params is not None:
+        raise TypeError("give volsim's scenario as params= only (scenario= is Mesa's)")
+    warnings.warn(
+        "VolunteerModel(scenario=...) for volsim's scenario is deprecated: use params= "
+        "(scenario= is Mesa's Scenario)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return scenario, None
+
+
 class VolunteerModel(mesa.Model):
     """Community volunteer service for elderly neighbours, one ``step()`` per simulated day."""
 
     def __init__(
         self,
-        scenario: Scenario | str | Path | None = None,
+        params: Scenario | str | Path | None = None,
         *,
         policy: str | None = None,
         days: int | None = None,
         rng: Any = None,
+        scenario: MesaScenario | None = None,
         **overrides: Any,
     ) -> None:
         """Build the community, its people and the chosen policy.
 
         Args:
-            scenario: a scenario file, a loaded Scenario, or None for the built-in baseline.
+            params: volsim's scenario: a file, a loaded Scenario, or None for the built-in
+                baseline.
             policy: a policy name or a chain such as ``"pairing+broadcast"`` (overrides
                 ``dispatch.policy`` and ``dispatch.fallback``).
             days: simulated days (overrides ``simulation.days``).
-            rng: the root seed; every random process gets its own stream spawned from it.
+            rng: the root seed (an int, a numeric string or None); every random process gets
+                its own stream spawned from it.
+            scenario: Mesa's Scenario (SolaraViz passes one on Reset); its ``rng`` is the seed
+                when ``rng`` is not given. volsim's scenario here is deprecated (use ``params``).
             **overrides: scenario keys in dotted form, e.g. ``**{"demand.max_wait_min": 60}``.
         """
-        seed = _root_seed(rng)
-        super().__init__(rng=seed)
+        scenario_in, mesa_scenario = _split_scenario(params, scenario)
+        seed = _root_seed(rng if rng is not None or mesa_scenario is None else mesa_scenario.rng)
+        if mesa_scenario is not None:
+            mesa_scenario.rng = seed
+        super().__init__(rng=seed, scenario=mesa_scenario)
         self.seed = seed
-        source = str(scenario) if isinstance(scenario, (str, Path)) else "scenario"
-        params = self._resolve(scenario, policy, days, overrides)
+        source = str(scenario_in) if isinstance(scenario_in, (str, Path)) else "scenario"
+        params = self._resolve(scenario_in, policy, days, overrides)
         self.scenario_params = params
         self.days = params.simulation.days
         self.streams = spawn_streams(seed)
@@ -178,13 +216,13 @@ class VolunteerModel(mesa.Model):
         self._last_counts = dict(self.orders.counts)
         self.datacollector = mesa.DataCollector(
             model_reporters={
-                "day": lambda m: m.steps,
-                "orders_placed": lambda m: m.daily["orders_placed"],
-                "orders_served": lambda m: m.daily["orders_served"],
-                "orders_unmet": lambda m: m.daily["orders_unmet"],
-                "active_volunteers": lambda m: int(m.population.active.sum()),
-                "coverage_15min_share": lambda m: m.daily["coverage_15min_share"],
-                "willing_coverage_15min_share": lambda m: m.daily["willing_coverage_15min_share"],
+                "day": "steps",
+                "orders_placed": "orders_placed_today",
+                "orders_served": "orders_served_today",
+                "orders_unmet": "orders_unmet_today",
+                "active_volunteers": "active_volunteers",
+                "coverage_15min_share": "coverage_15min_share_today",
+                "willing_coverage_15min_share": "willing_coverage_15min_share_today",
             }
         )
         self._on_duty_count = 0
@@ -367,6 +405,7 @@ class VolunteerModel(mesa.Model):
         row["coverage_15min_share"] = float(np.mean(samples)) if samples else math.nan
         row["response_time_p90_min"] = metrics["response_time_p90_min"]
         row["unmet_share"] = metrics["unmet"] / metrics["requests"] if metrics["requests"] else 0.0
+        row.update(self.dynamics.yearly_columns())
         self.yearly.append(row)
 
     def yearly_table(self) -> pd.DataFrame:
@@ -477,3 +516,28 @@ class VolunteerModel(mesa.Model):
         result["events"] = self.events.events_run
         result["wall_seconds"] = self.wall_seconds
         return result
+
+    # --- the day's figures (DataCollector reports them by name) --------------------------
+    @property
+    def orders_placed_today(self) -> int:
+        return int(self.daily.get("orders_placed", 0))
+
+    @property
+    def orders_served_today(self) -> int:
+        return int(self.daily.get("orders_served", 0))
+
+    @property
+    def orders_unmet_today(self) -> int:
+        return int(self.daily.get("orders_unmet", 0))
+
+    @property
+    def coverage_15min_share_today(self) -> float:
+        return float(self.daily.get("coverage_15min_share", math.nan))
+
+    @property
+    def willing_coverage_15min_share_today(self) -> float:
+        return float(self.daily.get("willing_coverage_15min_share", math.nan))
+
+    @property
+    def active_volunteers(self) -> int:
+        return int(self.population.active.sum())

@@ -1,4 +1,4 @@
-"""Needs with their own clocks: each order is urgent, same-day or scheduled (sim.scenario.URGENCIES).
+"""Needs with their own clocks: each order is urgent, same-day or scheduled (URGENCIES).
 
 - urgent: as soon as possible, day or night; dispatched when placed; on time if a volunteer
   arrives within ``needs.urgent_window_min`` (the 15-minute circle).
@@ -11,8 +11,8 @@
 
 An order not accepted within ``demand.max_wait_min`` of its release (or by the end of its window,
 if that is later) expires unmet. With ``needs.book_non_urgent = false`` every order is released
-when placed and expires ``demand.max_wait_min`` after (the queueing limit). The draws come from the demand stream: every policy faces the
-same clocks (common random numbers).
+when placed and expires ``demand.max_wait_min`` after (the queueing limit). The draws come from
+the demand stream: every policy faces the same clocks (common random numbers).
 """
 
 from __future__ import annotations
@@ -48,7 +48,11 @@ class NeedClocks:
         self._lead_days = n.scheduled_lead_days
         self._notice_min = n.scheduled_notice_min
         self._window_min = np.array(
-            [n.urgent_window_min, n.same_day_window_min, n.scheduled_notice_min + n.scheduled_window_min]
+            [
+                n.urgent_window_min,
+                n.same_day_window_min,
+                n.scheduled_notice_min + n.scheduled_window_min,
+            ]
         )
         self._max_wait_min = scenario.demand.max_wait_min
 

@@ -93,31 +93,68 @@ class Population:
         )
 
 
-def _ages(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
+def apportion(total: int, weights: np.ndarray) -> np.ndarray:
+    """``total`` split in proportion to ``weights`` as integers (largest remainders)."""
+    weights = np.asarray(weights, dtype=float)
+    if total <= 0 or weights.sum() <= 0:
+        return np.zeros(len(weights), dtype=np.int64)
+    exact = total * weights / weights.sum()
+    counts = np.floor(exact).astype(np.int64)
+    order = np.argsort(-(exact - counts), kind="stable")
+    counts[order[: total - counts.sum()]] += 1
+    return counts
+
+
+def age_band_counts(scenario: Scenario) -> list[tuple[int, int, int]]:
+    """(youngest, oldest, residents) of each age band at the start.
+
+    The profile fixes the residents aged 60+, 80+ and 90+; the census table
+    (``population.age_table``) shares out the rest: those under 60 in proportion to its bands
+    under 60, and those aged 60-79 in proportion to its bands from 60 to 79. 80-89 and 90-100
+    are the profile's own.
+    """
     p = scenario.population
     n = p.residents
-    cut = [round(n * s) for s in (p.share_aged_60_plus, p.share_aged_70_plus)]
-    cut += [round(n * s) for s in (p.share_aged_80_plus, p.share_aged_90_plus)]
-    under_18 = round(n * p.share_aged_under_18)
-    bands = [  # (count, youngest, oldest)
-        (cut[3], 90, 100),
-        (cut[2] - cut[3], 80, 89),
-        (cut[1] - cut[2], 70, 79),
-        (cut[0] - cut[1], 60, 69),
-        (under_18, 0, 17),
-    ]
-    ages = [rng.integers(lo, hi + 1, count) for count, lo, hi in bands]
-    # ages 18-59: density rising linearly to working_age_density_ratio × at 59 than at 18
-    working = np.arange(18, 60)
-    weight = 1.0 + (p.working_age_density_ratio - 1.0) * (working - 18) / 41.0
-    ages.append(rng.choice(working, n - sum(b[0] for b in bands), p=weight / weight.sum()))
+    n60, n80, n90 = (
+        round(n * s) for s in (p.share_aged_60_plus, p.share_aged_80_plus, p.share_aged_90_plus)
+    )
+    starts = [band[0] for band in p.age_table]
+    ends = [s - 1 for s in starts[1:]] + [79]
+    persons = np.array([band[1] for band in p.age_table], dtype=float)
+    young = np.array(starts) < 60
+    bands: list[tuple[int, int, int]] = []
+    for mask, total in ((young, n - n60), (~young, n60 - n80)):
+        counts = apportion(total, persons[mask])
+        idx = np.flatnonzero(mask)
+        bands += [(starts[i], ends[i], int(c)) for i, c in zip(idx, counts, strict=True)]
+    return [*bands, (80, 89, n80 - n90), (90, 100, n90)]
+
+
+def _ages(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
+    """Ages by band (:func:`age_band_counts`), uniform within each band, shuffled."""
+    ages = [rng.integers(lo, hi + 1, count) for lo, hi, count in age_band_counts(scenario)]
     return rng.permutation(np.concatenate(ages))
+
+
+def _match(targets: np.ndarray, head_age_sorted: np.ndarray, rng: np.random.Generator):
+    """For each target age, the index (into the sorted heads) of a head of about that age."""
+    pos = np.searchsorted(head_age_sorted, targets)
+    pos += rng.integers(-2, 3, len(targets))  # spread over heads of nearly the same age
+    return np.clip(pos, 0, len(head_age_sorted) - 1)
 
 
 def _households(
     scenario: Scenario, age: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Assign residents to households; return (household, living_alone, empty_nest)."""
+    """Assign residents to households; return (household, living_alone, empty_nest).
+
+    Elders living alone and empty-nest couples (both aged 60+) come first, in the profile's
+    shares; everyone else lives in a family household of two or more with a head aged 25-59
+    (18-59 if too few) and, while they last, a partner aged 18-59 of about the head's age;
+    then children join parents 22-40 years older, adults a head of about their age, elders a
+    child 22-40 years younger. Nobody under 60 lives alone, unless there are as many
+    households as residents (the limit settings of docs/ODD.md §7.10): then each their own.
+    """
     p = scenario.population
     n = len(age)
     household = np.full(n, -1)
@@ -133,13 +170,39 @@ def _households(
     household[alone] = np.arange(n_alone)
     household[nest] = n_alone + np.arange(n_nest) // 2
     next_id = n_alone + (n_nest + 1) // 2
-    families = max(1, min(p.households - next_id, n - n_alone - n_nest))
-    others = rng.permutation(np.flatnonzero(household < 0))
-    adults_first = others[np.argsort(~((age[others] >= 18) & (age[others] < 60)), kind="stable")]
-    slots = np.concatenate(
-        [np.arange(min(families, len(others))), rng.integers(0, families, len(others))]
-    )[: len(others)]
-    household[adults_first] = next_id + slots
+    others = np.flatnonzero(household < 0)
+    families = max(0, min(p.households - next_id, len(others) // 2))
+    if p.households - next_id >= len(others):  # a household for each (limit settings)
+        household[others] = next_id + np.arange(len(others))
+    elif families:
+        adult = (age[others] >= 25) & (age[others] < 60)
+        if adult.sum() < families:
+            adult = (age[others] >= 18) & (age[others] < 60)
+        pool = others[adult] if adult.sum() >= families else others
+        heads = rng.choice(pool, families, replace=False)
+        heads = heads[np.argsort(age[heads], kind="stable")]
+        head_age = age[heads]
+        members = rng.permutation(np.setdiff1d(others, heads))
+        # partners first: adults 18-59 take the first places, one beside each head
+        a = age[members]
+        members = members[np.argsort(~((a >= 18) & (a < 60)), kind="stable")]
+        a = age[members]
+        # the head's age each member looks for: a parent, a partner, or a child
+        target = np.where(
+            a < 18,
+            a + rng.integers(22, 41, len(a)),
+            np.where(a < 60, a + rng.integers(-3, 4, len(a)), a - rng.integers(22, 41, len(a))),
+        )
+        # the first ``families`` members go one to each head (every family has two or more),
+        # matched by rank of age; the rest join a head of about the age they look for
+        first, later = np.arange(min(families, len(members))), np.arange(families, len(members))
+        slot = np.empty(len(members), dtype=np.int64)
+        slot[first[np.argsort(target[first], kind="stable")]] = np.arange(len(first))
+        slot[later] = _match(target[later], head_age, rng)
+        household[heads] = next_id + np.arange(families)
+        household[members] = next_id + slot
+    else:  # too few people for families of two: one household
+        household[others] = next_id
     living_alone = np.zeros(n, dtype=bool)
     living_alone[alone] = True
     empty_nest = np.zeros(n, dtype=bool)

@@ -3,6 +3,12 @@
 A scenario is a TOML file with one table per section below. Every key is optional in the file
 (the defaults are the Chaoyangli baseline); unknown keys, wrong types and values out of range are
 refused with an :class:`~sim.errors.InputError` naming the file and the dotted key.
+
+Every number must be finite: NaN never, and ``inf`` only where a field says what it means
+(:func:`_may_be_inf`: ``demand.max_wait_min``, ``travel.speed_m_per_min``). Upper bounds keep
+rates and sizes within what the model can draw and hold, and the section checks refuse the
+combinations the model cannot run (no elders at all, age bands that add up to more than the
+residents, service points with no opening hours), so every accepted scenario runs.
 """
 
 from __future__ import annotations
@@ -30,19 +36,44 @@ POLICY_NAMES = ("pairing", "nearest", "broadcast", "grid", "station", "neighbour
 URGENCIES = ("urgent", "same_day", "scheduled")
 #: the ways of reaching a volunteer (sim.channels)
 CHANNEL_NAMES = ("centre_call", "app", "phone", "focal_call", "knock", "walk_in")
-#: keys that moved, with where they went (old files get a clear error)
+#: keys that moved or went, with what replaced them (old files get a clear error)
 MOVED_KEYS = {
-    "acceptance.response_mean_min": "channels.<name>.answer_delay_mean_min",
-    "acceptance.familiarity_bonus": "acceptance.familiarity_multiplier",
-    "dispatch.grid_assign_delay_min": "channels.focal_call.answer_delay_mean_min",
+    "acceptance.response_mean_min": "answers take each channel's channels.<name>."
+    "answer_delay_mean_min",
+    "acceptance.familiarity_bonus": "use acceptance.familiarity_multiplier",
+    "dispatch.grid_assign_delay_min": "the focal household's call is "
+    "channels.focal_call.answer_delay_mean_min",
+    "population.share_aged_70_plus": "ages 60-79 follow population.age_table (Tianjin census)",
+    "population.share_aged_under_18": "ages under 60 follow population.age_table (Tianjin census)",
+    "population.working_age_density_ratio": "ages under 60 follow population.age_table "
+    "(Tianjin census)",
 }
 
 
+#: the largest rate or relative weight a key takes (Poisson draws need lam < 1e18)
+MAX_RATE = 1e6
+#: the longest run, in simulated days (a century)
+MAX_DAYS = 36500
+#: the most cells of the community grid (Mesa builds every cell: about 20 s per million)
+MAX_CELLS = 1_000_000
+
+
 class _Section(BaseModel):
-    # inf (never expire, no travel time) stays inf in JSON dumps and hashes, not null
+    # every float must be finite (NaN never); the few keys where inf has a meaning opt in with
+    # _may_be_inf. inf stays inf in JSON dumps and hashes, not null.
     model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, ser_json_inf_nan="constants"
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        allow_inf_nan=False,
+        ser_json_inf_nan="constants",
     )
+
+
+def _may_be_inf(default: float, description: str) -> Any:
+    """A positive float field that also takes ``inf``, with the meaning of inf in its
+    description (NaN still fails: it is not greater than 0)."""
+    return Field(default, gt=0, allow_inf_nan=True, description=description)
 
 
 def _per_type(**values: float) -> Any:
@@ -52,12 +83,12 @@ def _per_type(**values: float) -> Any:
 class PerOrderType(_Section):
     """One number for each order type."""
 
-    daily_help: float = Field(ge=0)
-    shopping: float = Field(ge=0)
-    medical_escort: float = Field(ge=0)
-    companionship_check: float = Field(ge=0)
-    repair: float = Field(ge=0)
-    urgent: float = Field(ge=0)
+    daily_help: float = Field(ge=0, le=MAX_RATE)
+    shopping: float = Field(ge=0, le=MAX_RATE)
+    medical_escort: float = Field(ge=0, le=MAX_RATE)
+    companionship_check: float = Field(ge=0, le=MAX_RATE)
+    repair: float = Field(ge=0, le=MAX_RATE)
+    urgent: float = Field(ge=0, le=MAX_RATE)
 
     def as_list(self) -> list[float]:
         return [getattr(self, name) for name in ORDER_TYPES]
@@ -69,8 +100,8 @@ class ScenarioInfo(_Section):
 
 
 class Community(_Section):
-    width_m: float = Field(400.0, gt=0, description="0.16 km² footprint (profile, 2015)")
-    height_m: float = Field(400.0, gt=0, description="0.16 km² footprint (profile, 2015)")
+    width_m: float = Field(400.0, gt=0, le=1e5, description="0.16 km² footprint (profile, 2015)")
+    height_m: float = Field(400.0, gt=0, le=1e5, description="0.16 km² footprint (profile, 2015)")
     cell_size_m: float = Field(10.0, gt=0, description="one stairwell frontage")
     layout: Literal["blocks", "uniform"] = Field(
         "blocks", description="blocks: buildings in rows; uniform: stairwells anywhere"
@@ -80,12 +111,12 @@ class Community(_Section):
     )
     fixed_layout: bool = Field(True, description="the same buildings in every run")
     layout_seed: int = Field(0, ge=0, description="seed of the fixed layout")
-    buildings: int = Field(43, ge=1, description="43 buildings (profile, 2015)")
-    stairwells: int = Field(164, ge=1, description="164 楼门 (profile, 2015)")
+    buildings: int = Field(43, ge=1, le=10_000, description="43 buildings (profile, 2015)")
+    stairwells: int = Field(164, ge=1, le=10_000, description="164 楼门 (profile, 2015)")
     floors_per_building: int = Field(6, ge=1, le=40, description="assumed walk-ups")
     grids: int = Field(11, ge=1, description="11 网格 (article)")
     focal_households_per_building: int = Field(1, ge=0, description="党员中心户 (article)")
-    service_points: int = Field(276, ge=0, description="276 家站服务点 (article)")
+    service_points: int = Field(276, ge=0, le=100_000, description="276 家站服务点 (article)")
     service_point_hours: list[list[int]] = Field(
         default_factory=lambda: [[8, 12], [14, 18], [8, 18], [18, 21]],
         description="opening windows [open_hour, close_hour) a point draws from",
@@ -100,42 +131,97 @@ class Community(_Section):
         cells = int(self.width_m // self.cell_size_m) * int(self.height_m // self.cell_size_m)
         if cells < 4 * self.stairwells:
             raise ValueError("cell_size_m: too coarse for the number of stairwells")
+        if cells > MAX_CELLS:
+            raise ValueError(
+                f"cell_size_m: too fine: {cells:,} cells of the community grid, "
+                f"at most {MAX_CELLS:,} (width_m/cell_size_m × height_m/cell_size_m)"
+            )
         for window in self.service_point_hours:
             if len(window) != 2 or not 0 <= window[0] < window[1] <= 24:
                 raise ValueError("service_point_hours: each window is [open, close], 0-24")
+        if self.service_points and not self.service_point_hours:
+            raise ValueError("service_point_hours: service points need at least one window")
         return self
 
 
+#: Tianjin, 2010 census, residents by ten-year age band (youngest age of the band, persons):
+#: citypopulation.de, "Tiānjīn", from the National Bureau of Statistics of China. The 2020
+#: census's five-year table was not found; its broad shares (0-14: 13.47%, 15-59: 64.87%,
+#: 60+: 21.66%; NBS bulletin No. 5, 2021) are compared in docs/ODD.md §5.
+TIANJIN_2010_AGE_TABLE = [
+    [0, 858691],
+    [10, 1210637],
+    [20, 3021156],
+    [30, 2081235],
+    [40, 2165107],
+    [50, 1917182],
+    [60, 953176],
+    [70, 527386],
+]
+
+
 class Population(_Section):
-    residents: int = Field(4900, ge=1, description="3,966 volunteers = 'over 80%' (article)")
-    households: int = Field(2300, ge=1, description="2,300+ households (profile, 2015)")
-    share_aged_under_18: float = Field(0.10, ge=0, le=1, description="assumed, old community")
-    working_age_density_ratio: float = Field(
-        2.0, gt=0, description="people aged 59 per person aged 18 (census pyramid, assumed)"
+    residents: int = Field(
+        4900, ge=1, le=1_000_000, description="3,966 volunteers = 'over 80%' (article)"
     )
+    households: int = Field(2300, ge=1, description="2,300+ households (profile, 2015)")
     share_aged_60_plus: float = Field(0.273, ge=0, le=1, description="1,637 of 6,000 (2015)")
-    share_aged_70_plus: float = Field(0.17, ge=0, le=1, description="assumed between 60+ and 80+")
     share_aged_80_plus: float = Field(0.0893, ge=0, le=1, description="536 of 6,000 (2015)")
     share_aged_90_plus: float = Field(0.0075, ge=0, le=1, description="45 of 6,000 (2015)")
+    age_table: list[list[int]] = Field(
+        default_factory=lambda: [list(band) for band in TIANJIN_2010_AGE_TABLE],
+        description="[[youngest_age, persons], ...] from 0 to 79: shape under 60 and of 60-79",
+    )
     living_alone_share_of_60_plus: float = Field(0.060, ge=0, le=1, description="98 of 1,637")
     empty_nest_share_of_60_plus: float = Field(0.368, ge=0, le=1, description="603 of 1,637")
+    leave_home_per_year: float = Field(
+        0.10, ge=0, le=1, description="adults 18-29 living with a parent move out (assumed)"
+    )
+    alone_elder_moves_per_year_60_79: float = Field(
+        0.02, ge=0, le=1, description="to children or into care (assumed)"
+    )
+    alone_elder_moves_per_year_80_plus: float = Field(
+        0.06, ge=0, le=1, description="to children or into care (assumed)"
+    )
+    single_partner_per_year: float = Field(
+        0.10, ge=0, le=1, description="a partner moves in with someone 22-59 alone (assumed)"
+    )
+    moves_in_with_family_share: float = Field(
+        0.5, ge=0, le=1, description="of those moves, into a family in the stairwell (assumed)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Population:
-        shares = [
-            self.share_aged_60_plus,
-            self.share_aged_70_plus,
-            self.share_aged_80_plus,
-            self.share_aged_90_plus,
-        ]
-        if any(a < b for a, b in itertools.pairwise(shares)):
-            raise ValueError("share_aged_60_plus: age shares must fall with age")
-        if self.share_aged_under_18 + self.share_aged_60_plus > 1:
-            raise ValueError("share_aged_under_18: with share_aged_60_plus exceeds 1")
+        names = [f"share_aged_{age}_plus" for age in (60, 80, 90)]
+        for younger, older in itertools.pairwise(names):
+            if getattr(self, younger) < getattr(self, older):
+                raise ValueError(
+                    f"{older}: more than {younger} ({getattr(self, younger)}): "
+                    "age shares must fall with age"
+                )
+        starts = [band[0] if len(band) == 2 else -1 for band in self.age_table]
+        if (
+            not starts
+            or starts[0] != 0
+            or any(a >= b for a, b in itertools.pairwise(starts))
+            or 60 not in starts
+            or starts[-1] >= 80
+            or any(band[1] < 0 for band in self.age_table)
+        ):
+            raise ValueError(
+                "age_table: [[youngest_age, persons], ...] ascending from 0, a band starting "
+                "at 60, the last starting before 80, persons >= 0"
+            )
         if self.living_alone_share_of_60_plus + self.empty_nest_share_of_60_plus > 1:
             raise ValueError("living_alone_share_of_60_plus: with empty-nest share exceeds 1")
         if self.households > self.residents:
             raise ValueError("households: more households than residents")
+        elders = round(self.residents * self.share_aged_60_plus)
+        if elders < 1:
+            raise ValueError(
+                f"share_aged_60_plus: no resident aged 60+ ({self.residents} residents × "
+                f"{self.share_aged_60_plus} rounds to 0): the model needs elders to place orders"
+            )
         return self
 
 
@@ -172,18 +258,27 @@ class Volunteers(_Section):
 
 class Demand(_Section):
     total_per_day: float | None = Field(
-        None, gt=0, description="flat total, uniform over elders who are not active volunteers"
+        None,
+        gt=0,
+        le=MAX_RATE,
+        description="flat total, uniform over elders who are not active volunteers",
     )
     daily_profile: Literal["observed", "flat"] = "observed"
     surges: list[list[float]] = Field(
         default_factory=list, description="[[first_day, days, multiplier], ...] of demand"
     )
-    max_wait_min: float = Field(180.0, gt=0, description="an order not accepted expires")
-    orders_per_year_alone_80_plus: float = Field(34.0, ge=0, description="calibrated")
-    orders_per_year_empty_nest_80_plus: float = Field(16.0, ge=0, description="calibrated")
-    orders_per_year_other_80_plus: float = Field(4.5, ge=0, description="calibrated")
-    orders_per_year_alone_60_79: float = Field(9.0, ge=0, description="calibrated")
-    orders_per_year_empty_nest_60_79: float = Field(2.2, ge=0, description="calibrated")
+    max_wait_min: float = _may_be_inf(
+        180.0, "an order not accepted by then expires; inf: orders never expire"
+    )
+    orders_per_year_alone_80_plus: float = Field(34.0, ge=0, le=MAX_RATE, description="calibrated")
+    orders_per_year_empty_nest_80_plus: float = Field(
+        16.0, ge=0, le=MAX_RATE, description="calibrated"
+    )
+    orders_per_year_other_80_plus: float = Field(4.5, ge=0, le=MAX_RATE, description="calibrated")
+    orders_per_year_alone_60_79: float = Field(9.0, ge=0, le=MAX_RATE, description="calibrated")
+    orders_per_year_empty_nest_60_79: float = Field(
+        2.2, ge=0, le=MAX_RATE, description="calibrated"
+    )
     type_shares: PerOrderType = _per_type(
         daily_help=0.30,
         shopping=0.20,
@@ -204,8 +299,10 @@ class Demand(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> Demand:
-        if len(self.hourly_profile) != 24 or min(self.hourly_profile) < 0:
-            raise ValueError("hourly_profile: must be 24 non-negative numbers")
+        if len(self.hourly_profile) != 24 or not all(
+            0 <= v <= MAX_RATE for v in self.hourly_profile
+        ):
+            raise ValueError(f"hourly_profile: must be 24 numbers from 0 to {MAX_RATE:g}")
         if sum(self.hourly_profile) <= 0:
             raise ValueError("hourly_profile: must not be all zero")
         if sum(self.type_shares.as_list()) <= 0:
@@ -219,7 +316,7 @@ class Demand(_Section):
 class Service(_Section):
     distribution: Literal["lognormal", "exponential", "deterministic"] = "lognormal"
     mean_min: float | None = Field(None, gt=0, description="one mean for every order type")
-    cv: float = Field(0.5, ge=0, description="coefficient of variation (lognormal)")
+    cv: float = Field(0.5, ge=0, le=100, description="coefficient of variation (lognormal)")
     mean_min_by_type: PerOrderType = _per_type(
         daily_help=45.0,
         shopping=40.0,
@@ -231,7 +328,9 @@ class Service(_Section):
 
 
 class Travel(_Section):
-    speed_m_per_min: float = Field(75.0, gt=0, description="1.25 m/s walking (1.2-1.4 m/s)")
+    speed_m_per_min: float = _may_be_inf(
+        75.0, "1.25 m/s walking (1.2-1.4 m/s); inf: no travel at all, stairs included"
+    )
     stair_min_per_floor: float = Field(0.25, ge=0, description="climbing one floor")
 
 
@@ -375,9 +474,11 @@ class Dynamics(_Section):
     departure_per_year_under_18: float = Field(0.02, ge=0, le=1)
     departure_per_year_18_59: float = Field(0.04, ge=0, le=1)
     departure_per_year_60_plus: float = Field(0.01, ge=0, le=1)
-    arriving_households_per_year: float = Field(80.0, ge=0, description="calibrated: steady")
-    births_per_1000_per_year: float = Field(5.0, ge=0, description="Tianjin, about 5‰")
-    ageing_speed: float = Field(1.0, gt=0, description="× young departures, ÷ arrivals")
+    arriving_households_per_year: float = Field(
+        80.0, ge=0, le=MAX_RATE, description="calibrated: steady"
+    )
+    births_per_1000_per_year: float = Field(5.0, ge=0, le=1000, description="Tianjin, about 5‰")
+    ageing_speed: float = Field(1.0, ge=0.01, le=100, description="× young departures, ÷ arrivals")
     motivation_initial: float = Field(0.7, ge=0, le=1)
     rating_gain_per_star: float = Field(0.02, ge=0, description="per star above neutral")
     rating_neutral_stars: float = Field(4.0, ge=1, le=5)
@@ -414,7 +515,7 @@ class Dynamics(_Section):
 
 
 class Simulation(_Section):
-    days: int = Field(365, ge=1, le=36500)
+    days: int = Field(365, ge=1, le=MAX_DAYS)
     start_weekday: int = Field(0, ge=0, le=6, description="0 = Monday")
     start_year: int = Field(2025, ge=1900, le=2200, description="calendar year of day 0")
 
@@ -486,30 +587,67 @@ def _with_default_tables(data: dict) -> dict:
     return merged
 
 
+def error_line(error: ValidationError) -> tuple[str | None, str]:
+    """The dotted key and a one-line message of a validation error's first problem.
+
+    A section check names its key as ``"key: message"``; the value shown is then that key's,
+    not the whole section's.
+    """
+    first = error.errors()[0]
+    key = _dotted(first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    value = first.get("input", _MISSING)
+    if first["type"] == "extra_forbidden":
+        if key in MOVED_KEYS:
+            return key, f"no longer a key: {MOVED_KEYS[key]}"
+        return key or None, "unknown key"
+    if first["type"] == "finite_number":
+        message = "must be a finite number"
+    if ": " in message and first["type"] == "value_error":
+        field, message = message.split(": ", 1)
+        value = value.get(field, _MISSING) if isinstance(value, dict) else _MISSING
+        if value is _MISSING:  # not in the file: the default was used
+            value = _default(error.title, [*key.split("."), field] if key else [field])
+        key = f"{key}.{field}" if key else field
+    if value is not _MISSING and not isinstance(value, dict):
+        message = f"{message} (got {value!r})"
+    return key or None, message
+
+
+_MISSING = object()
+
+
+def _default(model_name: str, path: list[str]) -> Any:
+    """The default value of a dotted field of the Scenario (or a section), else _MISSING."""
+    model: Any = Scenario
+    if model_name != Scenario.__name__:
+        sections = {
+            info.annotation.__name__: info.annotation for info in Scenario.model_fields.values()
+        }
+        model = sections.get(model_name, Scenario)
+    for name in path[:-1]:
+        info = getattr(model, "model_fields", {}).get(name)
+        model = info.annotation if info is not None else None
+    info = getattr(model, "model_fields", {}).get(path[-1])
+    if info is None:
+        return _MISSING
+    return info.get_default(call_default_factory=True)
+
+
 def validate(data: dict, source: str) -> Scenario:
     """Build a :class:`Scenario` from nested dicts, turning the first problem into one line."""
     try:
         return Scenario.model_validate(_with_default_tables(data))
     except ValidationError as error:
-        first = error.errors()[0]
-        key = _dotted(first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "unknown key"
-            if key in MOVED_KEYS:
-                message = f"this key moved: use {MOVED_KEYS[key]}"
-        elif ": " in message and first["type"] == "value_error":
-            field, message = message.split(": ", 1)
-            key = f"{key}.{field}" if key else field
-        if first["type"] != "extra_forbidden" and "input" in first:
-            message = f"{message} (got {first['input']!r})"
-        raise InputError(source, key or None, message) from None
+        key, message = error_line(error)
+        raise InputError(source, key, message) from None
 
 
 def read_toml(path: Path) -> dict:
-    """A TOML file's tables; a missing, unreadable or malformed file is an InputError."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+    """A TOML file's tables (UTF-8, with or without a byte-order mark); a missing, unreadable
+    or malformed file is an InputError."""
+    try:  # utf-8-sig: a byte-order mark, as some Windows editors write, is read and dropped
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InputError(str(path), None, "no such file") from None
     except (OSError, UnicodeDecodeError) as error:

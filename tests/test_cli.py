@@ -266,6 +266,32 @@ BAD_INPUTS = [
         ["FILE", "volunteers.accept_probability"],
     ),
     ("invalid TOML", "[demand\nmax_wait_min = 60\n", [], ["FILE", "TOML"]),
+    ("inf service cv", None, ["--set", "service.cv=inf"], ["--set", "service.cv", "finite"]),
+    ("inf service mean", None, ["--set", "service.mean_min=inf"], ["service.mean_min", "finite"]),
+    ("nan wait", None, ["--set", "demand.max_wait_min=nan"], ["demand.max_wait_min"]),
+    (
+        "nan in a list",
+        None,
+        ["--set", f"demand.hourly_profile=[nan{', 1.0' * 23}]"],
+        ["demand.hourly_profile", "finite"],
+    ),
+    (
+        "one resident in one household",
+        None,
+        ["--set", "population.residents=1", "--set", "population.households=1"],
+        ["population.share_aged_60_plus", "aged 60+"],
+    ),
+    (
+        "a section check names the key and its value",
+        "[population]\nshare_aged_80_plus = 0.5\n",
+        [],
+        ["FILE", "population.share_aged_80_plus", "share_aged_60_plus (0.273)", "(got 0.5)"],
+    ),
+    ("empty --out", None, ["--out", ""], ["--out", "empty"]),
+    ("blank --out", None, ["--out", "  "], ["--out", "empty"]),
+    ("--out under a file", None, ["--out", "TAKEN/run"], ["--out", "TAKEN", "Not a directory"]),
+    ("negative --seed", None, ["--seed", "-1"], ["--seed"]),
+    ("--days beyond a century", None, ["--days", "40000"], ["--days", "36500"]),
 ]
 
 
@@ -279,7 +305,7 @@ def test_bad_input_is_one_line_naming_where_and_what_with_status_2(
     scenario = baseline_file if text is None else write(tmp_path / "scenario.toml", text)
     taken = write(tmp_path / "taken.txt", "a file, not a folder\n")
     names = {"FILE": scenario.name, "TAKEN": str(taken)}
-    extra = [names.get(argument, argument) for argument in extra]
+    extra = [names.get(a, a.replace("TAKEN", str(taken))) for a in extra]
     status, out, err = run_cli(capsys, "run", str(scenario), "--days", "2", "--json", *extra)
     assert status == 2
     assert out == "", "nothing on stdout when the input is bad"
@@ -288,6 +314,8 @@ def test_bad_input_is_one_line_naming_where_and_what_with_status_2(
     assert len(lines) == 1, f"expected one line on stderr, got {lines}"
     for mention in mentions:
         assert names.get(mention, mention) in lines[0]
+    assert "{'" not in lines[0], "a whole section printed instead of the key and value"
+    assert len(lines[0]) < 300, lines[0]
 
 
 def test_a_missing_scenario_file_is_one_line_naming_it(capsys, tmp_path) -> None:

@@ -6,7 +6,9 @@ test runs in seconds; the few tests that need a real process start ``python -m s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import errno
 import json
 import math
 import os
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from pandas.testing import assert_frame_equal
 from scipy import stats
@@ -30,7 +33,7 @@ from sim import cli
 from sim.errors import InputError
 from sim.experiment import statistics
 from sim.experiment.design import canonical_json, load_experiment, seeds_for
-from sim.experiment.runner import FAULT_ENV, RunOptions, run_experiment, tasks_for
+from sim.experiment.runner import FAULT_ENV, RunOptions, execute, run_experiment, tasks_for
 from sim.experiment.store import ResultsFolder
 from sim.model import VolunteerModel
 from sim.scenario import key_type, with_overrides
@@ -415,9 +418,13 @@ def test_fresh_starts_over(finished, capsys):
     new_runs = {p.name for p in run_files(out)}
     assert new_runs == {f"{r['run_id']}.parquet" for r in manifest["runs"]}
     assert not new_runs & old_runs, "the old experiment's runs are gone"
-    # --fresh on the same experiment runs everything again
+    # --fresh takes the old report with it: it describes the previous experiment
+    (out / "report").mkdir()
+    (out / "report" / "index.html").write_text("<p>the previous experiment</p>")
     code, _, err = volsim(capsys, "experiment", changed, "--out", out, "--workers", "1", "--fresh")
     assert code == 0, err
+    assert not (out / "report").exists()
+    # --fresh on the same experiment runs everything again
     assert "0/6 runs done" in err.splitlines()[0]
 
 
@@ -442,6 +449,55 @@ def test_a_corrupt_run_file_is_run_again(finished):
     assert pd.read_parquet(corrupt)["status"].tolist() == ["done"]
     assert {p: p.stat().st_mtime_ns for p in others} == others_before, "only the corrupt one"
     assert_frame_equal(runs_table(out), runs, check_exact=True)
+
+
+def test_a_run_file_copied_over_another_is_named_and_run_again(finished, capsys):
+    path, out = finished
+    runs = runs_table(out)
+    files = run_files(out)
+    files[1].write_bytes(files[0].read_bytes())  # the name no longer matches the content
+    code, stdout, err = volsim(capsys, "status", out)
+    assert code == 1
+    assert "5 done, 0 failed, 1 missing, 1 damaged files" in stdout
+    damaged = [line for line in stdout.splitlines() if "damaged:" in line]
+    assert len(damaged) == 1 and str(files[1]) in damaged[0] and files[0].stem in damaged[0]
+    code, stdout, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 0, err
+    notices = [line for line in err.splitlines() if "damaged" in line]
+    assert len(notices) == 1 and str(files[1]) in notices[0] and "running again" in notices[0]
+    assert_frame_equal(runs_table(out), runs, check_exact=True)
+    assert volsim(capsys, "status", out)[0] == 0
+
+
+def test_a_damaged_parquet_file_is_named_by_status(finished, capsys):
+    _, out = finished
+    files = run_files(out)
+    files[3].write_bytes(files[3].read_bytes()[:100])  # cut short
+    (out / "summary.parquet").write_bytes(b"PAR1 not really")
+    code, stdout, _ = volsim(capsys, "status", out)
+    assert code == 1
+    lines = [line for line in stdout.splitlines() if "damaged:" in line]
+    assert len(lines) == 2
+    assert str(files[3]) in lines[0] and "unreadable" in lines[0]
+    assert str(out / "summary.parquet") in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("runs", {"a": 1}), ("runs", "all of them"), ("runs", [1, 2]), ("seeds", 3)],
+)
+def test_a_damaged_manifest_is_one_line(finished, capsys, key, value):
+    path, out = finished
+    manifest = manifest_of(out)
+    manifest[key] = value
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    for command in (["status", out], ["experiment", path, "--out", out, "--workers", "1"]):
+        code, stdout, err = volsim(capsys, *command)
+        assert code == 2 and stdout == ""
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert str(out / "manifest.json") in err and key in err and "damaged" in err
+    code, _, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1", "--fresh")
+    assert code == 0, err
 
 
 def test_a_folder_interrupted_before_its_first_manifest_can_be_resumed(tmp_path, capsys):
@@ -473,13 +529,16 @@ def test_an_experiment_killed_mid_run_resumes_to_the_uninterrupted_results(tmp_p
             assert time.monotonic() < deadline, "no run finished in 90 s"
             time.sleep(0.05)
         assert process.poll() is None
-        os.killpg(process.pid, signal.SIGKILL)  # the main process and its pool workers
+        workers = psutil.Process(process.pid).children(recursive=True)
+        os.killpg(process.pid, signal.SIGKILL)  # the main process (workers have their own group)
     finally:
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         log.close()
     assert process.returncode == -signal.SIGKILL
+    _, alive = psutil.wait_procs(workers, timeout=5)
+    assert not alive, "pool workers end when their experiment is killed"
     done_at_kill = len(run_files(out))
     assert 3 <= done_at_kill < total, "killed mid-run"
     assert not (out / "summary.parquet").exists()
@@ -518,7 +577,8 @@ def dask_cluster(tmp_path_factory):
     """A Dask LocalCluster of two worker processes, with the fault hook disarmed.
 
     The workers' environment names a marker file that exists (so no task kills its worker);
-    deleting the marker arms the hook for the next task to run.
+    deleting the marker arms the hook: the next task to run kills its worker after its first
+    simulated day, in the middle of the run.
     """
     distributed = pytest.importorskip("distributed")
     marker = tmp_path_factory.mktemp("dask") / "killed-once"
@@ -584,6 +644,101 @@ def test_a_dask_worker_that_dies_is_replaced_and_the_sweep_completes(
     runs = pd.read_parquet(out / "runs.parquet")
     assert (runs["status"] == "done").all() and len(runs) == len(manifest["runs"])
     assert_same_results(serial, out)
+
+
+@pytest.mark.parametrize("executor", ["pool", "dask"])
+def test_a_run_exceeding_the_run_timeout_fails_and_the_sweep_goes_on(
+    executor, dask_cluster, tmp_path
+):
+    # 2 simulated days take hundredths of a second; 20,000 take minutes
+    path = write_experiment(tmp_path / "e.toml", seeds=2, variables={"simulation.days": [2, 20000]})
+    cluster, _ = dask_cluster
+    where = {"workers": 2} if executor == "pool" else {"scheduler": cluster.scheduler_address}
+    started = time.monotonic()
+    manifest = run(path, tmp_path / "out", run_timeout_s=2.0, **where)
+    assert time.monotonic() - started < 30
+    assert manifest["failed_runs"] == 2 and manifest["done_runs"] == 2
+    runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    failed = runs[runs["status"] == "failed"]
+    assert (failed["simulation.days"] == 20000).all()
+    assert failed["error"].str.startswith("RunTimeout: exceeded --run-timeout 2 s").all()
+    assert (failed["wall_seconds"] >= 2).all()
+    assert (runs.loc[runs["status"] == "done", "simulation.days"] == 2).all()
+
+
+def test_a_cluster_whose_workers_run_other_versions_is_refused(dask_cluster, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    cluster, _ = dask_cluster
+    path = write_experiment(tmp_path / "e.toml")
+
+    def fake_numpy(on: bool) -> None:  # on the workers: another numpy, as far as we can tell
+        import importlib.metadata as metadata
+
+        real = getattr(metadata, "_real_version", metadata.version)
+        metadata._real_version = real
+        metadata.version = (lambda name: "0.0.1" if name == "numpy" else real(name)) if on else real
+
+    with distributed.Client(cluster, set_as_default=False) as client:
+        client.run(fake_numpy, True)
+        try:
+            code, stdout, err = volsim(
+                capsys, "experiment", path, "--out", tmp_path / "out", "--scheduler",
+                cluster.scheduler_address,
+            )  # fmt: skip
+        finally:
+            client.run(fake_numpy, False)
+    assert code == 2 and stdout == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"numpy 0.0.1 (here {np.__version__})" in err and "same versions" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_worker_with_another_volsim_fails_its_runs(tmp_path):
+    path = write_experiment(tmp_path / "e.toml", seeds=1)
+    task = tasks_for(load_experiment(path), ResultsFolder(tmp_path / "out"), [7])[0]
+    made_elsewhere = dataclasses.replace(task, run_id="0" * 24)  # an id for another version
+    result = execute(made_elsewhere)
+    assert result["status"] == "failed" and result["error"].startswith("WrongVersion")
+
+
+def test_a_tls_cluster(tiny_reference, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("cryptography")
+    from distributed.security import Security
+
+    path, serial = tiny_reference
+    security = Security.temporary()
+    files = {}
+    for flag, pem in (
+        ("--tls-ca-file", security.tls_ca_file),
+        ("--tls-cert", security.tls_client_cert),
+        ("--tls-key", security.tls_client_key),
+    ):
+        files[flag] = tmp_path / f"{flag[2:]}.pem"
+        files[flag].write_text(pem)
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=50,
+        security=security,
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://")
+        out = tmp_path / "out"
+        code, _, err = volsim(
+            capsys, "experiment", path, "--out", out, "--scheduler", address,
+            *[str(a) for pair in files.items() for a in pair],
+        )  # fmt: skip
+        assert code == 0, err
+        assert_same_results(serial, out)
+        # without the certificates: one line, nothing written
+        code, _, err = volsim(
+            capsys, "experiment", path, "--out", tmp_path / "none", "--scheduler", address
+        )
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "--scheduler" in err
+        assert not (tmp_path / "none").exists()
 
 
 # --- 6. runs that raise ----------------------------------------------------------------------
@@ -882,3 +1037,75 @@ def test_quick_looks_are_a_different_experiment_in_their_own_folder(tmp_path, ca
     assert code == 0, err
     assert (Path("results") / "tiny-quick-seeds2").is_dir()
     assert not (Path("results") / "tiny").exists()
+
+
+# --- 10. a full disk -------------------------------------------------------------------------
+def full_disk_after(count: int, write):
+    """``write`` that raises ENOSPC from its ``count``-th call on."""
+    calls = {"n": 0}
+
+    def writer(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] >= count:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write(*args, **kwargs)
+
+    return writer
+
+
+def test_a_full_disk_while_writing_a_run_stops_the_sweep_cleanly(
+    tiny_reference, tmp_path, capsys, monkeypatch
+):
+    from sim.experiment import runner
+
+    path, serial = tiny_reference
+    out = tmp_path / "out"
+    monkeypatch.setattr(runner, "write_row", full_disk_after(3, runner.write_row))
+    code, stdout, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 1 and stdout == ""
+    assert "Traceback" not in err
+    stopped = [line for line in err.splitlines() if "stopped" in line]
+    assert len(stopped) == 1 and "No space left on device" in stopped[0]
+    assert "with 2 of 6 runs done, 0 failed; tables for those written" in stopped[0]
+    assert err.splitlines()[-1].startswith("volsim experiment: resume with: volsim experiment")
+    assert len(run_files(out)) == 2 and not list(out.rglob("*.tmp"))
+    assert len(pd.read_parquet(out / "runs.parquet")) == 2
+    assert "No space left" in manifest_of(out)["stopped"]
+
+    monkeypatch.undo()  # space freed: the same command resumes
+    code, _, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 0, err
+    assert_same_results(serial, out)
+
+
+def test_a_full_disk_while_writing_the_tables_keeps_the_runs(
+    tiny_reference, tmp_path, capsys, monkeypatch
+):
+    path, serial = tiny_reference
+    out = tmp_path / "out"
+    monkeypatch.setattr(ResultsFolder, "write_table", full_disk_after(1, ResultsFolder.write_table))
+    code, stdout, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 1 and stdout == "" and "Traceback" not in err
+    assert "with 6 of 6 runs done, 0 failed; no tables written" in err
+    assert len(run_files(out)) == 6 and not (out / "summary.parquet").exists()
+    monkeypatch.undo()
+    code, _, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 0, err
+    assert_same_results(serial, out)
+
+
+def test_an_unwritable_results_folder_is_one_line_before_anything_runs(tmp_path, capsys):
+    path = write_experiment(tmp_path / "tiny.toml")
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    for out in (blocker / "out", tmp_path / "file"):
+        code, stdout, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+        assert code == 2 and stdout == ""
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert str(out) in err
+    assert blocker.read_text() == "a file, not a folder"
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "read-only"
+        locked.mkdir(mode=0o555)
+        code, _, err = volsim(capsys, "experiment", path, "--out", locked / "out")
+        assert code == 2 and "cannot write" in err and "Traceback" not in err

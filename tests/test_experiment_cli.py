@@ -4,12 +4,16 @@ line with exit status 2 and writes nothing; progress is plain lines when stderr 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sim import cli
@@ -192,6 +196,20 @@ BAD_ARGUMENTS = {
     "target not positive": (["--target-halfwidth", "requests=-1"], ["--target-halfwidth"]),
     "target zero": (["--target-halfwidth", "requests=0"], ["--target-halfwidth"]),
     "target without metric": (["--target-halfwidth", "=1"], ["--target-halfwidth"]),
+    "empty out": (["--out", ""], ["--out", "empty"]),
+    "blank out": (["--out", "  "], ["--out", "empty"]),
+    "run timeout zero": (["--run-timeout", "0"], ["--run-timeout"]),
+    "run timeout infinite": (["--run-timeout", "inf"], ["--run-timeout"]),
+    "run timeout nan": (["--run-timeout", "nan"], ["--run-timeout"]),
+    "tls without a scheduler": (["--tls-ca-file", "ca.pem"], ["--tls-ca-file", "tls://"]),
+    "tls with tcp": (
+        ["--scheduler", "tcp://127.0.0.1:1", "--tls-cert", "c.pem"],
+        ["--tls-cert", "tls://"],
+    ),
+    "tls file missing": (
+        ["--scheduler", "tls://127.0.0.1:1", "--tls-ca-file", "missing.pem"],
+        ["--tls-ca-file", "missing.pem", "no such file"],
+    ),
     "target unknown metric": (
         ["--target-halfwidth", "happiness=1"],
         ["--target-halfwidth", "happiness"],
@@ -276,3 +294,63 @@ def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(folder):
     assert counts == sorted(counts)
     assert counts[0] == 0 and counts[-1] == 10
     assert "\x1b" not in finished.stderr and "\r" not in finished.stderr
+
+
+# --- 12. one experiment per folder at a time -------------------------------------------------
+def test_a_second_experiment_into_a_folder_in_use_is_refused(folder, capsys):
+    path = folder / "good.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    out = folder / "out"
+    code, _, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 0, err
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    with open(out / ".lock", "a+") as held:  # what a running experiment holds
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for extra in ([], ["--fresh"]):
+            code, stdout, err = volsim(
+                capsys, "experiment", path, "--out", out, "--workers", "1", *extra
+            )
+            assert_one_line_error(code, stdout, err, str(out), "another volsim experiment")
+            assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    code, _, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
+    assert code == 0, err  # the lock is released when its holder ends
+
+
+def test_two_experiment_processes_into_one_folder(folder):
+    path = folder / "good.toml"
+    path.write_text(GOOD.replace("days = 2", "days = 365").replace("seeds = 2", "seeds = 50"))
+    out = folder / "out"
+    command = [sys.executable, "-m", "sim", "experiment", str(path), "--out", str(out)]
+    first = subprocess.Popen(
+        [*command, "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list((out / "runs").glob("*.parquet")):
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert first.poll() is None, "the first was still running"
+    finally:
+        first.send_signal(signal.SIGTERM)  # stops it cleanly, with the tables of what is done
+        _, err = first.communicate(timeout=60)
+    assert first.returncode == 130, err
+    assert_one_line_error(second.returncode, second.stdout, second.stderr, str(out), "pid")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["sessions"]) == 1, "the second wrote nothing"
+    assert manifest["done_runs"] == len(pd.read_parquet(out / "runs.parquet"))
+
+
+# --- 13. a Dask scheduler that cannot be reached -----------------------------------------------
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:1", "nonsense://nowhere", "127.0.0.1:0:0"])
+def test_an_unreachable_scheduler_fails_fast_and_writes_nothing(address, folder, capsys):
+    pytest.importorskip("distributed")
+    path = folder / "good.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    started = time.monotonic()
+    code, out, err = volsim(
+        capsys, "experiment", path, "--out", folder / "out", "--scheduler", address
+    )
+    assert time.monotonic() - started < 15
+    assert_one_line_error(code, out, err, "--scheduler", address)
+    assert_nothing_written(folder)

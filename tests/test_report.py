@@ -16,6 +16,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -27,7 +29,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.errors import InputError
+from sim.errors import InputError, OutputError
 from sim.experiment.design import DEFAULT_SERIES, load_experiment
 from sim.experiment.runner import RunOptions, run_experiment
 from sim.report import data, figures, fonts, labels, summary_text, write_report
@@ -248,7 +250,10 @@ def test_report_files_exist(report):
 def test_report_is_self_contained(report):
     html = report.html
     assert not re.search(r"https?://", html)
-    assert not re.search(r"<script|<link|<iframe|<object|<embed|@import|url\(", html, re.I)
+    # the one url() allowed is the embedded font's data URI (see fonts.embed_page_font)
+    assert not re.search(
+        r"<script|<link|<iframe|<object|<embed|@import|url\((?!data:font/)", html, re.I
+    )
     images = re.findall(r'<img src="([^"]+)"', html)
     assert len(images) >= 6
     for source in images:
@@ -556,3 +561,121 @@ def test_short_runs_have_a_note_instead_of_the_yearly_figure(report):
     assert not (report.index.parent / f"{YEARLY_STEM}.png").exists()
     section = re.search(rf'<section id="{YEARLY_STEM}">(.*?)</section>', report.html, re.S)
     assert html_module.escape(labels.t(lang, "note.no_yearly")) in section.group(1)
+
+
+# --- design points whose runs failed ------------------------------------------------------------
+
+
+def test_points_whose_runs_all_failed_are_counted_and_named(results_folder, tmp_path):
+    copy = tmp_path / "results"
+    shutil.copytree(results_folder, copy, ignore=shutil.ignore_patterns("report", "runs"))
+    runs = pd.read_parquet(copy / "runs.parquet")
+    points, seeds = runs["point"].nunique(), runs["seed"].nunique()
+    last = runs["point"].max()  # not a baseline point: the baseline, nearest, is listed first
+    runs.loc[runs["point"] == last, "status"] = "failed"
+    runs.to_parquet(copy / "runs.parquet", index=False)
+    results = data.load(copy)
+    assert (results.points, results.failed, results.failed_points) == (points, seeds, 1)
+    sentences = [s.text for s in summary_text.sentences(results, "en")]
+    assert (
+        f"{points * seeds} simulation runs ({points} design points × {seeds} seeds"
+        in (sentences[0])
+    )
+    assert f"{seeds} runs did not finish (in 1 design points)" in sentences[-1]
+
+
+def test_a_baseline_that_did_not_run_is_refused_in_an_old_folder(results_folder, tmp_path):
+    copy = tmp_path / "results"
+    shutil.copytree(results_folder, copy, ignore=shutil.ignore_patterns("report", "runs"))
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["resolved"]["experiment"]["experiment"]["baseline_policy"] = "grid"
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        data.load(copy)
+    assert error.value.key == "experiment.baseline_policy"
+    assert "--baseline" in error.value.message
+
+
+# --- writing the report: checked first, all files or none ----------------------------------------
+
+
+def report_copy(results_folder: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "results"
+    shutil.copytree(results_folder, copy, ignore=shutil.ignore_patterns("report", "runs"))
+    return copy
+
+
+def test_a_failure_while_writing_keeps_the_previous_report(results_folder, tmp_path, monkeypatch):
+    copy = report_copy(results_folder, tmp_path)
+    write_report(copy, lang="en")
+    folder = copy / "report"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    import sim.report as report_module
+
+    real, calls = report_module._bytes_writer, {"n": 0}
+
+    def failing(content: bytes):
+        def write(tmp: str) -> None:
+            calls["n"] += 1
+            if calls["n"] == 5:
+                Path(tmp).write_bytes(content[:100])  # half a figure, then the disk is full
+                raise OSError(28, "No space left on device")
+            real(content)(tmp)
+
+        return write
+
+    monkeypatch.setattr(report_module, "_bytes_writer", failing)
+    with pytest.raises(OutputError) as error:
+        write_report(copy, lang="en", baseline="broadcast")
+    assert "No space left on device" in str(error.value)
+    assert "\n" not in str(error.value)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_an_unwritable_report_folder_is_refused_before_drawing(
+    results_folder, tmp_path, monkeypatch
+):
+    copy = report_copy(results_folder, tmp_path)
+    (copy / "report").write_text("a file where the report folder goes\n", encoding="utf-8")
+    import sim.report as report_module
+
+    def no_drawing(*args):
+        raise AssertionError("figures drawn before the folder was checked")
+
+    monkeypatch.setattr(report_module, "plots_for", no_drawing)
+    with pytest.raises(InputError) as error:
+        write_report(copy, lang="en")
+    assert "is a file" in str(error.value)
+
+
+def test_report_command_on_a_full_disk_is_one_line_and_leaves_no_file(results_folder, tmp_path):
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    used = sum(p.stat().st_size for p in results_folder.rglob("*") if p.is_file())
+    size = f"{used // 1024 + 96}k"  # the results fit; the figures do not
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        copy = disk / "results"
+        shutil.copytree(results_folder, copy, ignore=shutil.ignore_patterns("report", "runs"))
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        result = subprocess.run(
+            [sys.executable, "-m", "sim", "report", str(copy), "--lang", "en"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        left = sorted(p.name for p in (copy / "report").iterdir())
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert "No space left on device" in result.stderr
+    assert left == []

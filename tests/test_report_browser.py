@@ -23,7 +23,7 @@ from test_report import (  # noqa: F401 (fixtures)
 from sim.report import labels
 
 ENABLE = (
-    "to run the browser tests: apt-get install chromium fonts-noto-cjk "
+    "to run the browser tests: apt-get install chromium "
     "and pip install playwright (or pip install -e '.[test]')"
 )
 ARGS = [
@@ -80,6 +80,7 @@ def test_report_renders_in_chromium(report, browser, tmp_path):
 
     page.route("**/*", route)
     page.goto(report.index.resolve().as_uri(), wait_until="load")
+    page.evaluate("() => document.fonts.ready.then(() => true)")  # the page's embedded fonts
 
     # the name's <script> is shown as text, not run
     assert page.title() == labels.t(lang, "page.title", name=f"report-test {HOSTILE}")

@@ -109,12 +109,10 @@ def assert_population_matches(model: VolunteerModel) -> None:
     assert pop.residents == n
     for youngest, share in [
         (60, p.share_aged_60_plus),
-        (70, p.share_aged_70_plus),
         (80, p.share_aged_80_plus),
         (90, p.share_aged_90_plus),
     ]:
         assert abs((age >= youngest).mean() - share) <= 1 / n, f"aged {youngest}+"
-    assert abs((age < 18).mean() - p.share_aged_under_18) <= 1 / n
     elders = int((age >= 60).sum())
     # rounding, and at most one empty-nest elder without a partner, who lives alone
     alone, nest = int(pop.living_alone.sum()), int(pop.empty_nest.sum())
@@ -144,16 +142,13 @@ def populations(draw: st.DrawFn) -> dict[str, Any]:
     """Valid population sections: shares fall with age, households fewer than residents."""
     residents = draw(st.integers(200, 3000))
     share_60 = draw(st.floats(0.05, 0.45))
-    share_70 = draw(st.floats(0.0, share_60))
-    share_80 = draw(st.floats(0.0, share_70))
+    share_80 = draw(st.floats(0.0, share_60))
     share_90 = draw(st.floats(0.0, share_80))
     alone = draw(st.floats(0.0, 0.4))
     return {
         "population.residents": residents,
         "population.households": draw(st.integers(residents // 4, residents // 2)),
-        "population.share_aged_under_18": draw(st.floats(0.0, min(0.3, 1 - share_60))),
         "population.share_aged_60_plus": share_60,
-        "population.share_aged_70_plus": share_70,
         "population.share_aged_80_plus": share_80,
         "population.share_aged_90_plus": share_90,
         "population.living_alone_share_of_60_plus": alone,

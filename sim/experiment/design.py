@@ -13,6 +13,11 @@ An experiment file (TOML, in ``experiments/``) has four tables::
 variable's values (ranges need ``steps``). LHS, Sobol and Morris sample the numeric ranges with
 SALib and cross the samples with every combination of the list-valued variables. Every design
 point runs the same seeds (common random numbers).
+
+Designs that would run something other than what they say are refused as bad input: a
+``baseline_policy`` the experiment does not run, a value repeated in a variable (or a range whose
+steps repeat or skip values: ``steps = 1`` with ``min < max``, integer keys stepped by fractions),
+a sampled range with ``min == max``, and non-finite bounds.
 """
 
 from __future__ import annotations
@@ -69,8 +74,13 @@ DEFAULT_SERIES = (
 
 
 class _Strict(BaseModel):
+    # range bounds must be finite; listed values are checked against the scenario's schema
     model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, ser_json_inf_nan="constants"
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        allow_inf_nan=False,
+        ser_json_inf_nan="constants",
     )
 
 
@@ -194,15 +204,26 @@ def _validate(data: dict, source: str) -> ExperimentFile:
     except ValidationError as error:
         first = error.errors()[0]
         loc = [str(p) for p in first["loc"] if not isinstance(p, int)]
-        # a variable's value failed both the list and the range form: name the variable
-        if loc[:1] == ["variables"]:
-            loc = loc[:2]
-            message = "must be a list of values or {min, max, steps}"
-        elif first["type"] == "extra_forbidden":
-            message = "unknown key"
-        else:
-            message = f"{first['msg']} (got {first.get('input')!r})"
-        raise InputError(source, ".".join(loc) or None, message) from None
+        if loc[:1] == ["variables"] and len(loc) >= 2:
+            raise _variable_error(data, loc[1], source) from None
+        key, message = scenario_module.error_line(error)
+        raise InputError(source, key, message) from None
+
+
+def _variable_error(data: dict, name: str, source: str) -> InputError:
+    """Why a variable failed both the list and the range form: the range's own first problem
+    if it is a table, else what the two forms are."""
+    value = data.get("variables", {}).get(name)
+    key = f"variables.{name}"
+    if isinstance(value, dict):
+        try:
+            Range.model_validate(value)
+        except ValidationError as error:
+            field, message = scenario_module.error_line(error)
+            return InputError(source, f"{key}.{field}" if field else key, message)
+    return InputError(
+        source, key, f"must be a list of values or {{min, max, steps}} (got {value!r})"
+    )
 
 
 def _values_for(name: str, spec: list[Any] | Range, kind: str, source: str) -> list[Any] | None:
@@ -211,14 +232,45 @@ def _values_for(name: str, spec: list[Any] | Range, kind: str, source: str) -> l
     if isinstance(spec, list):
         if not spec:
             raise InputError(source, key, "needs at least one value")
+        _check_distinct(spec, key, source)
         return spec
     if spec.max < spec.min:
-        raise InputError(source, key, "max is less than min")
+        raise InputError(source, key, f"max ({spec.max:g}) is less than min ({spec.min:g})")
     if kind != "factorial":
+        if spec.max == spec.min:
+            raise InputError(
+                source, key, f"min equals max ({spec.min:g}): nothing to sample (use a list)"
+            )
         return None
     if spec.steps is None:
         raise InputError(source, key, "a range in a factorial design needs steps")
-    return np.linspace(spec.min, spec.max, spec.steps).tolist()
+    if spec.min == spec.max and spec.steps > 1:
+        raise InputError(source, key, f"min equals max: steps = {spec.steps} repeats one value")
+    if spec.min < spec.max and spec.steps == 1:
+        raise InputError(source, key, "steps = 1 runs only min: use steps >= 2, or a list")
+    values = np.linspace(spec.min, spec.max, spec.steps).tolist()
+    if _is_int(name) and not all(float(v).is_integer() for v in values):
+        raise InputError(
+            source, key, f"an integer key stepped by fractions: {values} (choose other steps)"
+        )
+    return values
+
+
+def _check_distinct(values: list[Any], key: str, source: str) -> None:
+    """Refuse a value listed twice (1 and 1.0 are the same value): it would run twice."""
+    seen: list[Any] = []
+    for value in values:
+        if any(_same(value, other) for other in seen):
+            raise InputError(source, key, f"the value {value!r} is listed twice")
+        seen.append(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return type(a) is type(b) and a == b
 
 
 def _check_variable(name: str, values: list[Any], scenario: Scenario, source: str) -> None:
@@ -235,6 +287,26 @@ def _check_variable(name: str, values: list[Any], scenario: Scenario, source: st
             scenario_module.with_overrides(scenario, {name: value})
         except InputError as error:
             raise InputError(source, key, error.message) from None
+
+
+def _check_baseline(spec: ExperimentFile, scenario: Scenario, source: str) -> None:
+    """The baseline must be one of the policies the experiment runs (else every comparison
+    would be against a policy that never ran)."""
+    baseline = spec.experiment.baseline_policy
+    listed = spec.variables.get("policy")
+    if isinstance(listed, list):
+        runs = [str(p) for p in listed]
+    elif "baseline_policy" in spec.experiment.model_fields_set:
+        dispatch = scenario.dispatch
+        runs = ["+".join([dispatch.policy, *dispatch.fallback])]
+    else:
+        return  # one policy, the scenario's, and no baseline asked for
+    if baseline not in runs:
+        raise InputError(
+            source,
+            "experiment.baseline_policy",
+            f"{baseline!r} is not among the policies the experiment runs ({', '.join(runs)})",
+        )
 
 
 def _sampled(
@@ -288,10 +360,13 @@ def load_experiment(
         scenario = scenario_module.with_overrides(base, spec.overrides)
     except InputError as error:
         raise InputError(source, f"overrides.{error.key}", error.message) from None
-    if section.baseline_policy not in POLICY_NAMES and not all(
-        n in POLICY_NAMES for n in section.baseline_policy.split("+")
-    ):
-        raise InputError(source, "experiment.baseline_policy", "unknown policy")
+    if not all(n in POLICY_NAMES for n in section.baseline_policy.split("+")):
+        choices = ", ".join(POLICY_NAMES)
+        raise InputError(
+            source,
+            "experiment.baseline_policy",
+            f"unknown policy {section.baseline_policy!r} (choose from {choices})",
+        )
     known = set(DEFAULT_METRICS) | set(EXTRA_METRICS)
     for metric in section.metrics:
         if metric not in known:
@@ -313,6 +388,7 @@ def load_experiment(
             values = [_typed(name, v) for v in values]
             _check_variable(name, values, scenario, source)
             listed[name] = values
+    _check_baseline(spec, scenario, source)
     if spec.design.kind != "factorial" and not ranges:
         raise InputError(source, "design.kind", f"{spec.design.kind} needs a {{min, max}} range")
     problem, matrix = (None, None)

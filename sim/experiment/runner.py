@@ -5,6 +5,11 @@ only metadata. Executors: this process (one worker), a local process pool, or a 
 distributed cluster (``--scheduler``). The model is deterministic given its seed, and summaries
 are computed from the files in a fixed order, so results are bit-identical whichever executor
 or worker count ran them. A run that raises is recorded as failed with its error and seed.
+
+The first SIGINT or SIGTERM stops the sweep: no new runs start, runs in flight get ``GRACE_S``
+seconds, and the tables are written for what is done. The second ends it at once (workers
+killed, temporary files removed). Pool workers ignore the terminal's signals (they leave its
+process group), so the experiment process alone decides.
 """
 
 from __future__ import annotations
@@ -15,25 +20,38 @@ import signal
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim.errors import InputError
 from sim.experiment import statistics
 from sim.experiment.design import Experiment, seeds_for
-from sim.experiment.store import ResultsFolder, now_iso, provenance, run_id
+from sim.experiment.store import (
+    ResultsFolder,
+    model_version,
+    now_iso,
+    package_versions,
+    provenance,
+    run_id,
+)
 from sim.storage import write_row
 
 #: a run whose worker process dies this many times is recorded as failed
 MAX_ATTEMPTS = 3
-#: test hook: the first task to see this (absent) marker file creates it and kills its worker
+#: test hook: the first run to see this (absent) marker file after its first simulated day
+#: creates it and kills its worker (mid-run)
 FAULT_ENV = "VOLSIM_FAULT_KILL_ONCE"
+#: a Dask scheduler that does not answer within this many seconds is refused
+CONNECT_TIMEOUT_S = 5
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,16 @@ class Task:
     metrics: tuple[str, ...]
     series: tuple[str, ...]
     path: str
+    #: a run still going after this many seconds ends as failed (None: no limit)
+    timeout_s: float | None = None
+
+
+class RunTimeout(Exception):
+    """A run exceeded ``--run-timeout``; it is recorded as failed with this reason."""
+
+
+class WrongVersion(Exception):
+    """The worker runs another volsim version than the one the run id was made for."""
 
 
 def _maybe_die() -> None:
@@ -58,12 +86,14 @@ def _maybe_die() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def execute(task: Task) -> dict[str, Any]:
-    """Run one task in this process, write its row, return its metadata."""
+def execute(task: Task, check: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Run one task in this process, write its row, return its metadata.
+
+    ``check`` is called after every simulated day (it may raise to end the run).
+    """
     from sim.model import VolunteerModel
     from sim.scenario import Scenario
 
-    _maybe_die()
     row: dict[str, Any] = {
         "run_id": task.run_id,
         "point": task.point,
@@ -72,9 +102,23 @@ def execute(task: Task) -> dict[str, Any]:
         **task.values,
     }
     started = time.perf_counter()
+    deadline = None if task.timeout_s is None else started + task.timeout_s
+
+    def on_day(day: int) -> None:
+        if day == 1:
+            _maybe_die()  # the test hook kills its worker in the middle of a run
+        if deadline is not None and time.perf_counter() > deadline:
+            raise RunTimeout(f"exceeded --run-timeout {task.timeout_s:g} s (on day {day})")
+        if check is not None:
+            check()
+
     try:
+        if run_id(task.scenario, task.seed) != task.run_id:  # run ids embed the model version
+            raise WrongVersion(
+                f"this worker runs volsim {model_version()}, not the version the run id is for"
+            )
         model = VolunteerModel(Scenario.model_validate(task.scenario), rng=task.seed)
-        model.run()
+        model.run(on_day=on_day)
         summary = model.summary()
         daily = model.daily_table()
         row.update(status="done", error="")
@@ -87,28 +131,142 @@ def execute(task: Task) -> dict[str, Any]:
         row.update(status="failed", error=f"{type(error).__name__}: {error}")
         row["traceback"] = traceback.format_exc(limit=5)
     row["wall_seconds"] = time.perf_counter() - started
-    write_row(row, Path(task.path))
-    return {k: row[k] for k in ("run_id", "status", "error", "wall_seconds")}
+    return _write(row, Path(task.path))
+
+
+# --- stopping ---------------------------------------------------------------------------------
+#: after a stop (Ctrl-C, SIGTERM, a write error), runs in flight get this long to finish
+GRACE_S = 5.0
+#: the exit status of an experiment stopped by SIGINT or SIGTERM
+EXIT_INTERRUPTED = 130
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A second Ctrl-C (or SIGTERM): the sweep ends at once, without tables."""
+
+
+class _Abandoned(BaseException):
+    """An in-process run cut short after the grace period (its run stays missing)."""
+
+
+class Stop:
+    """A request to stop a sweep: no new runs start, runs in flight get ``GRACE_S`` seconds.
+
+    The first SIGINT or SIGTERM requests a stop; the second raises ``Interrupted`` (a hard
+    stop); a third exits at once. A write error requests a stop too.
+    """
+
+    def __init__(self, notice: Callable[[str], None] | None = None) -> None:
+        self.reason: str | None = None
+        self.signal: str | None = None
+        self._at = 0.0
+        self._signals = 0
+        self._notice = notice
+        self._announced = False
+
+    @property
+    def requested(self) -> bool:
+        return self.reason is not None
+
+    def request(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason, self._at = reason, time.monotonic()
+
+    def grace_over(self) -> bool:
+        return self.requested and time.monotonic() - self._at > GRACE_S
+
+    def announce(self, in_flight: int) -> None:
+        """Say once, from the main loop, that the sweep is stopping."""
+        if self._announced or not self.requested:
+            return
+        self._announced = True
+        if self._notice is not None:
+            wait_text = (
+                f"; waiting up to {GRACE_S:g} s for {in_flight} run(s) in progress"
+                if in_flight
+                else ""
+            )
+            again = " (Ctrl-C again to stop at once)" if self.signal else ""
+            self._notice(f"{self.reason}: stopping{wait_text}{again}")
+
+    def check_in_process(self) -> None:
+        """Called between simulated days of a run in this process: end it after the grace."""
+        if self.grace_over():
+            raise _Abandoned
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self._signals += 1
+        name = signal.Signals(signum).name
+        if self._signals == 1:
+            self.signal = name
+            self.request(name)
+        elif self._signals == 2:
+            raise Interrupted(name)
+        else:
+            os._exit(EXIT_INTERRUPTED)
+
+    @contextmanager
+    def signals(self) -> Iterator[None]:
+        """Handle SIGINT and SIGTERM while the body runs (in the main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                # once stopping, a late second signal must not cut the last lines short
+                signal.signal(number, signal.SIG_IGN if self._signals else handler)
+
+
+@contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while starting worker processes; they inherit the mask."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 # --- executors -------------------------------------------------------------------------------
 Callback = Callable[[dict[str, Any]], None]
 
 
+def _result(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("run_id", "status", "error", "wall_seconds")}
+
+
+def _write(row: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Write a run's row; a write error (a full disk, a folder gone read-only) is returned as
+    status "unwritten", which stops the sweep (the run stays missing and runs on resume)."""
+    try:
+        write_row(row, path)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return {**_result(row), "status": "unwritten", "error": f"cannot write {path}: {reason}"}
+    return _result(row)
+
+
 def _failed(task: Task, error: str) -> dict[str, Any]:
     row = {"run_id": task.run_id, "point": task.point, "sample": task.sample, "seed": task.seed}
     row.update(task.values)
     row.update(status="failed", error=error, wall_seconds=0.0)
-    write_row(row, Path(task.path))
-    return {k: row[k] for k in ("run_id", "status", "error", "wall_seconds")}
+    return _write(row, Path(task.path))
 
 
-def _exit_with_parent(parent_pid: int) -> None:
-    """Pool initializer: a worker whose experiment process is gone (killed) exits too."""
+def _worker_init(parent_pid: int) -> None:
+    """Pool initializer: leave the terminal's process group (Ctrl-C and a SIGTERM to the group
+    reach only the experiment process, which decides), and exit if that process is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    os.setpgrp()
 
     def watch() -> None:
         while True:
-            time.sleep(1.0)
+            time.sleep(0.5)
             try:
                 os.kill(parent_pid, 0)
             except ProcessLookupError:
@@ -117,64 +275,190 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def run_serial(tasks: list[Task], done: Callback) -> None:
+def run_serial(tasks: list[Task], done: Callback, stop: Stop) -> None:
     for task in tasks:
-        done(execute(task))
+        if stop.requested:
+            stop.announce(0)
+            return
+        try:
+            done(execute(task, stop.check_in_process))
+        except _Abandoned:
+            return
 
 
-def run_pool(tasks: list[Task], workers: int, done: Callback) -> None:
-    """A local process pool; if a worker dies, the pool is rebuilt and unfinished runs retried."""
+def _end_pool(pool: ProcessPoolExecutor, kill: bool) -> None:
+    """Shut a pool down; with ``kill``, its workers first (runs in flight are lost)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    if kill:
+        for process in processes:
+            with suppress(OSError, ValueError):
+                process.kill()
+        for process in processes:
+            process.join(timeout=5)
+    pool.shutdown(wait=not kill, cancel_futures=True)
+
+
+def run_pool(tasks: list[Task], workers: int, done: Callback, stop: Stop) -> None:
+    """A local process pool with at most ``workers`` runs in flight (so a stop has nothing
+    queued to cancel); if a worker dies, the pool is rebuilt and its runs retried."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["sim.experiment.runner", "sim.model"])
     attempts = dict.fromkeys((t.run_id for t in tasks), 0)
-    remaining = {t.run_id: t for t in tasks}
-    while remaining:
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_exit_with_parent,
-            initargs=(os.getpid(),),
-        ) as pool:
-            futures = {pool.submit(execute, t): t for t in remaining.values()}
-            broken = False
-            while futures and not broken:
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+    queue = deque(tasks)
+    while queue and not stop.requested:
+        with _signals_blocked():
+            pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=context,
+                initializer=_worker_init,
+                initargs=(os.getpid(),),
+            )
+        running: dict[Any, Task] = {}
+        broken = False
+        try:
+            while (queue or running) and not broken:
+                while queue and len(running) < workers and not stop.requested:
+                    task = queue.popleft()
+                    with _signals_blocked():
+                        running[pool.submit(execute, task)] = task
+                if stop.requested:
+                    stop.announce(len(running))
+                    if not running or stop.grace_over():
+                        break
+                finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    task = futures.pop(future)
+                    task = running.pop(future)
                     try:
                         result = future.result()
                     except BrokenProcessPool:
                         broken = True
+                        running[future] = task
                         continue
-                    del remaining[task.run_id]
+                    except Exception as error:  # the task could not be sent or returned
+                        result = _failed(task, f"{type(error).__name__}: {error}")
                     done(result)
             if broken:
-                for future in futures:
-                    future.cancel()
-        for run in list(remaining):
-            attempts[run] += 1
-            if attempts[run] >= MAX_ATTEMPTS:
-                done(_failed(remaining.pop(run), f"worker died {MAX_ATTEMPTS} times"))
+                for task in running.values():
+                    attempts[task.run_id] += 1
+                    if attempts[task.run_id] >= MAX_ATTEMPTS:
+                        done(_failed(task, f"worker died {MAX_ATTEMPTS} times"))
+                    else:
+                        queue.appendleft(task)
+                running.clear()
+        finally:
+            _end_pool(pool, kill=bool(running))
 
 
-def run_dask(tasks: list[Task], scheduler: str, done: Callback) -> None:
-    """A Dask distributed cluster; tasks whose worker dies are retried by Dask."""
-    from distributed import Client, as_completed
+#: packages whose versions must agree between this machine and every Dask worker
+SAME_VERSIONS = ("volsim", "mesa", "numpy")
 
-    with Client(scheduler, timeout="30s") as client:
-        futures = client.map(
-            execute,
-            tasks,
-            key=[f"volsim-run-{t.run_id}" for t in tasks],
-            retries=MAX_ATTEMPTS - 1,
-            pure=False,
+
+def connect(scheduler: str, tls: dict[str, str] | None = None) -> Any:
+    """A Dask client of this scheduler whose workers run this machine's volsim, mesa and numpy.
+
+    A scheduler that cannot be reached within ``CONNECT_TIMEOUT_S``, or workers with other
+    versions, are bad input (nothing has been written yet). ``tls`` holds the files of
+    ``distributed.security.Security`` (without them, Dask's configuration applies).
+    """
+    from distributed import Client
+    from distributed.security import Security
+
+    security = Security(require_encryption=True, **tls) if tls else None
+    client = Client.__new__(Client)
+    try:
+        client.__init__(
+            scheduler,
+            timeout=f"{CONNECT_TIMEOUT_S}s",
+            set_as_default=False,
+            security=security,
         )
-        by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
-        for future in as_completed(futures):
-            try:
-                done(future.result())
-            except Exception as error:  # the task kept failing on the cluster
-                done(_failed(by_key[future.key], f"{type(error).__name__}: {error}"))
+    except Exception as error:  # refused, timed out, a bad address, TLS, not a Dask scheduler
+        # a client that never connected has nothing to close: don't let it try (10 s)
+        client.status = "closed"
+        with suppress(Exception):
+            client._loop_runner.stop()
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if isinstance(error, MemoryError):  # it answered with something else than Dask's frames
+            text = "whatever answers there does not speak Dask's protocol"
+        raise InputError("--scheduler", scheduler, f"cannot connect: {text}") from None
+    try:
+        _check_versions(client, scheduler)
+    except BaseException:
+        client.close(timeout=2)
+        raise
+    return client
+
+
+def _check_versions(client: Any, scheduler: str) -> None:
+    """Refuse workers whose volsim, mesa or numpy differ from this machine's (Dask itself
+    only warns, and only about its own packages)."""
+    here = package_versions()
+    try:
+        workers = client.run(package_versions)
+    except Exception as error:
+        text = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise InputError(
+            "--scheduler", scheduler, f"cannot ask the workers their versions ({text})"
+        ) from None
+    for worker, versions in sorted(workers.items()):
+        differ = [
+            f"{name} {versions.get(name)} (here {here[name]})"
+            for name in SAME_VERSIONS
+            if versions.get(name) != here[name]
+        ]
+        if differ:
+            raise InputError(
+                "--scheduler",
+                scheduler,
+                f"worker {worker} runs {', '.join(differ)}: install the same versions everywhere",
+            )
+
+
+def run_dask(tasks: list[Task], client: Any, done: Callback, stop: Stop) -> None:
+    """A Dask distributed cluster; tasks whose worker dies are retried by Dask. On a stop,
+    queued tasks are cancelled and those in flight get the grace period."""
+    from distributed import as_completed
+
+    futures = client.map(
+        execute,
+        tasks,
+        key=[f"volsim-run-{t.run_id}" for t in tasks],
+        retries=MAX_ATTEMPTS - 1,
+        pure=False,
+    )
+    by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
+    pending = {f.key: f for f in futures}
+    completed = as_completed(futures, loop=client.loop)
+    queued_cancelled = False
+    try:
+        while pending:
+            if stop.requested and not queued_cancelled:
+                queued_cancelled = True
+                processing = set().union(*client.processing().values())
+                queued = [f for k, f in pending.items() if k not in processing]
+                client.cancel(queued)
+                for future in queued:
+                    del pending[future.key]
+                stop.announce(len(pending))
+                continue
+            if stop.grace_over():
+                break
+            batch = completed.next_batch(block=False)
+            if not batch:
+                time.sleep(0.05)
+                continue
+            for future in batch:
+                if pending.pop(future.key, None) is None or future.cancelled():
+                    continue
+                try:
+                    result = future.result()
+                except Exception as error:  # the task kept failing on the cluster
+                    result = _failed(by_key[future.key], f"{type(error).__name__}: {error}")
+                done(result)
+    finally:
+        if pending:
+            with suppress(Exception):
+                client.cancel(list(pending.values()))
 
 
 # --- orchestration ---------------------------------------------------------------------------
@@ -185,9 +469,19 @@ class RunOptions:
     fresh: bool = False
     target: tuple[str, float] | None = None
     progress: Callable[[int, int, int], None] | None = None
+    notice: Callable[[str], None] | None = None
+    run_timeout_s: float | None = None
+    #: TLS files for the Dask scheduler: Security() keyword arguments (tls_ca_file, ...);
+    #: empty: Dask's configuration (distributed.comm.tls.*) applies
+    tls: dict[str, str] = field(default_factory=dict)
 
 
-def tasks_for(experiment: Experiment, folder: ResultsFolder, seeds: Iterable[int]) -> list[Task]:
+def tasks_for(
+    experiment: Experiment,
+    folder: ResultsFolder,
+    seeds: Iterable[int],
+    timeout_s: float | None = None,
+) -> list[Task]:
     """Every (design point, seed) task, points outer, seeds inner."""
     tasks = []
     for point in experiment.points:
@@ -205,19 +499,32 @@ def tasks_for(experiment: Experiment, folder: ResultsFolder, seeds: Iterable[int
                     tuple(experiment.metrics),
                     tuple(experiment.series),
                     str(folder.run_path(rid)),
+                    timeout_s,
                 )
             )
     return tasks
 
 
-def _execute_missing(tasks: list[Task], folder: ResultsFolder, options: RunOptions) -> int:
-    """Run the tasks without a finished file; return how many failed."""
-    statuses = folder.run_statuses()
+def _execute_missing(
+    tasks: list[Task], folder: ResultsFolder, options: RunOptions, stop: Stop, client: Any
+) -> dict[str, int]:
+    """Run the tasks without a finished file; return the counts of done and failed runs."""
+    statuses, damaged = folder.inspect_runs({t.run_id: t.seed for t in tasks})
+    if damaged and options.notice:
+        path, problem = next(iter(damaged.items()))
+        more = f" and {len(damaged) - 1} more" if len(damaged) > 1 else ""
+        options.notice(
+            f"damaged run file {path} ({problem}){more}: running again (volsim status lists them)"
+        )
     unique = list({t.run_id: t for t in tasks}.values())  # design points may repeat (Morris)
     todo = [t for t in unique if statuses.get(t.run_id) != "done"]
-    total, counts = len(unique), {"done": len(unique) - len(todo), "failed": 0}
+    total = len(unique)
+    counts = {"done": total - len(todo), "failed": 0, "total": total}
 
     def done(result: dict[str, Any]) -> None:
+        if result["status"] == "unwritten":
+            stop.request(result["error"])
+            return
         counts["done" if result["status"] == "done" else "failed"] += 1
         if options.progress:
             options.progress(counts["done"], counts["failed"], total)
@@ -225,14 +532,14 @@ def _execute_missing(tasks: list[Task], folder: ResultsFolder, options: RunOptio
     if options.progress:
         options.progress(counts["done"], 0, total)
     if not todo:
-        return 0
-    if options.scheduler:
-        run_dask(todo, options.scheduler, done)
+        return counts
+    if client is not None:
+        run_dask(todo, client, done, stop)
     elif options.workers > 1 and len(todo) > 1:
-        run_pool(todo, options.workers, done)
+        run_pool(todo, options.workers, done, stop)
     else:
-        run_serial(todo, done)
-    return counts["failed"]
+        run_serial(todo, done, stop)
+    return counts
 
 
 def _seed_rounds(experiment: Experiment, options: RunOptions) -> Iterator[list[int]]:
@@ -248,8 +555,34 @@ def _seed_rounds(experiment: Experiment, options: RunOptions) -> Iterator[list[i
 
 
 def run_experiment(experiment: Experiment, out: Path, options: RunOptions) -> dict[str, Any]:
-    """Run (or resume) an experiment into ``out``; return its final manifest."""
-    folder = ResultsFolder(out)
+    """Run (or resume) an experiment into ``out``; return its final manifest.
+
+    A stop (the first SIGINT or SIGTERM, or a write error) ends the sweep early: the tables
+    are written for what is done, and the manifest's ``stopped`` says why. A second signal
+    raises ``Interrupted`` after the workers are gone and temporary files removed.
+    """
+    stop = Stop(options.notice)
+    ResultsFolder(out).check(experiment.sha256(), options.fresh)  # refused: nothing written
+    client = connect(options.scheduler, options.tls) if options.scheduler else None
+    try:
+        with stop.signals(), ResultsFolder(out).locked() as folder:
+            try:
+                return _run_locked(experiment, folder, options, stop, client)
+            finally:
+                folder.remove_temporary()
+    finally:
+        if client is not None:
+            with suppress(Exception):
+                client.close(timeout=2)
+
+
+def _run_locked(
+    experiment: Experiment,
+    folder: ResultsFolder,
+    options: RunOptions,
+    stop: Stop,
+    client: Any,
+) -> dict[str, Any]:
     sha = experiment.sha256()
     previous = folder.prepare(sha, options.fresh)
     manifest = {
@@ -258,25 +591,44 @@ def run_experiment(experiment: Experiment, out: Path, options: RunOptions) -> di
         "experiment_sha256": sha,
         "resolved": experiment.resolved(),
         "root_seed": experiment.spec.experiment.root_seed,
-        "created": previous["created"] if previous else now_iso(),
+        "created": (previous or {}).get("created") or now_iso(),
         "sessions": [*(previous or {}).get("sessions", [])],
     }
     session = {"started": now_iso(), "executor": _executor_name(options), **provenance()}
     manifest["sessions"].append(session)
-    failed, seeds, tasks = 0, experiment.seeds, []
+    tasks: list[Task] = []
     for seeds in _seed_rounds(experiment, options):
-        tasks = tasks_for(experiment, folder, seeds)
+        tasks = tasks_for(experiment, folder, seeds, options.run_timeout_s)
         manifest["seeds"] = seeds
         manifest["runs"] = [{"run_id": t.run_id, "point": t.point, "seed": t.seed} for t in tasks]
-        folder.write_manifest(manifest)
-        folder.runs_dir.mkdir(exist_ok=True)
-        failed = _execute_missing(tasks, folder, options)
+        try:
+            folder.write_manifest(manifest)
+            folder.runs_dir.mkdir(exist_ok=True)
+        except OSError as error:  # before any run of this round: nothing half-written
+            raise InputError(str(folder.path), None, f"cannot write: {error}") from None
+        _execute_missing(tasks, folder, options, stop, client)
+        if stop.requested:
+            break
         if options.target is None or _target_met(experiment, folder, tasks, options.target):
             break
-    write_summaries(experiment, folder, runs_table(folder, tasks, experiment))
-    session["finished"] = now_iso()
-    manifest["failed_runs"] = failed
-    folder.write_manifest(manifest)
+    runs = runs_table(folder, tasks, experiment)
+    statuses = runs.drop_duplicates("run_id")["status"]  # what the files say, all executors
+    manifest["failed_runs"] = int((statuses == "failed").sum())
+    manifest["done_runs"] = int((statuses == "done").sum())
+    manifest["tables_written"] = True
+    try:
+        write_summaries(experiment, folder, runs)
+    except OSError as error:
+        manifest["tables_written"] = False
+        stop.request(f"cannot write the tables in {folder.path}: {error.strerror or error}")
+    if stop.requested:
+        session["stopped"] = stop.reason
+        manifest["stopped"] = stop.reason
+        manifest["interrupted"] = stop.signal
+    else:
+        session["finished"] = now_iso()
+    with suppress(OSError):  # a full disk: the manifest of the last round stays
+        folder.write_manifest(manifest)
     return manifest
 
 

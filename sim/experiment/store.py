@@ -3,6 +3,7 @@
 Layout of DIR::
 
     manifest.json        the resolved experiment and its sha256, seeds, provenance
+    .lock                 held (flock) by the experiment writing here; a second is refused
     runs/<run_id>.parquet one row per run (written atomically by the worker that ran it)
     runs.parquet          every run's row: metrics, response times, workloads, per-building totals
     series.parquet        the daily series, long format (point, seed, day, series...)
@@ -18,13 +19,17 @@ finds what is done, and a folder never holds two rows for one run.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import importlib.metadata
 import json
+import os
 import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +41,9 @@ from sim.experiment.design import canonical_json
 from sim.storage import write_json, write_parquet
 
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 RUNS = "runs"
+REPORT = "report"  # written by ``volsim report``
 TABLES = (
     "runs.parquet",
     "series.parquet",
@@ -84,21 +91,47 @@ def _git() -> dict[str, Any]:
     return {"revision": revision.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
-def provenance() -> dict[str, Any]:
-    """Where and with what a result was made."""
+def package_versions() -> dict[str, str | None]:
+    """The installed version of each package a result depends on (None if absent)."""
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
+    return versions
+
+
+def provenance() -> dict[str, Any]:
+    """Where and with what a result was made."""
     return {
         "git": _git(),
-        "packages": versions,
+        "packages": package_versions(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "command": sys.argv,
     }
+
+
+def _manifest_problem(manifest: dict[str, Any]) -> tuple[str, str] | None:
+    """(key, what is wrong) for a manifest whose structure is damaged, else None."""
+    runs = manifest.get("runs", [])
+    if not isinstance(runs, list):
+        return "runs", f"is a {type(runs).__name__}, not a list"
+    for index, run in enumerate(runs):
+        if not (isinstance(run, dict) and isinstance(run.get("run_id"), str)):
+            return f"runs[{index}]", "is not a run (no run_id)"
+    for key in ("seeds", "sessions"):
+        if key in manifest and not isinstance(manifest[key], list):
+            return key, f"is a {type(manifest[key]).__name__}, not a list"
+    if not isinstance(manifest["experiment_sha256"], str):
+        return "experiment_sha256", "is not a string"
+    return None
+
+
+def _remove_empty(path: Path) -> None:
+    with suppress(OSError):
+        path.rmdir()
 
 
 class ResultsFolder:
@@ -115,14 +148,17 @@ class ResultsFolder:
     def run_path(self, run: str) -> Path:
         return self.runs_dir / f"{run}.parquet"
 
-    def read_manifest(self) -> dict[str, Any] | None:
-        """The manifest, None for a new folder; a broken folder is an InputError."""
+    def read_manifest(self, strict: bool = True) -> dict[str, Any] | None:
+        """The manifest, None for a new folder; a broken folder is an InputError (``strict``:
+        also a manifest whose runs, seeds or sessions are damaged)."""
         if self.path.exists() and not self.path.is_dir():
             raise InputError(str(self.path), None, "is a file, not a results folder")
         if not self.manifest_path.exists():
             # an empty runs/ is what a start cut short leaves: the folder counts as new
             others = (
-                [p for p in self.path.iterdir() if p != self.runs_dir] if self.path.is_dir() else []
+                [p for p in self.path.iterdir() if p.name not in (RUNS, LOCK)]
+                if self.path.is_dir()
+                else []
             )
             if others or (self.runs_dir.is_dir() and any(self.runs_dir.iterdir())):
                 raise InputError(
@@ -135,56 +171,144 @@ class ResultsFolder:
             raise InputError(str(self.manifest_path), None, f"unreadable: {error}") from None
         if not isinstance(manifest, dict) or "experiment_sha256" not in manifest:
             raise InputError(str(self.manifest_path), "experiment_sha256", "missing")
+        if strict:
+            problem = _manifest_problem(manifest)
+            if problem is not None:
+                key, text = problem
+                raise InputError(
+                    str(self.manifest_path),
+                    key,
+                    f"{text}: the manifest is damaged (--fresh starts the folder over)",
+                )
         return manifest
 
-    def prepare(self, sha256: str, fresh: bool) -> dict[str, Any] | None:
-        """Check the folder belongs to this experiment (or empty it with ``fresh``)."""
-        manifest = self.read_manifest()
-        if fresh and manifest is not None:
-            self.clear()
-            return None
-        if manifest is not None and manifest["experiment_sha256"] != sha256:
+    def check(self, sha256: str, fresh: bool) -> dict[str, Any] | None:
+        """The manifest, if the folder may take this experiment (read only): a new folder, this
+        experiment's, or any experiment's with ``fresh``; otherwise an InputError."""
+        manifest = self.read_manifest(strict=not fresh)
+        if not fresh and manifest is not None and manifest["experiment_sha256"] != sha256:
             raise InputError(
                 str(self.path),
                 None,
                 f"holds another experiment (sha256 {manifest['experiment_sha256'][:12]}, "
                 f"this one {sha256[:12]}): use --fresh to start over or --out for a new folder",
             )
-        if self.runs_dir.is_dir():
-            for leftover in self.runs_dir.glob(".*.tmp"):
-                leftover.unlink(missing_ok=True)  # a write cut short by a kill
-        for leftover in self.path.glob(".*.tmp") if self.path.is_dir() else ():
-            leftover.unlink(missing_ok=True)
         return manifest
 
+    def prepare(self, sha256: str, fresh: bool) -> dict[str, Any] | None:
+        """Check the folder belongs to this experiment (or empty it with ``fresh``); return the
+        previous manifest, None when starting over."""
+        manifest = self.check(sha256, fresh)
+        if fresh and manifest is not None:
+            self.clear()
+            manifest = None
+        self.remove_temporary()
+        return manifest
+
+    def remove_temporary(self) -> None:
+        """Remove the temporary files of writes cut short (by a kill or a second Ctrl-C)."""
+        for folder in (self.path, self.runs_dir):
+            for leftover in folder.glob(".*.tmp") if folder.is_dir() else ():
+                leftover.unlink(missing_ok=True)
+
+    @contextmanager
+    def locked(self) -> Iterator[ResultsFolder]:
+        """Hold the folder's lock (creating the folder) while the body runs; a folder another
+        experiment holds, or one that cannot be written, is an InputError."""
+        self.read_manifest(strict=False)  # a file, or someone else's folder: refused first
+        created = not self.path.exists()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            if created:
+                _remove_empty(self.path)
+            raise InputError(
+                str(self.path), None, f"cannot write here: {error.strerror or error}"
+            ) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise InputError(
+                    str(self.path),
+                    None,
+                    f"another volsim experiment (pid {holder}) is writing to this folder: "
+                    "wait for it to finish, or use another --out",
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield self
+        finally:
+            os.close(fd)  # releases the lock
+
     def clear(self) -> None:
-        """Remove what an experiment wrote here (nothing else)."""
+        """Remove what an experiment wrote here, its report included (nothing else)."""
         shutil.rmtree(self.runs_dir, ignore_errors=True)
+        shutil.rmtree(self.path / REPORT, ignore_errors=True)  # it describes the old results
         for name in (MANIFEST, *TABLES):
             (self.path / name).unlink(missing_ok=True)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         write_json(manifest, self.manifest_path)
 
-    def run_statuses(self) -> dict[str, str]:
-        """run_id → "done" or "failed" for every run file present."""
-        statuses = {}
-        for path in self.runs_dir.glob("*.parquet"):
+    def inspect_runs(self, seeds: dict[str, int] | None = None) -> tuple[dict[str, str], dict]:
+        """The run files: run_id → "done" or "failed", and damaged file → what is wrong.
+
+        A damaged file is unreadable, or holds another run than its name says (a run file
+        copied over another), or (given ``seeds``, run_id → seed) another seed.
+        """
+        statuses: dict[str, str] = {}
+        damaged: dict[Path, str] = {}
+        for path in sorted(self.runs_dir.glob("*.parquet")) if self.runs_dir.is_dir() else ():
+            problem = None
             try:
-                table = pq.read_table(path, columns=["status"])
-                statuses[path.stem] = table.column("status")[0].as_py()
-            except Exception:  # an unreadable file counts as missing and is run again
-                continue
-        return statuses
+                table = pq.read_table(path, columns=["run_id", "status", "seed"]).to_pylist()
+            except Exception as error:  # any damage
+                problem = f"unreadable ({type(error).__name__})"
+            else:
+                row = table[0] if len(table) == 1 else {}
+                if row.get("run_id") != path.stem:
+                    problem = f"holds run {row.get('run_id')}, not the run its name says"
+                elif seeds is not None and path.stem in seeds and row["seed"] != seeds[path.stem]:
+                    problem = f"holds seed {row['seed']}, not {seeds[path.stem]}"
+                elif row.get("status") not in ("done", "failed"):
+                    problem = f"has status {row.get('status')!r}"
+            if problem is None:
+                statuses[path.stem] = row["status"]
+            else:
+                damaged[path] = problem
+        return statuses, damaged
+
+    def run_statuses(self) -> dict[str, str]:
+        """run_id → "done" or "failed" for every sound run file (a damaged one counts as
+        missing and is run again)."""
+        return self.inspect_runs()[0]
 
     def read_runs(self, run_ids: list[str]) -> pd.DataFrame:
-        """The rows of these runs (those with a file), in the given order."""
-        frames = [
-            pq.read_table(self.run_path(r)).to_pandas()
-            for r in dict.fromkeys(run_ids)
-            if self.run_path(r).exists()
-        ]
+        """The rows of these runs (those with a sound file), in the given order."""
+        frames = []
+        for run in dict.fromkeys(run_ids):
+            try:
+                frame = pq.read_table(self.run_path(run)).to_pandas()
+            except Exception:  # missing or damaged: counted as missing
+                continue
+            if len(frame) == 1 and frame["run_id"].iloc[0] == run:
+                frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def damaged_tables(self) -> dict[Path, str]:
+        """The summary tables (Parquet) that cannot be read."""
+        damaged = {}
+        for name in TABLES:
+            path = self.path / name
+            if name.endswith(".parquet") and path.exists():
+                try:
+                    pq.read_metadata(path)
+                except Exception as error:
+                    damaged[path] = f"unreadable ({type(error).__name__})"
+        return damaged
 
     def write_table(self, frame: pd.DataFrame, name: str) -> None:
         """A table as Parquet and, for the summaries, CSV beside it."""
@@ -196,4 +320,11 @@ class ResultsFolder:
             tmp.replace(csv)
 
 
-__all__ = ["ResultsFolder", "model_version", "now_iso", "provenance", "run_id"]
+__all__ = [
+    "ResultsFolder",
+    "model_version",
+    "now_iso",
+    "package_versions",
+    "provenance",
+    "run_id",
+]

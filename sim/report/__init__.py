@@ -2,9 +2,11 @@
 
 :func:`write_report` writes ``DIR/report/index.html`` (inline CSS, figures embedded as PNG data
 URIs, no script and no network) and every figure beside it as ``fig-*.png`` and ``fig-*.svg``.
+Every figure is drawn in memory first and the files are written all or none (see
+:func:`sim.storage.write_files`): a full disk or Ctrl-C leaves the previous report as it was.
 Modules: :mod:`.data` loads and aggregates, :mod:`.figures` and :mod:`.mapfig` draw,
 :mod:`.summary_text` writes the sentences, :mod:`.html` assembles the page, :mod:`.labels` holds
-every word in Chinese and English and :mod:`.fonts` finds a redistributable Chinese font.
+every word in Chinese and English and :mod:`.fonts` brings the bundled Chinese font.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import matplotlib
 
 from sim.errors import InputError
 from sim.report import data, figures, fonts, html, labels, mapfig, summary_text
-from sim.storage import _atomic_write
+from sim.storage import Writer, check_writable, write_files, writing
 
 REPORT_DIR = "report"
 
@@ -38,16 +40,19 @@ def plots_for(results: data.Results, lang: str) -> list[figures.Plot]:
     return plots
 
 
-def _save(plot: figures.Plot, folder: Path) -> tuple[bytes, tuple[int, int]]:
-    """Write a figure as PNG and SVG; return the PNG bytes and size in pixels."""
-    figure = plot.figure
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    png = buffer.getvalue()
-    (folder / f"{plot.stem}.png").write_bytes(png)
-    figure.savefig(folder / f"{plot.stem}.svg", format="svg")
-    width, height = struct.unpack(">II", png[16:24])  # the PNG header's IHDR chunk
-    return png, (width, height)
+def _render(plot: figures.Plot) -> tuple[bytes, bytes, tuple[int, int]]:
+    """A figure as PNG and SVG bytes, and the PNG's size in pixels."""
+    files = {}
+    for kind in ("png", "svg"):
+        buffer = io.BytesIO()
+        plot.figure.savefig(buffer, format=kind)
+        files[kind] = buffer.getvalue()
+    width, height = struct.unpack(">II", files["png"][16:24])  # the PNG header's IHDR chunk
+    return files["png"], files["svg"], (width, height)
+
+
+def _bytes_writer(content: bytes) -> Writer:
+    return lambda tmp: Path(tmp).write_bytes(content)
 
 
 def write_report(results_dir: Path, lang: str = "zh", baseline: str | None = None) -> Path:
@@ -55,27 +60,36 @@ def write_report(results_dir: Path, lang: str = "zh", baseline: str | None = Non
 
     Raises:
         InputError: for an unknown ``lang``, a folder that is not a finished results folder,
-            a ``baseline`` policy the experiment did not run, or ``zh`` without a Chinese font.
+            a ``baseline`` policy the experiment did not run, ``zh`` without a Chinese font, or
+            a report folder that cannot be written (checked before any figure is drawn).
+        OutputError: if the files cannot be written after all (a full disk); the previous
+            report, if any, is then left as it was.
     """
     if lang not in labels.LANGS:
         raise InputError("--lang", None, f"unknown language {lang!r} (choose zh or en)")
     results = data.load(Path(results_dir), baseline)
     rc = fonts.rc_params(lang)
     folder = results.path / REPORT_DIR
-    folder.mkdir(exist_ok=True)
-    for old in [*folder.glob("fig-*.png"), *folder.glob("fig-*.svg")]:
-        old.unlink()
-    images = {}
-    with matplotlib.rc_context(rc):
+    check_writable(folder, str(results.path))
+    images, writers = {}, {}
+    with matplotlib.rc_context(rc), fonts.glyphs_checked():
         plots = plots_for(results, lang)
         for plot in plots:
             if plot.figure is not None:
-                images[plot.stem] = _save(plot, folder)
+                png, svg, size = _render(plot)
+                images[plot.stem] = (png, size)
+                writers[folder / f"{plot.stem}.png"] = _bytes_writer(png)
+                writers[folder / f"{plot.stem}.svg"] = _bytes_writer(svg)
     sentences = summary_text.sentences(results, lang)
     text = html.page(results, lang, sentences, plots, images)
+    text = fonts.embed_page_font(text, lang)  # the page's own text in the bundled face
     index = folder / "index.html"
-    _atomic_write(index, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    index.chmod(0o644)  # readable by all, like the figures beside it (mkstemp makes 0600)
+    writers[index] = _bytes_writer(text.encode("utf-8"))
+    with writing("the report", folder):
+        write_files(writers)
+        for old in [*folder.glob("fig-*.png"), *folder.glob("fig-*.svg")]:
+            if old not in writers:
+                old.unlink()  # a figure of an earlier report that this one does not have
     return index
 
 

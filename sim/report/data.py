@@ -66,7 +66,9 @@ class Results:
     variables: list[str]
     metrics: list[str]
     runs: pd.DataFrame  # done runs, with a policy column
-    failed: int
+    failed: int  # runs that did not finish (failed, or missing from runs.parquet)
+    points: int  # design points, including those none of whose runs finished
+    failed_points: int  # design points with at least one run that did not finish
     series: pd.DataFrame  # daily series with the policy and variables of each point
     summary: pd.DataFrame  # the view's summary (see module docstring)
     point_summary: pd.DataFrame  # summary.parquet: one row per design point and metric
@@ -273,6 +275,24 @@ def _read_yearly(path: Path, runs: pd.DataFrame, others: list[str]) -> pd.DataFr
     return table.merge(points, left_on="point", right_index=True, how="inner")
 
 
+def _planned_runs(manifest: dict[str, Any], all_runs: pd.DataFrame) -> pd.DataFrame:
+    """Every run of the experiment (point, seed) and whether it finished: the manifest's list
+    of runs, and any row of runs.parquet it lacks (a run that failed or never wrote its row
+    counts as not done, so a design point none of whose runs finished is still counted)."""
+    listed = manifest.get("runs")
+    rows = [r for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
+    pairs = [(r.get("point"), r.get("seed")) for r in rows]
+    planned = pd.DataFrame(  # a tampered entry (not two integers) is left out, not fatal
+        [(p, s) for p, s in pairs if isinstance(p, int) and isinstance(s, int)],
+        columns=["point", "seed"],
+        dtype="int64",
+    )
+    ran = all_runs[["point", "seed"]].assign(done=(all_runs["status"] == "done").to_numpy())
+    merged = pd.concat([planned, ran[["point", "seed"]]]).drop_duplicates()
+    merged = merged.merge(ran.drop_duplicates(["point", "seed"]), on=["point", "seed"], how="left")
+    return merged.assign(done=merged["done"].fillna(False).astype(bool))
+
+
 def load(path: Path, baseline: str | None = None) -> Results:
     """Read a results folder; every problem is an InputError naming the file and key."""
     path = Path(path)
@@ -306,6 +326,15 @@ def load(path: Path, baseline: str | None = None) -> Results:
             None,
             f"policy {baseline!r} is not in the experiment (choose from {', '.join(policies)})",
         )
+    if baseline is None and default not in policies:
+        if len(policies) > 1:  # a folder written before design.py refused such experiments
+            raise InputError(
+                str(path / MANIFEST),
+                "experiment.baseline_policy",
+                f"{default!r} did not run: choose a baseline with --baseline "
+                f"({', '.join(policies)})",
+            )
+        default = policies[0]
     chosen = baseline or default
     others = [v for v in variables if v != POLICY]
     pooled = kind in SAMPLED
@@ -320,8 +349,9 @@ def load(path: Path, baseline: str | None = None) -> Results:
         pooled,
         recompute=chosen != default,
     )
-    points = runs.groupby("point")[[POLICY, *others]].first()
-    series = tables["series"].merge(points, left_on="point", right_index=True, how="inner")
+    by_point = runs.groupby("point")[[POLICY, *others]].first()
+    series = tables["series"].merge(by_point, left_on="point", right_index=True, how="inner")
+    planned = _planned_runs(manifest, all_runs)
     return Results(
         path=path,
         manifest=manifest,
@@ -332,7 +362,9 @@ def load(path: Path, baseline: str | None = None) -> Results:
         variables=variables,
         metrics=metrics,
         runs=runs,
-        failed=int((all_runs["status"] != "done").sum()),
+        failed=int((~planned["done"]).sum()),
+        points=int(planned["point"].nunique()),
+        failed_points=int(planned.loc[~planned["done"], "point"].nunique()),
         series=series,
         summary=summary,
         point_summary=_with_policy(tables["summary"], policies),

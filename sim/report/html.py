@@ -131,7 +131,7 @@ def _about(results: Results, lang: str) -> str:
                 lang,
                 "about.runs_value",
                 runs=len(results.runs) + results.failed,
-                points=results.runs["point"].nunique(),
+                points=results.points,
                 seeds=len(results.seeds) or results.runs["seed"].nunique(),
                 days=results.days,
             ),

@@ -255,7 +255,7 @@ _ZH = {
     ),
     "sentence.no_holes": "在{policy}下，所有{buildings}栋楼的平均响应时间都不超过15分钟。",
     "sentence.sensitivity": "对{metric}影响最大的参数是{parameter}（{index} = {value}）。",
-    "sentence.failed": "有{failed}次运行失败，未计入统计。",
+    "sentence.failed": "有{failed}次运行未完成（涉及{points}个设计点），未计入统计。",
     "sentence.yearly_pairing": "到{year}年，{clauses}。",
     "sentence.yearly_first": (
         "{policy}下，结对覆盖了{value}的独居、空巢高龄（80岁及以上）老人{ci}，{start_year}年为{start}"
@@ -456,7 +456,10 @@ _EN = {
     "sentence.sensitivity": (
         "The parameter with the largest effect on the {metric} is {parameter} ({index} = {value})."
     ),
-    "sentence.failed": "{failed} runs failed and are left out of the statistics.",
+    "sentence.failed": (
+        "{failed} runs did not finish (in {points} design points) and are left out of the "
+        "statistics."
+    ),
     "sentence.yearly_pairing": "By {year}, pairs covered {clauses}.",
     "sentence.yearly_first": (
         "{value} of the old-old (80 and over) living alone or in empty nests under {policy}{ci}, "

@@ -75,7 +75,7 @@ def overview(results: Results, lang: str) -> Sentence:
         lang,
         "sentence.overview_single" if single else "sentence.overview",
         runs=len(results.runs) + results.failed,
-        points=results.runs["point"].nunique(),
+        points=results.points,
         seeds=len(results.seeds) or results.runs["seed"].nunique(),
         days=results.days,
         baseline=L.policy_name(lang, results.baseline if not single else results.policies[0]),
@@ -264,5 +264,6 @@ def sentences(results: Results, lang: str) -> list[Sentence]:
         if extra is not None:
             found.append(extra)
     if results.failed:
-        found.append(Sentence(L.t(lang, "sentence.failed", failed=results.failed)))
+        words = {"failed": results.failed, "points": results.failed_points}
+        found.append(Sentence(L.t(lang, "sentence.failed", **words)))
     return found
