@@ -56,7 +56,7 @@ from sim.population import (
 )
 from sim.rating import RatingModel
 from sim.roster import Roster
-from sim.scenario import Scenario
+from sim.scenario import URGENCIES, Scenario
 from sim.streams import Buffered, spawn_streams
 
 MIN_PER_HOUR = 60
@@ -173,6 +173,7 @@ class VolunteerModel(mesa.Model):
             math.inf if tireless else volunteers.weekly_budget_hours * MIN_PER_HOUR,
             None if tireless else volunteers.max_services_per_week,
         )
+        self.roster.new_week()  # the first week's budgets
         self.acceptance = AcceptanceModel(params, Buffered(self.streams["acceptance"]), self.roster)
         self.rating_model = RatingModel(params, Buffered(self.streams["rating"], "standard_normal"))
         self.demand = Demand(
@@ -448,9 +449,12 @@ class VolunteerModel(mesa.Model):
         return breakdown(self.orders.table(), area_of, area)
 
     def distributions(self) -> dict[str, list]:
-        """What charts need beyond the summary: response times of served orders, orders per
-        worker (sorted), and per-building totals (index = building)."""
+        """What charts need beyond the summary: response times of served urgent orders, orders
+        per worker (sorted), and per-building totals of urgent orders (index = building; the
+        map shows them: same-day and scheduled orders are measured by their windows)."""
         table = self.order_table()
+        urgent = (table["urgency"] == URGENCIES.index("urgent")).to_numpy()
+        table = table[urgent]
         served = (table["status"] == SERVED).to_numpy()
         unmet = (table["status"] == UNMET).to_numpy()
         building = table["building"].to_numpy()

@@ -361,10 +361,15 @@ class Channel(_Section):
 
     answer_delay_mean_min: float = Field(ge=0, description="mean of an exponential delay")
     reaches_off_duty: bool = Field(description="reaches volunteers at home, off duty")
-    reach_m: float = Field(float("inf"), ge=0, description="only volunteers this near the elder")
+    reach_m: float = Field(
+        float("inf"),
+        ge=0,
+        allow_inf_nan=True,
+        description="only volunteers this near the elder; inf: any distance",
+    )
 
 
-def _channel(delay_min: float, off_duty: bool, reach_m: float = float("inf")) -> Any:
+def _channel(delay_min: float, off_duty: bool, reach_m: float = math.inf) -> Any:
     return Field(
         default_factory=lambda: Channel(
             answer_delay_mean_min=delay_min, reaches_off_duty=off_duty, reach_m=reach_m

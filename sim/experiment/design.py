@@ -9,7 +9,9 @@ An experiment file (TOML, in ``experiments/``) has four tables::
     [variables]    name = [values...] (categorical or a list of numbers) or
                    name = {min = a, max = b, steps = n} (a numeric range)
 
-``policy`` is a variable like any other (a policy name or chain). Factorial designs cross every
+``policy`` is a variable like any other (a policy name or chain), and so is ``scenario`` (a list
+of scenario files, relative to the experiment file, each with the same overrides). ``days``
+left out: each scenario runs its own ``simulation.days``. Factorial designs cross every
 variable's values (ranges need ``steps``). LHS, Sobol and Morris sample the numeric ranges with
 SALib and cross the samples with every combination of the list-valued variables. Every design
 point runs the same seeds (common random numbers).
@@ -41,6 +43,25 @@ DEFAULT_METRICS = (
     "requests",
     "served",
     "unmet",
+    "urgent_within_window_share",
+    "same_day_within_window_share",
+    "scheduled_within_window_share",
+    "urgent_unmet_share",
+    "same_day_unmet_share",
+    "scheduled_unmet_share",
+    "urgent_response_time_p50_min",
+    "urgent_response_time_p90_min",
+    "urgent_response_time_p95_min",
+    "scheduled_lead_time_mean_h",
+    "eligible_within_window_share",
+    "eligible_unmet_share",
+    "eligible_served_by_pair_share",
+    "acceptance_share",
+    "willing_coverage_15min_share",
+    "budget_utilisation",
+    "busiest_decile_utilisation",
+    "top_decile_served_share",
+    "orders_per_helper_per_month",
     "response_time_mean_min",
     "response_time_p50_min",
     "response_time_p90_min",
@@ -94,7 +115,7 @@ class ExperimentSection(_Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = ""
     scenario: str
-    days: int = Field(365, ge=1, le=36500)
+    days: int | None = Field(None, ge=1, le=36500, description="default: each scenario's own")
     seeds: int = Field(10, ge=1, le=100000)
     root_seed: int = Field(0, ge=0)
     baseline_policy: str = "nearest"
@@ -141,6 +162,8 @@ class Experiment:
     problem: dict | None = None
     sample_matrix: np.ndarray | None = None
     command_overrides: dict[str, Any] = field(default_factory=dict)
+    #: the scenarios of the ``scenario`` variable, by the value given in the file
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -167,6 +190,7 @@ class Experiment:
         return {
             "experiment": self.spec.model_dump(mode="json"),
             "scenario": self.scenario.model_dump(mode="json"),
+            "scenarios": {k: v.model_dump(mode="json") for k, v in self.scenarios.items()},
             "days": self.days,
             "seeds": self.seeds,
             "command_overrides": self.command_overrides,
@@ -178,14 +202,17 @@ class Experiment:
     def point_scenario(self, point: Point) -> Scenario:
         """The scenario of one design point (policy and days included)."""
         values = dict(point.values)
-        overrides: dict[str, Any] = {"simulation.days": self.days}
+        overrides: dict[str, Any] = {}
+        if self.days is not None:
+            overrides["simulation.days"] = self.days
         policy = values.pop("policy", None)
         if policy is not None:
-            names = policy.split("+")
+            names = scenario_module.parse_chain(policy)
             overrides["dispatch.policy"] = names[0]
             overrides["dispatch.fallback"] = names[1:]
+        base = self.scenarios[values.pop("scenario")] if "scenario" in values else self.scenario
         overrides.update(values)
-        return scenario_module.with_overrides(self.scenario, overrides)
+        return scenario_module.with_overrides(base, overrides)
 
 
 def canonical_json(data: Any) -> str:
@@ -273,11 +300,32 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _load_scenarios(
+    values: list[Any], folder: Path, overrides: dict[str, Any], source: str
+) -> dict[str, Scenario]:
+    """The scenario files a ``scenario`` variable lists (paths relative to the experiment file),
+    each with the experiment's overrides."""
+    scenarios = {}
+    for value in values:
+        if not isinstance(value, str):
+            raise InputError(source, "variables.scenario", f"not a file path: {value!r}")
+        path = (folder / value).resolve()
+        if not path.is_file():
+            raise InputError(source, "variables.scenario", f"no such file: {path}")
+        try:
+            scenarios[value] = scenario_module.with_overrides(scenario_module.load(path), overrides)
+        except InputError as error:
+            raise InputError(source, f"overrides.{error.key}", error.message) from None
+    return scenarios
+
+
 def _check_variable(name: str, values: list[Any], scenario: Scenario, source: str) -> None:
     key = f"variables.{name}"
+    if name == "scenario":
+        return  # checked when loaded (_load_scenarios)
     if name == "policy":
         for value in values:
-            names = value.split("+") if isinstance(value, str) else [value]
+            names = scenario_module.parse_chain(value) if isinstance(value, str) else [value]
             if not all(n in POLICY_NAMES for n in names):
                 choices = ", ".join(POLICY_NAMES)
                 raise InputError(source, key, f"unknown policy {value!r} (choose from {choices})")
@@ -360,7 +408,7 @@ def load_experiment(
         scenario = scenario_module.with_overrides(base, spec.overrides)
     except InputError as error:
         raise InputError(source, f"overrides.{error.key}", error.message) from None
-    if not all(n in POLICY_NAMES for n in section.baseline_policy.split("+")):
+    if not all(n in POLICY_NAMES for n in scenario_module.parse_chain(section.baseline_policy)):
         choices = ", ".join(POLICY_NAMES)
         raise InputError(
             source,
@@ -389,6 +437,11 @@ def load_experiment(
             _check_variable(name, values, scenario, source)
             listed[name] = values
     _check_baseline(spec, scenario, source)
+    scenarios = {}
+    if "scenario" in spec.variables:
+        if "scenario" in ranges:
+            raise InputError(source, "variables.scenario", "must be a list of scenario files")
+        scenarios = _load_scenarios(listed["scenario"], path.parent, spec.overrides, source)
     if spec.design.kind != "factorial" and not ranges:
         raise InputError(source, "design.kind", f"{spec.design.kind} needs a {{min, max}} range")
     problem, matrix = (None, None)
@@ -408,6 +461,7 @@ def load_experiment(
         problem=problem,
         sample_matrix=matrix,
         command_overrides=command,
+        scenarios=scenarios,
     )
 
 

@@ -704,6 +704,10 @@ def long_table(runs: pd.DataFrame, prefix: str, index: str | None) -> pd.DataFra
     names = [c for c in runs.columns if c.startswith(prefix)]
     if len(done) == 0 or not names:
         return pd.DataFrame()
+    # runs without the series (a four-week scenario beside yearly ones) have no lists
+    done = done[done[names[0]].map(lambda value: hasattr(value, "__len__"))]
+    if len(done) == 0:
+        return pd.DataFrame()
     lengths = done[names[0]].map(len).to_numpy()
     frame = pd.DataFrame(
         {

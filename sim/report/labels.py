@@ -9,6 +9,9 @@ Policy chains such as ``pairing+broadcast`` are translated name by name and join
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+from sim.scenario import parse_chain
 
 LANGS = ("zh", "en")
 
@@ -34,6 +37,25 @@ FORMATS: dict[str, tuple[float, int, str, str]] = {
     "active_volunteers": (1.0, 0, "unit.people", "unit.people"),
     "paired_elders_share": (100.0, 1, "unit.pct", "unit.pp"),
     "unmet_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "urgent_within_window_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "same_day_within_window_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "scheduled_within_window_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "urgent_unmet_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "same_day_unmet_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "scheduled_unmet_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "urgent_response_time_p50_min": (1.0, 1, "unit.min", "unit.min"),
+    "urgent_response_time_p90_min": (1.0, 1, "unit.min", "unit.min"),
+    "urgent_response_time_p95_min": (1.0, 1, "unit.min", "unit.min"),
+    "scheduled_lead_time_mean_h": (1.0, 1, "unit.hours", "unit.hours"),
+    "eligible_within_window_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "eligible_unmet_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "eligible_served_by_pair_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "acceptance_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "willing_coverage_15min_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "budget_utilisation": (100.0, 1, "unit.pct", "unit.pp"),
+    "busiest_decile_utilisation": (100.0, 1, "unit.pct", "unit.pp"),
+    "top_decile_served_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "orders_per_helper_per_month": (1.0, 2, "unit.orders", "unit.orders"),
 }
 
 _ZH_METRICS = {
@@ -56,6 +78,25 @@ _ZH_METRICS = {
     "metric.rating_mean": "平均评分",
     "metric.active_volunteers": "活跃志愿者",
     "metric.paired_elders_share": "已结对老人占比",
+    "metric.urgent_within_window_share": "紧急需求15分钟内到达占比",
+    "metric.same_day_within_window_share": "当日需求按时服务占比",
+    "metric.scheduled_within_window_share": "预约服务准时占比",
+    "metric.urgent_unmet_share": "紧急需求未满足占比",
+    "metric.same_day_unmet_share": "当日需求未满足占比",
+    "metric.scheduled_unmet_share": "预约服务未满足占比",
+    "metric.urgent_response_time_p50_min": "紧急需求响应时间中位数",
+    "metric.urgent_response_time_p90_min": "紧急需求第90百分位响应时间",
+    "metric.urgent_response_time_p95_min": "紧急需求第95百分位响应时间",
+    "metric.scheduled_lead_time_mean_h": "预约提前时间（平均）",
+    "metric.eligible_within_window_share": "结对对象老人按时服务占比",
+    "metric.eligible_unmet_share": "结对对象老人未满足占比",
+    "metric.eligible_served_by_pair_share": "结对对象老人由结对志愿者服务占比",
+    "metric.acceptance_share": "派单接单率",
+    "metric.willing_coverage_15min_share": "15分钟内有愿意服务的志愿者的老人占比",
+    "metric.budget_utilisation": "志愿时间使用率",
+    "metric.busiest_decile_utilisation": "最忙10%志愿者的时间使用率",
+    "metric.top_decile_served_share": "最忙10%志愿者承担的服务占比",
+    "metric.orders_per_helper_per_month": "每位服务者每月服务单数",
 }
 _EN_METRICS = {
     "metric.requests": "Requests",
@@ -77,6 +118,25 @@ _EN_METRICS = {
     "metric.rating_mean": "Mean rating",
     "metric.active_volunteers": "Active volunteers",
     "metric.paired_elders_share": "Elders with a pair",
+    "metric.urgent_within_window_share": "Urgent orders reached within 15 minutes",
+    "metric.same_day_within_window_share": "Same-day orders served in time",
+    "metric.scheduled_within_window_share": "Scheduled visits on time",
+    "metric.urgent_unmet_share": "Urgent orders unmet",
+    "metric.same_day_unmet_share": "Same-day orders unmet",
+    "metric.scheduled_unmet_share": "Scheduled visits unmet",
+    "metric.urgent_response_time_p50_min": "Median urgent response time",
+    "metric.urgent_response_time_p90_min": "90th-percentile urgent response time",
+    "metric.urgent_response_time_p95_min": "95th-percentile urgent response time",
+    "metric.scheduled_lead_time_mean_h": "Mean booking lead time",
+    "metric.eligible_within_window_share": "Pairing-eligible elders served in time",
+    "metric.eligible_unmet_share": "Pairing-eligible elders' orders unmet",
+    "metric.eligible_served_by_pair_share": "Eligible elders' orders served by a pair",
+    "metric.acceptance_share": "Offers accepted",
+    "metric.willing_coverage_15min_share": "Elders with a willing volunteer within 15 min",
+    "metric.budget_utilisation": "Use of volunteers' pledged hours",
+    "metric.busiest_decile_utilisation": "Use of the busiest tenth's pledged hours",
+    "metric.top_decile_served_share": "Services by the busiest tenth",
+    "metric.orders_per_helper_per_month": "Services per helper per month",
 }
 
 _ZH = {
@@ -87,6 +147,12 @@ _ZH = {
     "policy.grid": "网格派单",
     "policy.station": "站点服务",
     "policy.random": "随机派单",
+    "policy.neighbours": "邻里守望",
+    "variable.scenario": "情景",
+    "scenario.chaoyangli": "平常年份",
+    "scenario.chaoyangli-stress": "冬季压力月",
+    "unit.hours": "小时",
+    "note.serves_only_paired": "（只服务已结对的老人）",
     "series.orders_placed": "每日订单",
     "series.orders_served": "每日已服务",
     "series.orders_unmet": "每日未满足",
@@ -175,7 +241,7 @@ _ZH = {
     "note.no_yearly": "本实验的模拟不足两年，没有逐年序列。",
     "figure.comparison": "与基准（{baseline}）的差异",
     "figure.distribution": "响应时间的累积分布",
-    "figure.map_response": "{policy}：平均响应时间",
+    "figure.map_response": "{policy}：紧急需求平均响应时间",
     "figure.map_unmet": "{policy}：未满足订单占比",
     "figure.series": "每日序列",
     "figure.lorenz": "洛伦兹曲线",
@@ -194,13 +260,13 @@ _ZH = {
     "axis.gini": "基尼系数",
     "axis.metres": "米",
     "axis.index": "指数",
-    "axis.mean_response_min": "平均响应时间（分钟）",
+    "axis.mean_response_min": "紧急需求平均响应时间（分钟）",
     "axis.unmet_share_pct": "未满足订单占比（%）",
     "axis.parameter": "参数",
     "axis.value_unit": "{label}（{unit}）",
     "legend.baseline": "基准",
     "legend.circle": "15分钟",
-    "legend.hole": "平均响应超过15分钟（服务圈缺口）",
+    "legend.hole": "紧急需求平均响应超过15分钟，且超出随机误差（服务圈缺口）",
     "legend.service_point": "家站服务点",
     "legend.grid": "网格边界",
     "legend.no_data": "无已服务订单",
@@ -249,6 +315,7 @@ _ZH = {
     ),
     "sentence.best": "{metric}最低的是{policy}（{value}）。",
     "sentence.best_high": "{metric}最高的是{policy}（{value}）。",
+    "sentence.in_scenario": "在{scenario}中（每次模拟{days}天）：",
     "sentence.holes": (
         "在{policy}下，{buildings}栋楼中有{holes}栋的平均响应时间超过15分钟，"
         "是15分钟志愿服务圈的缺口。"
@@ -275,6 +342,12 @@ _EN = {
     "policy.grid": "Grid dispatch",
     "policy.station": "Service stations",
     "policy.random": "Random dispatch",
+    "policy.neighbours": "Neighbours' watch",
+    "variable.scenario": "Scenario",
+    "scenario.chaoyangli": "an ordinary year",
+    "scenario.chaoyangli-stress": "a winter month of strain",
+    "unit.hours": "h",
+    "note.serves_only_paired": " (serves only paired elders)",
     "series.orders_placed": "Orders placed per day",
     "series.orders_served": "Orders served per day",
     "series.orders_unmet": "Orders unmet per day",
@@ -370,7 +443,7 @@ _EN = {
     "note.no_yearly": "The runs are shorter than two years: there is no yearly series to show.",
     "figure.comparison": "Difference from the baseline ({baseline})",
     "figure.distribution": "Cumulative distribution of response times",
-    "figure.map_response": "{policy}: mean response time",
+    "figure.map_response": "{policy}: mean urgent response time",
     "figure.map_unmet": "{policy}: share of orders unmet",
     "figure.series": "Daily series",
     "figure.lorenz": "Lorenz curves",
@@ -389,13 +462,13 @@ _EN = {
     "axis.gini": "Gini coefficient",
     "axis.metres": "m",
     "axis.index": "Index",
-    "axis.mean_response_min": "Mean response time (min)",
+    "axis.mean_response_min": "Mean urgent response time (min)",
     "axis.unmet_share_pct": "Orders unmet (%)",
     "axis.parameter": "Parameter",
     "axis.value_unit": "{label} ({unit})",
     "legend.baseline": "baseline",
     "legend.circle": "15 min",
-    "legend.hole": "Mean response over 15 min (a hole in the circle)",
+    "legend.hole": "Mean urgent response over 15 min beyond seed noise (a hole)",
     "legend.service_point": "Service point",
     "legend.grid": "Grid boundary",
     "legend.no_data": "No served orders",
@@ -445,6 +518,7 @@ _EN = {
     ),
     "sentence.best": "The lowest {metric} was under {policy} ({value}).",
     "sentence.best_high": "The highest {metric} was under {policy} ({value}).",
+    "sentence.in_scenario": "In {scenario} ({days} days each):",
     "sentence.holes": (
         "Under {policy}, {holes} of {buildings} buildings have a mean response time above "
         "15 minutes: holes in the 15-minute volunteer service circle."
@@ -482,8 +556,15 @@ def t(lang: str, key: str, **values: object) -> str:
 
 
 def policy_name(lang: str, policy: str) -> str:
-    """A policy or chain (``pairing+broadcast``) in words: 花甲助耄耋结对 + 志愿和平App广播."""
-    return " + ".join(t(lang, f"policy.{name}") for name in str(policy).split("+"))
+    """A policy or chain (``pairing+broadcast``) in words: 花甲助耄耋结对 + 志愿和平App广播; a
+    chain that leaves some elders no route to service says so ("serves only paired elders")."""
+    from sim.dispatch import POLICIES  # the one registry of policies
+
+    names = parse_chain(policy)
+    words = " + ".join(t(lang, f"policy.{name}") for name in names)
+    if not any(POLICIES[name].serves_all_elders for name in names if name in POLICIES):
+        words += t(lang, "note.serves_only_paired")
+    return words
 
 
 def metric_name(lang: str, metric: str) -> str:
@@ -534,7 +615,15 @@ def axis_label(lang: str, metric: str) -> str:
     return t(lang, "axis.value_unit", label=name, unit=units) if units else name
 
 
+def scenario_name(lang: str, value: object) -> str:
+    """A scenario file (a ``scenario`` variable's value) by its name in words, if it has one."""
+    stem = Path(str(value)).stem
+    return t(lang, f"scenario.{stem}") if f"scenario.{stem}" in LABELS[lang] else stem
+
+
 def variable_value(lang: str, variable: str, value: object) -> str:
-    """``Name = value`` for a design variable at one of its values."""
+    """``Name = value`` for a design variable at one of its values (a scenario by its name)."""
     shown = number(float(value), 2) if isinstance(value, float) else str(value)
+    if variable == "scenario":
+        shown = scenario_name(lang, value)
     return f"{variable_name(lang, variable)} = {shown}"

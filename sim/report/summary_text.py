@@ -9,6 +9,7 @@ sentences is fixed text about results: every number and every direction comes fr
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -77,7 +78,7 @@ def overview(results: Results, lang: str) -> Sentence:
         runs=len(results.runs) + results.failed,
         points=results.points,
         seeds=len(results.seeds) or results.runs["seed"].nunique(),
-        days=results.days,
+        days=results.scenario_days(),
         baseline=L.policy_name(lang, results.baseline if not single else results.policies[0]),
         where=where,
     )
@@ -134,7 +135,7 @@ def best_sentences(results: Results, lang: str, metric: str) -> list[Sentence]:
     found = []
     for name, lowest, key in (
         (metric, True, "sentence.best"),
-        ("served_within_15min_share", False, "sentence.best_high"),
+        ("urgent_within_window_share", False, "sentence.best_high"),
     ):
         policy = results.best(name, lowest) if name in results.metrics else None
         if policy is None or len(results.policies) < 2:
@@ -163,6 +164,32 @@ def hole_sentences(results: Results, lang: str) -> list[Sentence]:
         key = "sentence.holes" if count else "sentence.no_holes"
         name = L.policy_name(lang, policy)
         found.append(Sentence(L.t(lang, key, policy=name, holes=count, buildings=buildings)))
+    return found
+
+
+def other_scenario_sentences(results: Results, lang: str, metric: str) -> list[Sentence]:
+    """The comparison again in each scenario other than the view's (the stress scenario)."""
+    if results.pooled or "scenario" not in results.reference:
+        return []
+    found = []
+    levels = sorted(set(results.runs["scenario"].dropna().tolist()), key=str)
+    for level in levels:
+        if level == results.reference["scenario"]:
+            continue
+        view = dataclasses.replace(results, reference={**results.reference, "scenario": level})
+        found.append(
+            Sentence(
+                L.t(
+                    lang,
+                    "sentence.in_scenario",
+                    scenario=L.scenario_name(lang, level),
+                    days=results.scenario_days(level),
+                )
+            )
+        )
+        compared = [policy_sentence(view, lang, p, metric) for p in view.compared]
+        found += [s for s in compared if s is not None]
+        found += best_sentences(view, lang, metric)
     return found
 
 
@@ -260,6 +287,7 @@ def sentences(results: Results, lang: str) -> list[Sentence]:
         found += [*compared, Sentence(L.t(lang, "sentence.holm", tests=tests))]
     found += best_sentences(results, lang, metric)
     found += hole_sentences(results, lang)
+    found += other_scenario_sentences(results, lang, metric)
     for extra in (yearly_sentence(results, lang), sensitivity_sentence(results, lang, metric)):
         if extra is not None:
             found.append(extra)
