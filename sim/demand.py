@@ -44,11 +44,13 @@ class Demand:
         population: Population,
         demand_rng: np.random.Generator,
         service_rng: np.random.Generator,
+        needs_rng: np.random.Generator | None = None,
     ) -> None:
         d = scenario.demand
         self._scenario = scenario
         self._demand_rng = demand_rng
         self._service_rng = service_rng
+        self._needs_rng = needs_rng if needs_rng is not None else demand_rng
         self._total_per_day = d.total_per_day
         # fixed at the start, so that volunteers who come and go (a policy's doing) never
         # change who orders under flat demand (common random numbers)
@@ -105,7 +107,7 @@ class Demand:
         placed = np.sort(day * MIN_PER_DAY + hour_start + rng.random(n) * 60.0)
         elder = clients[rng.choice(len(clients), n, p=rates / rates.sum())]
         order_type = rng.choice(len(ORDER_TYPES), n, p=self._type_share)
-        clocks = self._clocks.clocks(placed, order_type, rng)
+        clocks = self._clocks.clocks(placed, order_type, self._needs_rng)
         eligible = pairing_eligible(population, elder)
         return DayOrders(
             placed,

@@ -177,7 +177,11 @@ class VolunteerModel(mesa.Model):
         self.acceptance = AcceptanceModel(params, Buffered(self.streams["acceptance"]), self.roster)
         self.rating_model = RatingModel(params, Buffered(self.streams["rating"], "standard_normal"))
         self.demand = Demand(
-            params, self.population, self.streams["demand"], self.streams["service"]
+            params,
+            self.population,
+            self.streams["demand"],
+            self.streams["service"],
+            self.streams["needs"],
         )
         self.dynamics = Dynamics(self)
         changing = self.dynamics.volunteers_change

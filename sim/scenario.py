@@ -683,12 +683,17 @@ def is_infinite(value: float | None) -> bool:
 
 
 def key_type(dotted: str) -> type | None:
-    """The Python type of a scalar scenario key (``int`` for ``volunteers.count``), or None."""
-    section, _, key = dotted.partition(".")
-    info = Scenario.model_fields.get(section)
-    if info is None or key not in info.annotation.model_fields:
+    """The Python type of a scalar scenario key (``int`` for ``volunteers.count``, ``float`` for
+    ``channels.app.reach_m``), or None."""
+    model: Any = Scenario
+    *sections, key = dotted.split(".")
+    for name in sections:
+        info = getattr(model, "model_fields", {}).get(name)
+        model = info.annotation if info is not None else None
+    fields = getattr(model, "model_fields", {}) if sections else {}
+    if key not in fields:
         return None
-    annotation = info.annotation.model_fields[key].annotation
+    annotation = fields[key].annotation
     if annotation in (int, float, bool, str):
         return annotation
     scalar = [a for a in get_args(annotation) if a is not type(None)]

@@ -22,6 +22,7 @@ STREAM_NAMES = (
     "dynamics",
     "ageing",
     "availability",  # appended: earlier streams keep their seeds
+    "needs",
 )
 
 

@@ -25,12 +25,16 @@ from sim import scenario as scenario_module
 from sim.errors import InputError
 from sim.experiment.design import load_experiment
 from sim.model import VolunteerModel
-from sim.scenario import POLICY_NAMES, Scenario
+from sim.scenario import CHANNEL_NAMES, POLICY_NAMES, Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "chaoyangli.toml"
 #: keys where inf has a documented meaning (README, docs/ODD.md: the M/M/c limit)
-INF_ALLOWED = {"demand.max_wait_min", "travel.speed_m_per_min"}
+INF_ALLOWED = {
+    "demand.max_wait_min",
+    "travel.speed_m_per_min",
+    *(f"channels.{name}.reach_m" for name in CHANNEL_NAMES),
+}
 
 
 def _load_fuzz():
