@@ -52,8 +52,9 @@ class WillingCoverage:
             return 1.0
         stairwell = roster.population.stairwell
         n = len(elders_by_stairwell)
-        on = np.bincount(stairwell, weights=roster.free_mask, minlength=n)
-        off = np.bincount(stairwell, weights=roster.idle_mask & ~roster.on_duty, minlength=n)
+        on = np.bincount(stairwell[np.flatnonzero(roster.free_mask)], minlength=n)
+        off_duty = np.flatnonzero(roster.idle_mask & ~roster.on_duty)
+        off = np.bincount(stairwell[off_duty], minlength=n)
         log_miss = self._log_miss_on @ on + self._log_miss_off * off
         covered = -np.expm1(log_miss)
         return float(elders_by_stairwell @ covered / total)

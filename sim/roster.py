@@ -20,6 +20,14 @@ from sim.population import Population
 _SMALL = 32
 
 
+def without(mask: np.ndarray, exclude: set[int] | None) -> np.ndarray:
+    """The ids set in ``mask``, ascending, less those in ``exclude``."""
+    if exclude:
+        mask = mask.copy()
+        mask[list(exclude)] = False
+    return np.flatnonzero(mask)
+
+
 class Roster:
     """Volunteers' working state during a run."""
 
@@ -177,11 +185,7 @@ class Roster:
 
     def free_ids(self, exclude: set[int] | None = None) -> np.ndarray:
         """Free volunteers, ascending, without ``exclude``."""
-        if not exclude:
-            return np.flatnonzero(self.free_mask)
-        mask = self.free_mask.copy()
-        mask[list(exclude)] = False
-        return np.flatnonzero(mask)
+        return without(self.free_mask, exclude)
 
     def nearest_free(self, elder: int, exclude: set[int]) -> int | None:
         """The free volunteer nearest the elder; ties go to the one who has served least."""
@@ -200,7 +204,7 @@ class Roster:
         ids = self.free_ids(exclude)
         if len(ids) == 0:
             return None
-        dist = self.distance_m[self.population.stairwell[elder], self.population.stairwell[ids]]
+        dist = self.distances_m_from(elder, ids)
         tied = ids[dist == dist.min()]
         return int(tied[np.argmin(self.served_count[tied])])
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from sim.roster import without
+
 if TYPE_CHECKING:
     from sim.community import Layout
     from sim.orders import OrderBook
@@ -72,11 +74,7 @@ class Policy:
         """Volunteers the channel reaches now for order ``o``, ascending, not excluded."""
         roster = self.roster
         mask = roster.idle_mask if self.channel.reaches_off_duty else roster.free_mask
-        excluded = self.book.excluded[o]
-        if excluded:
-            mask = mask.copy()
-            mask[list(excluded)] = False
-        ids = np.flatnonzero(mask)
+        ids = without(mask, self.book.excluded[o])
         if self.channel.reach_m != float("inf") and len(ids):
             elder = self.book.elder[o]
             near = roster.distances_m_from(elder, ids) <= self.channel.reach_m
