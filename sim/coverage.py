@@ -50,11 +50,7 @@ class WillingCoverage:
         total = elders_by_stairwell.sum()
         if total == 0:
             return 1.0
-        stairwell = roster.population.stairwell
-        n = len(elders_by_stairwell)
-        on = np.bincount(stairwell[np.flatnonzero(roster.free_mask)], minlength=n)
-        off_duty = np.flatnonzero(roster.idle_mask & ~roster.on_duty)
-        off = np.bincount(stairwell[off_duty], minlength=n)
-        log_miss = self._log_miss_on @ on + self._log_miss_off * off
+        on, idle = roster.counts_by_stairwell()  # idle: free when on duty, else at home
+        log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
         covered = -np.expm1(log_miss)
         return float(elders_by_stairwell @ covered / total)

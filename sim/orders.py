@@ -128,9 +128,8 @@ class OrderBook:
         self.familiar.extend([False] * n)
         self.excluded.extend({e} for e in day_orders.elder.tolist())
         expire = day_orders.expire_min
-        for o, when in zip(range(first, first + n), expire.tolist(), strict=True):
-            if when != math.inf:
-                self.queue.schedule(when, self._expire, o)
+        for i in np.flatnonzero(np.isfinite(expire)).tolist():
+            self.queue.schedule(float(expire[i]), self._expire, first + i)
         settle = np.minimum(expire, day_orders.release_min + MIN_PER_DAY).max()
         self.settled_min = max(self.settled_min, float(settle))
         self.queue.schedule(placed[0], self._place, (first, first + n))

@@ -16,9 +16,6 @@ import numpy as np
 from sim.community import Layout
 from sim.population import Population
 
-#: below this many free volunteers a pure-Python scan beats numpy's per-call overhead
-_SMALL = 32
-
 
 def without(mask: np.ndarray, exclude: set[int] | None) -> np.ndarray:
     """The ids set in ``mask``, ascending, less those in ``exclude``."""
@@ -26,6 +23,27 @@ def without(mask: np.ndarray, exclude: set[int] | None) -> np.ndarray:
         mask = mask.copy()
         mask[list(exclude)] = False
     return np.flatnonzero(mask)
+
+
+#: below this many free volunteers, looking at each beats visiting stairwells nearest first
+_FEW = 32
+
+
+class _DistanceOrder:
+    """Each stairwell's stairwells nearest first, with their distances (built when first asked)."""
+
+    def __init__(self, distance_m: np.ndarray) -> None:
+        self._distance_m = distance_m
+        self._cache: dict[int, tuple[list[int], list[float]]] = {}
+
+    def from_stairwell(self, s: int) -> tuple[list[int], list[float]]:
+        found = self._cache.get(s)
+        if found is None:
+            row = self._distance_m[s]
+            order = np.argsort(row, kind="stable")
+            found = (order.tolist(), row[order].tolist())
+            self._cache[s] = found
+        return found
 
 
 class Roster:
@@ -64,6 +82,10 @@ class Roster:
         self._max_services = max_services_per_week if max_services_per_week else 1 << 62
         self.budget_min_total = np.zeros(n)  # budget pledged while active, for utilisation
         self.changed = True  # set on every change of who is free or idle (coverage reads it)
+        # the idle volunteers of each stairwell, for nearest-first searches (they change at
+        # offers and services, not when shifts change)
+        self._order = _DistanceOrder(layout.distance_m)
+        self._idle_at: list[set[int]] = [set() for _ in range(layout.n_stairwells)]
         self.served_count = np.zeros(n, dtype=np.int64)
         self.orders_today = [0] * n
         self.busy_min = np.zeros(n)
@@ -108,41 +130,45 @@ class Roster:
         """Recompute the free set after duty or registry changes."""
         idle = self.population.active & self.available_today
         idle &= ~(self.busy | self.reserved | self.exhausted)
-        self.idle_mask = idle
         mask = self.on_duty & idle
+        stairwell, at = self._stairwell, self._idle_at
+        for v in np.flatnonzero(self.idle_mask & ~idle).tolist():
+            at[stairwell[v]].discard(v)
+        for v in np.flatnonzero(idle & ~self.idle_mask).tolist():
+            at[stairwell[v]].add(v)
+        self.idle_mask = idle
         self.free_mask = mask
         self.free = set(np.flatnonzero(mask).tolist())
+        self.changed = True
+
+    def _set(self, v: int, idle: bool, free: bool) -> None:
+        """Volunteer ``v`` becomes idle (reachable at home) and free (on duty) or not."""
+        idle_mask = self.idle_mask
+        if idle != idle_mask[v]:
+            idle_mask[v] = idle
+            at = self._idle_at[self._stairwell[v]]
+            at.add(v) if idle else at.discard(v)
+        self.free_mask[v] = free
+        self.free.add(v) if free else self.free.discard(v)
         self.changed = True
 
     def _update(self, v: int) -> None:
         idle = not (self.busy[v] or self.reserved[v] or self.exhausted[v])
         idle = idle and bool(self.population.active[v]) and bool(self.available_today[v])
-        self.idle_mask[v] = idle
-        is_free = idle and bool(self.on_duty[v])
-        self.free_mask[v] = is_free
-        if is_free:
-            self.free.add(v)
-        else:
-            self.free.discard(v)
-        self.changed = True
+        self._set(v, idle, idle and bool(self.on_duty[v]))
 
     def reserve(self, v: int) -> None:
         self.reserved[v] = True
-        self.free_mask[v] = False
-        self.idle_mask[v] = False
-        self.free.discard(v)
-        self.changed = True
+        self._set(v, False, False)
 
     def release(self, v: int) -> None:
         self.reserved[v] = False
         self._update(v)
 
     def start_service(self, v: int) -> None:
+        """``v`` accepted the offer it held (so is already neither idle nor free)."""
         self.reserved[v] = False
         self.busy[v] = True
-        self.free_mask[v] = False
-        self.idle_mask[v] = False
-        self.free.discard(v)
         self.orders_today[v] += 1
         self.changed = True
 
@@ -175,6 +201,13 @@ class Roster:
         walk_m = self._distance_rows[origin][self._stairwell[elder]]
         return walk_m / self._speed + (self._floor[elder] - 1) * self._stair_min
 
+    def counts_by_stairwell(self) -> tuple[np.ndarray, np.ndarray]:
+        """(free, idle) volunteers per stairwell: on duty, and also those at home off duty."""
+        where, n = self.population.stairwell, len(self._idle_at)
+        free = np.bincount(where[np.flatnonzero(self.free_mask)], minlength=n)
+        idle = np.bincount(where[np.flatnonzero(self.idle_mask)], minlength=n)
+        return free, idle
+
     def distances_m_from(self, elder: int, ids: np.ndarray) -> np.ndarray:
         """Walking distances from the elder's stairwell to each of ``ids``'s."""
         stairwell = self.population.stairwell
@@ -189,24 +222,68 @@ class Roster:
 
     def nearest_free(self, elder: int, exclude: set[int]) -> int | None:
         """The free volunteer nearest the elder; ties go to the one who has served least."""
-        free = self.free
-        if len(free) <= _SMALL:
-            row = self._distance_rows[self._stairwell[elder]]
-            stairwell, served = self._stairwell, self.served_count
-            best = None
-            for v in free:
-                if v in exclude:
-                    continue
-                key = (row[stairwell[v]], served[v], v)
-                if best is None or key < best:
-                    best = key
-            return None if best is None else best[2]
-        ids = self.free_ids(exclude)
-        if len(ids) == 0:
-            return None
-        dist = self.distances_m_from(elder, ids)
-        tied = ids[dist == dist.min()]
-        return int(tied[np.argmin(self.served_count[tied])])
+        ranked = self.ranked(elder, True, exclude, limit=1)
+        return ranked[0] if ranked else None
+
+    def ranked(
+        self,
+        elder: int,
+        on_duty_only: bool,
+        exclude: set[int],
+        within_m: float = float("inf"),
+        limit: int | None = None,
+        stairwells: np.ndarray | None = None,
+    ) -> list[int]:
+        """Free volunteers (``on_duty_only``) or idle ones (also at home off duty), nearest the
+        elder first (ties: fewest served, then lowest id), within ``within_m``, not in
+        ``exclude``, living in ``stairwells`` (a bool mask) if given; the first ``limit``.
+
+        Stairwells are visited nearest first and the search stops once ``limit`` are found
+        and no stairwell as near is left: the cost follows the few stairwells looked at.
+        """
+        at, free = self._idle_at, self.free
+        served = self.served_count
+        if on_duty_only and len(free) <= _FEW:
+            return self._ranked_few(elder, exclude, within_m, limit, stairwells)
+        found: list[tuple[float, int, int]] = []
+        cutoff = float("inf")
+        order, distance = self._order.from_stairwell(self._stairwell[elder])
+        for s, d in zip(order, distance, strict=True):
+            if d > within_m or d > cutoff:
+                break
+            members = at[s]
+            if not members or (stairwells is not None and not stairwells[s]):
+                continue
+            found.extend(
+                (d, int(served[v]), v)
+                for v in members
+                if v not in exclude and (not on_duty_only or v in free)
+            )
+            if limit is not None and len(found) >= limit:
+                cutoff = d  # stairwells just as near may still hold a tie
+        found.sort()
+        return [v for _, _, v in found[:limit]]
+
+    def _ranked_few(
+        self,
+        elder: int,
+        exclude: set[int],
+        within_m: float,
+        limit: int | None,
+        stairwells: np.ndarray | None,
+    ) -> list[int]:
+        """:meth:`ranked` over a handful of free volunteers: one look at each."""
+        row = self._distance_rows[self._stairwell[elder]]
+        stairwell, served = self._stairwell, self.served_count
+        found = []
+        for v in self.free:
+            s = stairwell[v]
+            d = row[s]
+            if v in exclude or d > within_m or (stairwells is not None and not stairwells[s]):
+                continue
+            found.append((d, int(served[v]), v))
+        found.sort()
+        return [v for _, _, v in found[:limit]]
 
     def rank_by_distance(
         self,
@@ -219,14 +296,9 @@ class Roster:
         only the first ``limit`` if given."""
         if len(ids) == 0:
             return ids
-        pop = self.population
-        dist = self.distance_m[pop.stairwell[elder], pop.stairwell[ids]]
+        dist = self.distances_m_from(elder, ids)
         if within_m != float("inf"):
             keep = dist <= within_m
-            ids, dist = ids[keep], dist[keep]
-        if limit is not None and len(ids) > limit:
-            # sort only those as near as the limit-th nearest (ties included)
-            keep = dist <= np.partition(dist, limit - 1)[limit - 1]
             ids, dist = ids[keep], dist[keep]
         ranked = ids[np.lexsort((ids, self.served_count[ids], dist))]
         return ranked if limit is None else ranked[:limit]

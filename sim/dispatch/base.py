@@ -81,6 +81,25 @@ class Policy:
             ids = ids[near]
         return ids
 
+    def ranked(
+        self,
+        o: int,
+        limit: int | None = None,
+        within_m: float = float("inf"),
+        stairwells: np.ndarray | None = None,
+    ) -> list[int]:
+        """Whom the channel reaches now for order ``o``, nearest first (ties: fewest served,
+        then lowest id), within ``within_m`` and the channel's reach; the first ``limit``."""
+        book = self.book
+        return self.roster.ranked(
+            book.elder[o],
+            not self.channel.reaches_off_duty,
+            book.excluded[o],
+            min(within_m, self.channel.reach_m),
+            limit,
+            stairwells,
+        )
+
     def can_ask(self, v: int) -> bool:
         """Whether ``v`` can still be asked through this policy's channel (after answers given at
         once may have taken them)."""

@@ -28,15 +28,13 @@ class BroadcastPolicy(Policy):
 
     def _alert(self, o: int, count: int) -> bool:
         """Alert up to ``count`` more of the nearest reachable volunteers in the radius."""
-        book, roster = self.book, self.roster
+        book = self.book
         if count <= 0:
             return False
-        ranked = roster.rank_by_distance(
-            book.elder[o], self.reachable(o), self.params.broadcast_radius_m, count
-        )
-        if len(ranked) == 0:
+        ranked = self.ranked(o, count, self.params.broadcast_radius_m)
+        if not ranked:
             return False
-        for v in ranked.tolist():
+        for v in ranked:
             if book.status[o] != PENDING:
                 break  # taken by an earlier alertee who answered at once
             if self.can_ask(v):  # answers given at once may have taken v for another order

@@ -22,6 +22,8 @@ class GridPolicy(Policy):
             layout.building_grid, weights=layout.building_focal_count, minlength=layout.n_grids
         )
         self._has_focal = focal > 0
+        grids = np.arange(layout.n_grids)
+        self._in_grid = self._stairwell_grid[None, :] == grids[:, None]  # (grids, stairwells)
 
     def default_channel(self) -> str:
         return "focal_call"
@@ -33,15 +35,18 @@ class GridPolicy(Policy):
         grid = self._stairwell_grid[stairwell[elder]]
         if not self._has_focal[grid]:
             return False
-        ids = self.reachable(o)
-        ids = ids[self._stairwell_grid[stairwell[ids]] == grid]
-        known = book.helpers_of.get(elder)
-        if known:
-            familiar = ids[np.isin(ids, list(known))]
-            if len(familiar):
-                ids = familiar
-        ranked = roster.rank_by_distance(elder, ids, limit=1)
-        if len(ranked) == 0:
-            return False
-        book.offer(o, int(ranked[0]), self.channel_name)
+        excluded = book.excluded[o]
+        familiar = [
+            v
+            for v in book.helpers_of.get(elder, ())
+            if v not in excluded and self.can_ask(v) and self._stairwell_grid[stairwell[v]] == grid
+        ]
+        if familiar:
+            v = int(roster.rank_by_distance(elder, np.array(sorted(familiar)), limit=1)[0])
+        else:
+            ranked = self.ranked(o, limit=1, stairwells=self._in_grid[grid])
+            if not ranked:
+                return False
+            v = ranked[0]
+        book.offer(o, v, self.channel_name)
         return True

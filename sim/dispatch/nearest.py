@@ -14,13 +14,8 @@ class NearestPolicy(Policy):
         return self.params.nearest_channel
 
     def dispatch(self, o: int) -> bool:
-        book, roster = self.book, self.roster
-        if self.uses_free_volunteers and self.channel.reach_m == float("inf"):
-            v = roster.nearest_free(book.elder[o], book.excluded[o])  # fast on a small free set
-        else:
-            ranked = roster.rank_by_distance(book.elder[o], self.reachable(o), limit=1)
-            v = int(ranked[0]) if len(ranked) else None
-        if v is None:
+        ranked = self.ranked(o, limit=1)
+        if not ranked:
             return False
-        book.offer(o, v, self.channel_name)
+        self.book.offer(o, ranked[0], self.channel_name)
         return True

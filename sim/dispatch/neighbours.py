@@ -16,9 +16,8 @@ class NeighboursPolicy(Policy):
         return "knock"
 
     def dispatch(self, o: int) -> bool:
-        book = self.book
-        ranked = self.roster.rank_by_distance(book.elder[o], self.reachable(o), limit=1)
-        if len(ranked) == 0:
+        ranked = self.ranked(o, limit=1)
+        if not ranked:
             return False
-        book.offer(o, int(ranked[0]), self.channel_name)
+        self.book.offer(o, ranked[0], self.channel_name)
         return True
