@@ -10,6 +10,7 @@ import itertools
 import statistics
 import sys
 from multiprocessing import Pool
+
 from sim.model import VolunteerModel
 
 SEEDS = range(4)
