@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from sim import scenario as scenario_module
 from sim.errors import InputError, OutputError
-from sim.scenario import MAX_DAYS, POLICY_NAMES
+from sim.scenario import MAX_DAYS, POLICY_NAMES, parse_chain
 from sim.storage import json_safe
 
 EXIT_INPUT = 2
@@ -47,7 +47,7 @@ def _parse_sets(items: list[str]) -> dict[str, Any]:
 def _check_policy(policy: str | None) -> None:
     if policy is None:
         return
-    for name in policy.split("+"):
+    for name in parse_chain(policy):
         if name not in POLICY_NAMES:
             raise InputError(
                 "--policy", None, f"unknown policy {name!r} (choose from {', '.join(POLICY_NAMES)})"

@@ -26,6 +26,7 @@ from sim.report.data import (
     yearly_summary,
     yearly_view,
 )
+from sim.scenario import parse_chain
 
 #: the yearly column the final-year sentence is about
 PAIRED = "paired_elders_share"
@@ -215,7 +216,7 @@ def sensitivity_sentence(results: Results, lang: str, metric: str) -> Sentence |
 
 def pairing_policies(results: Results) -> list[str]:
     """The policies whose chain pairs elders with helpers (花甲助耄耋)."""
-    return [p for p in results.policies if "pairing" in str(p).split("+")]
+    return [p for p in results.policies if "pairing" in parse_chain(p)]
 
 
 def yearly_sentence(results: Results, lang: str) -> Sentence | None:
