@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,17 +18,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from chromium_support import chromium, missing
 
 ROOT = Path(__file__).resolve().parent.parent
 ENABLE = "to run the browser tests: apt-get install chromium and pip install -e '.[test,app]'"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 LOCAL = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:", "about:")
 
 
 def _missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} ({ENABLE})")
-    pytest.skip(f"{reason}: {ENABLE}")
+    missing(reason, ENABLE)
 
 
 def _free_port() -> int:
@@ -78,17 +75,8 @@ def served():
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = shutil.which("chromium")
-    if executable is None:
-        _missing("no chromium on PATH")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=ARGS, headless=True)
+    with chromium(ENABLE) as launched:
         yield launched
-        launched.close()
 
 
 def _clock(page) -> str:

@@ -7,10 +7,8 @@ A full-page screenshot of each language is saved in the test's tmp_path.
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
+from chromium_support import chromium, missing
 from test_report import (  # noqa: F401 (fixtures)
     HOSTILE,
     Report,
@@ -26,35 +24,16 @@ ENABLE = (
     "to run the browser tests: apt-get install chromium "
     "and pip install playwright (or pip install -e '.[test]')"
 )
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def _missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} ({ENABLE})")
-    pytest.skip(f"{reason}: {ENABLE}")
+    missing(reason, ENABLE)
 
 
 @pytest.fixture(scope="session")
 def browser():
-    executable = shutil.which("chromium")
-    if executable is None:
-        _missing("no chromium on PATH")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=ARGS, headless=True)
+    with chromium(ENABLE) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture(params=labels.LANGS)
