@@ -61,6 +61,14 @@ from sim.streams import Buffered, spawn_streams
 
 MIN_PER_HOUR = 60
 DAYS_PER_WEEK = 7
+#: per-urgency measures the yearly series keeps (sim.metrics.urgency_metrics)
+YEARLY_URGENCY_METRICS = (
+    "urgent_response_time_p90_min",
+    "urgent_within_window_share",
+    "urgent_unmet_share",
+    "same_day_within_window_share",
+    "eligible_served_by_pair_share",
+)
 #: age bands of the yearly series (inclusive)
 AGE_BANDS = {
     "0_17": (0, 17),
@@ -410,6 +418,8 @@ class VolunteerModel(mesa.Model):
         row["coverage_15min_share"] = float(np.mean(samples)) if samples else math.nan
         row["response_time_p90_min"] = metrics["response_time_p90_min"]
         row["unmet_share"] = metrics["unmet"] / metrics["requests"] if metrics["requests"] else 0.0
+        by_urgency = urgency_metrics(year_table, self._pairing_stage())
+        row.update({key: by_urgency[key] for key in YEARLY_URGENCY_METRICS})
         row.update(self.dynamics.yearly_columns())
         self.yearly.append(row)
 
@@ -492,6 +502,10 @@ class VolunteerModel(mesa.Model):
         on_duty = self.roster.on_duty_min_total
         return float(self.roster.busy_min.sum() / on_duty) if on_duty else math.nan
 
+    def _pairing_stage(self) -> int:
+        """The chain's stage of the pairing policy (-1 without one)."""
+        return self.policy.policies.index(self._pairing) if self._pairing else -1
+
     def paired_elders_share(self) -> float | None:
         return self._pairing.paired_share() if self._pairing else None
 
@@ -506,8 +520,7 @@ class VolunteerModel(mesa.Model):
         result.update(
             burden_metrics(served, roster.busy_min, roster.budget_min_total, self.days / 30.4375)
         )
-        pairing_stage = self.policy.policies.index(self._pairing) if self._pairing else -1
-        result.update(urgency_metrics(table, pairing_stage))
+        result.update(urgency_metrics(table, self._pairing_stage()))
         result["acceptance_share"] = self.acceptance.acceptance_share
         result["serves_all_elders"] = self.policy.serves_all_elders
         result["coverage_15min_share"] = self.coverage_15min_share

@@ -681,3 +681,22 @@ def test_report_command_on_a_full_disk_is_one_line_and_leaves_no_file(results_fo
     assert len(result.stderr.splitlines()) == 1
     assert "No space left on device" in result.stderr
     assert left == []
+
+
+def test_the_sustainability_finding_follows_the_threshold(yearly_folder):
+    """The pairing-ratio sentence names the first year the mean falls below the threshold, and
+    says so when it never does; the default threshold is what the pairing rule implies."""
+    results = data.load(yearly_folder)
+    assert results.threshold == pytest.approx(1 / 3)  # three elders per helper at most
+    yearly = results.yearly
+    ratio = yearly[yearly["policy"] == "pairing+nearest"].groupby("year")[
+        "helpers_60_69_per_eligible_elder"
+    ]
+    means = ratio.mean()
+    never = summary_text.threshold_sentence(replace(results, threshold=means.min() / 2), "en")
+    assert f"never below it through {int(means.index.max())}" in never.text
+    crossing = means.iloc[-1] + 1e-9  # the last year is below this, the earlier years not all
+    first_below = int(means.index[means < crossing][0])
+    found = summary_text.threshold_sentence(replace(results, threshold=crossing), "en")
+    assert f"below it from {first_below}" in found.text
+    assert summary_text.threshold_sentence(replace(results, threshold=None), "en") is None

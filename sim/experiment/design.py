@@ -122,6 +122,12 @@ class ExperimentSection(_Strict):
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
     series: list[str] = Field(default_factory=lambda: list(DEFAULT_SERIES))
     max_seeds: int = Field(200, ge=1, description="cap for sequential replications")
+    pairing_ratio_threshold: float | None = Field(
+        None,
+        gt=0,
+        description="helpers aged 60-69 per eligible elder below which pairing cannot cover "
+        "every eligible elder (default: 1 / dispatch.pairing_max_elders_per_helper)",
+    )
     batch_seeds: int | None = Field(None, ge=1, description="seeds added per round")
 
 

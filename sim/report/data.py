@@ -41,6 +41,8 @@ KEY_METRICS = (
 )
 #: the headline metric of the summary, the map's "best" policy and the holes
 HEADLINE = "urgent_response_time_p90_min"
+#: the yearly measure of pairing's sustainability, whose threshold an experiment names
+THRESHOLD_METRIC = "helpers_60_69_per_eligible_elder"
 TABLES = ("runs", "series", "summary", "differences")
 #: optional: the yearly series of runs a year or longer
 YEARLY = "yearly"
@@ -81,6 +83,8 @@ class Results:
     reference: dict[str, Any] = field(default_factory=dict)
     #: yearly series with the policy and variables of each point (None: no yearly.parquet)
     yearly: pd.DataFrame | None = None
+    #: helpers aged 60-69 per eligible elder below which pairing cannot cover them all
+    threshold: float | None = None
 
     @property
     def name(self) -> str:
@@ -179,6 +183,17 @@ def _read_table(path: Path, name: str) -> pd.DataFrame:
         return pd.read_parquet(file)
     except Exception as error:
         raise InputError(str(file), None, f"unreadable: {error}") from None
+
+
+#: statistics columns that are numbers, or missing (None in a table of one seed: NaN here)
+STATISTICS = ("mean", "sd", "ci_low", "ci_high", "mean_difference", "p_value", "p_holm", "n")
+
+
+def _numeric_statistics(table: pd.DataFrame) -> pd.DataFrame:
+    for column in STATISTICS:
+        if column in table.columns and table[column].dtype == object:
+            table[column] = pd.to_numeric(table[column], errors="coerce")
+    return table
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -290,6 +305,16 @@ def _read_yearly(path: Path, runs: pd.DataFrame, others: list[str]) -> pd.DataFr
     return table.merge(points, left_on="point", right_index=True, how="inner")
 
 
+def _threshold(spec: dict[str, Any], scenario: dict[str, Any]) -> float | None:
+    """The experiment's pairing-ratio threshold, or the one the pairing rule implies: each
+    helper takes at most ``pairing_max_elders_per_helper`` elders."""
+    named = spec.get("experiment", {}).get("pairing_ratio_threshold")
+    if named:
+        return float(named)
+    per_helper = scenario_value(scenario, "dispatch.pairing_max_elders_per_helper")
+    return 1.0 / per_helper if per_helper else None
+
+
 def _days(resolved: dict) -> int:
     """The experiment's days, or (each scenario running its own) the longest scenario's."""
     if resolved.get("days"):
@@ -323,7 +348,7 @@ def load(path: Path, baseline: str | None = None) -> Results:
     resolved = manifest["resolved"]
     spec = resolved["experiment"]
     scenario = resolved["scenario"]
-    tables = {name: _read_table(path, name) for name in TABLES}
+    tables = {name: _numeric_statistics(_read_table(path, name)) for name in TABLES}
     kind = spec.get("design", {}).get("kind", "factorial")
     sensitivity = _read_table(path, "sensitivity") if kind in ("sobol", "morris") else None
     variables = list(spec.get("variables", {}))
@@ -396,6 +421,7 @@ def load(path: Path, baseline: str | None = None) -> Results:
         baseline=chosen,
         policies=policies,
         others=others,
+        threshold=_threshold(spec, scenario),
         reference={} if pooled else _reference(runs, others, scenario),
         yearly=_read_yearly(path, runs, others),
     )

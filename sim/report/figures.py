@@ -22,17 +22,27 @@ from scipy import stats
 
 from sim.metrics import CIRCLE_MIN
 from sim.report import labels as L
-from sim.report.data import POLICY, Results, bounds, pooled_values, yearly_view
+from sim.report.data import (
+    POLICY,
+    THRESHOLD_METRIC,
+    Results,
+    bounds,
+    pooled_values,
+    yearly_view,
+)
 
 SERIES = ("orders_placed", "orders_served", "orders_unmet", "active_volunteers")
 #: the panels of the yearly figure (columns of yearly.parquet), in order
 YEARLY = (
     "paired_elders_share",
+    "helpers_60_69_per_eligible_elder",
+    "eligible_served_by_pair_share",
     "active_volunteers",
-    "active_volunteers_60_69",
+    "active_volunteer_age_mean_years",
+    "burnout_stops",
     "residents_80_plus",
-    "response_time_p90_min",
-    "unmet_share",
+    "urgent_response_time_p90_min",
+    "urgent_unmet_share",
 )
 #: years up to which the yearly lines carry a marker per year
 YEARLY_MARKERS = 25
@@ -400,7 +410,9 @@ def yearly_series(results: Results, lang: str) -> Plot:
                 marker=marker,
             )
         panel_title(ax, L.t(lang, f"yearly.{name}"))
-        ax.set_ylim(0, 102 if name == "paired_elders_share" else None)  # a share: up to 100%
+        ax.set_ylim(0, 102 if name.endswith("_share") else None)  # a share: up to 100%
+        if name == THRESHOLD_METRIC and results.threshold is not None:
+            ax.axhline(results.threshold, color=BASELINE_COLOR, lw=1, ls="--")
     axes[0].set_xticks(year_ticks(int(values["year"].min()), int(values["year"].max())))
     axes[0].xaxis.set_major_formatter(StrMethodFormatter("{x:.0f}"))
     _bottom_labels(axes, len(names), 3, L.t(lang, "axis.year"))
@@ -452,7 +464,8 @@ def workload(results: Results, lang: str) -> Plot:
     y = np.arange(len(results.policies))[::-1]
     for i, policy in enumerate(results.policies):
         row = gini.loc[policy]
-        low, high = np.clip([row["ci_low"], row["ci_high"]], *bounds("workload_gini"))
+        ends = np.array([row["ci_low"], row["ci_high"]], dtype=float)  # None (one seed): NaN
+        low, high = np.clip(ends, *bounds("workload_gini"))
         right.hlines(y[i], low, high, color=colors[policy], lw=2)
         right.scatter([row["mean"]], [y[i]], color=colors[policy], s=36, zorder=3)
     right.set_yticks(y, [policy_label(results, lang, p) for p in results.policies])

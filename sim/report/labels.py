@@ -37,6 +37,9 @@ FORMATS: dict[str, tuple[float, int, str, str]] = {
     "active_volunteers": (1.0, 0, "unit.people", "unit.people"),
     "paired_elders_share": (100.0, 1, "unit.pct", "unit.pp"),
     "unmet_share": (100.0, 1, "unit.pct", "unit.pp"),
+    "helpers_60_69_per_eligible_elder": (1.0, 2, "unit.none", "unit.none"),
+    "active_volunteer_age_mean_years": (1.0, 1, "unit.none", "unit.none"),
+    "burnout_stops": (1.0, 0, "unit.people", "unit.people"),
     "urgent_within_window_share": (100.0, 1, "unit.pct", "unit.pp"),
     "same_day_within_window_share": (100.0, 1, "unit.pct", "unit.pp"),
     "scheduled_within_window_share": (100.0, 1, "unit.pct", "unit.pp"),
@@ -97,6 +100,9 @@ _ZH_METRICS = {
     "metric.busiest_decile_utilisation": "最忙10%志愿者的时间使用率",
     "metric.top_decile_served_share": "最忙10%志愿者承担的服务占比",
     "metric.orders_per_helper_per_month": "每位服务者每月服务单数",
+    "metric.helpers_60_69_per_eligible_elder": "每位结对对象老人对应的60–69岁活跃志愿者",
+    "metric.active_volunteer_age_mean_years": "活跃志愿者平均年龄（岁）",
+    "metric.burnout_stops": "因倦怠停止服务的志愿者",
 }
 _EN_METRICS = {
     "metric.requests": "Requests",
@@ -137,6 +143,9 @@ _EN_METRICS = {
     "metric.busiest_decile_utilisation": "Use of the busiest tenth's pledged hours",
     "metric.top_decile_served_share": "Services by the busiest tenth",
     "metric.orders_per_helper_per_month": "Services per helper per month",
+    "metric.helpers_60_69_per_eligible_elder": "Active helpers aged 60-69 per eligible elder",
+    "metric.active_volunteer_age_mean_years": "Mean age of active volunteers (years)",
+    "metric.burnout_stops": "Volunteers stopping from burnout",
 }
 
 _ZH = {
@@ -164,6 +173,17 @@ _ZH = {
     "yearly.residents_80_plus": "80岁及以上居民（人）",
     "yearly.response_time_p90_min": "第90百分位响应时间（分钟）",
     "yearly.unmet_share": "未满足订单占比（%）",
+    "yearly.helpers_60_69_per_eligible_elder": "每位结对对象老人对应的60–69岁活跃志愿者",
+    "yearly.eligible_served_by_pair_share": "结对对象老人的订单由结对志愿者服务（%）",
+    "yearly.active_volunteer_age_mean_years": "活跃志愿者平均年龄（岁）",
+    "yearly.burnout_stops": "因倦怠停止服务的志愿者（人/年）",
+    "yearly.urgent_response_time_p90_min": "紧急需求第90百分位响应时间（分钟）",
+    "yearly.urgent_unmet_share": "紧急需求未满足占比（%）",
+    "sentence.threshold_below": "{policy}（{where}）在{year}年降至阈值以下",
+    "sentence.threshold_above": "{policy}（{where}）到{year}年仍不低于阈值",
+    "sentence.threshold": (
+        "结对能否持续？每位结对对象老人对应的60–69岁活跃志愿者（阈值{threshold}）：{clauses}。"
+    ),
     "variable.volunteers.active_share_of_registered": "活跃志愿者占注册志愿者比例",
     "variable.acceptance.base_probability": "志愿者接单基础概率",
     "variable.volunteers.registered_share_of_residents": "注册志愿者占居民比例",
@@ -359,6 +379,18 @@ _EN = {
     "yearly.residents_80_plus": "Residents aged 80 and over (people)",
     "yearly.response_time_p90_min": "90th-percentile response time (min)",
     "yearly.unmet_share": "Share of orders unmet (%)",
+    "yearly.helpers_60_69_per_eligible_elder": "Active helpers aged 60-69 per eligible elder",
+    "yearly.eligible_served_by_pair_share": "Eligible elders' orders served by a pair (%)",
+    "yearly.active_volunteer_age_mean_years": "Mean age of active volunteers (years)",
+    "yearly.burnout_stops": "Volunteers stopping from burnout (per year)",
+    "yearly.urgent_response_time_p90_min": "90th-percentile urgent response time (min)",
+    "yearly.urgent_unmet_share": "Urgent orders unmet (%)",
+    "sentence.threshold_below": "under {policy} ({where}) below it from {year}",
+    "sentence.threshold_above": "under {policy} ({where}) never below it through {year}",
+    "sentence.threshold": (
+        "Is pairing sustainable? Active helpers aged 60-69 per eligible elder, against a "
+        "threshold of {threshold}: {clauses}."
+    ),
     "variable.volunteers.active_share_of_registered": "Active share of registered volunteers",
     "variable.acceptance.base_probability": "Base acceptance probability",
     "variable.volunteers.registered_share_of_residents": "Registered share of residents",

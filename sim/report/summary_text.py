@@ -14,11 +14,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from sim.metrics import CIRCLE_MIN
 from sim.report import labels as L
 from sim.report.data import (
     HEADLINE,
+    POLICY,
+    THRESHOLD_METRIC,
     Results,
     bounds,
     holes,
@@ -266,6 +269,41 @@ def yearly_sentence(results: Results, lang: str) -> Sentence | None:
     return Sentence(L.t(lang, "sentence.yearly_pairing", year=last_year, clauses=joined))
 
 
+def threshold_sentence(results: Results, lang: str) -> Sentence | None:
+    """When, for each pairing policy and each combination of the other variables (recruitment
+    effort, ageing speed), the mean helpers aged 60-69 per eligible elder first fall below the
+    threshold the experiment names (or that they never do)."""
+    yearly = results.yearly
+    metric = THRESHOLD_METRIC
+    if yearly is None or results.threshold is None or metric not in yearly.columns:
+        return None
+    if yearly["year"].nunique() < 2:
+        return None
+    values = yearly.assign(**{metric: pd.to_numeric(yearly[metric], errors="coerce")})
+    last_year = int(values["year"].max())
+    threshold = L.number(results.threshold, 2)
+    clauses = []
+    for policy in pairing_policies(results):
+        rows = values[values[POLICY] == policy]
+        groups = rows.groupby(results.others, sort=True) if results.others else [((), rows)]
+        for key, group in groups:
+            key = key if isinstance(key, tuple) else (key,)
+            where = L.t(lang, "text.comma").join(
+                L.variable_value(lang, n, v) for n, v in zip(results.others, key, strict=True)
+            )
+            means = group.groupby("year")[metric].mean()
+            below = means.index[means < results.threshold]
+            words = {"policy": L.policy_name(lang, policy), "where": where}
+            if len(below):
+                clauses.append(L.t(lang, "sentence.threshold_below", year=int(below[0]), **words))
+            else:
+                clauses.append(L.t(lang, "sentence.threshold_above", year=last_year, **words))
+    if not clauses:
+        return None
+    joined = L.t(lang, "text.semicolon").join(clauses)
+    return Sentence(L.t(lang, "sentence.threshold", clauses=joined, threshold=threshold))
+
+
 def sentences(results: Results, lang: str) -> list[Sentence]:
     """The whole summary, in order: overview, one sentence per policy, best, holes, extras
     (the final year of pairing, sensitivity, failed runs)."""
@@ -289,7 +327,12 @@ def sentences(results: Results, lang: str) -> list[Sentence]:
     found += best_sentences(results, lang, metric)
     found += hole_sentences(results, lang)
     found += other_scenario_sentences(results, lang, metric)
-    for extra in (yearly_sentence(results, lang), sensitivity_sentence(results, lang, metric)):
+    extras = (
+        yearly_sentence(results, lang),
+        threshold_sentence(results, lang),
+        sensitivity_sentence(results, lang, metric),
+    )
+    for extra in extras:
         if extra is not None:
             found.append(extra)
     if results.failed:
