@@ -92,10 +92,7 @@ def summary_table(results: Results, lang: str) -> str:
         for g in groups:
             mask &= summary[g] == key[g]
         part = summary[mask].set_index("metric")
-        cells = [
-            escape(L.number(float(key[g]), 2) if isinstance(key[g], float) else str(key[g]))
-            for g in groups
-        ]
+        cells = [escape(L.level(lang, g, key[g])) for g in groups]
         cells.append(escape(L.policy_name(lang, key[POLICY])))
         values = [escape(_cell(m, part.loc[m] if m in part.index else None)) for m in metrics]
         rows.append(

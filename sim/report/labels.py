@@ -227,8 +227,9 @@ _ZH = {
         "曲线的终点即已服务订单占比。虚线为15分钟。"
     ),
     "caption.map": (
-        "每栋楼的平均响应时间与未满足订单占比（{policies}，各随机种子合计）。"
-        "红色粗框：平均响应超过15分钟的楼栋，即15分钟服务圈的缺口；虚线：网格边界。"
+        "每栋楼紧急需求的平均响应时间与未满足占比（{policies}，各随机种子合计）。"
+        "红色粗框：平均响应超过15分钟且超出随机误差（各随机种子均值的95%置信区间下限高于15分钟）"
+        "的楼栋，即15分钟服务圈的缺口；虚线：网格边界。"
     ),
     "caption.series": "每日数值：各随机种子的均值（线）与10%–90%分位区间（阴影）。",
     "caption.series_smoothed": ("7日滑动平均：各随机种子的均值（线）与10%–90%分位区间（阴影）。"),
@@ -337,10 +338,12 @@ _ZH = {
     "sentence.best_high": "{metric}最高的是{policy}（{value}）。",
     "sentence.in_scenario": "在{scenario}中（每次模拟{days}天）：",
     "sentence.holes": (
-        "在{policy}下，{buildings}栋楼中有{holes}栋的平均响应时间超过15分钟，"
+        "在{policy}下，{buildings}栋楼中有{holes}栋紧急需求的平均响应时间超过15分钟且超出随机误差，"
         "是15分钟志愿服务圈的缺口。"
     ),
-    "sentence.no_holes": "在{policy}下，所有{buildings}栋楼的平均响应时间都不超过15分钟。",
+    "sentence.no_holes": (
+        "在{policy}下，{buildings}栋楼中没有一栋紧急需求的平均响应时间超出随机误差地超过15分钟。"
+    ),
     "sentence.sensitivity": "对{metric}影响最大的参数是{parameter}（{index} = {value}）。",
     "sentence.failed": "有{failed}次运行未完成（涉及{points}个设计点），未计入统计。",
     "sentence.yearly_pairing": "到{year}年，{clauses}。",
@@ -434,8 +437,9 @@ _EN = {
         "share of orders served. The dashed line marks 15 minutes."
     ),
     "caption.map": (
-        "Each building's mean response time and share of orders unmet ({policies}, summed over "
-        "seeds). Thick red outline: mean response above 15 minutes, a hole in the 15-minute "
+        "Each building's urgent orders: mean response time and share unmet ({policies}, summed "
+        "over seeds). Thick red outline: mean response above 15 minutes beyond seed noise (the "
+        "95% interval of the seeds' means lies above 15 minutes), a hole in the 15-minute "
         "circle; dashed lines: grid boundaries."
     ),
     "caption.series": "Daily values: mean over seeds (line) and 10-90% range of seeds (band).",
@@ -552,12 +556,12 @@ _EN = {
     "sentence.best_high": "The highest {metric} was under {policy} ({value}).",
     "sentence.in_scenario": "In {scenario} ({days} days each):",
     "sentence.holes": (
-        "Under {policy}, {holes} of {buildings} buildings have a mean response time above "
-        "15 minutes: holes in the 15-minute volunteer service circle."
+        "Under {policy}, {holes} of {buildings} buildings have a mean urgent response time above "
+        "15 minutes beyond seed noise: holes in the 15-minute volunteer service circle."
     ),
     "sentence.no_holes": (
-        "Under {policy}, every one of {buildings} buildings has a mean response time within "
-        "15 minutes."
+        "Under {policy}, none of {buildings} buildings has a mean urgent response time above "
+        "15 minutes beyond seed noise."
     ),
     "sentence.sensitivity": (
         "The parameter with the largest effect on the {metric} is {parameter} ({index} = {value})."
@@ -653,9 +657,14 @@ def scenario_name(lang: str, value: object) -> str:
     return t(lang, f"scenario.{stem}") if f"scenario.{stem}" in LABELS[lang] else stem
 
 
+def level(lang: str, variable: str, value: object) -> str:
+    """A design variable's value as shown: numbers rounded, a scenario file by its name."""
+    if variable == "scenario":
+        return scenario_name(lang, value)
+    return number(float(value), 2) if isinstance(value, float) else str(value)
+
+
 def variable_value(lang: str, variable: str, value: object) -> str:
     """``Name = value`` for a design variable at one of its values (a scenario by its name)."""
-    shown = number(float(value), 2) if isinstance(value, float) else str(value)
-    if variable == "scenario":
-        shown = scenario_name(lang, value)
+    shown = level(lang, variable, value)
     return f"{variable_name(lang, variable)} = {shown}"
