@@ -49,7 +49,7 @@ class Ranges:
     #: assumed keys that are not one number (hour windows, profiles), with why
     fixed: dict[str, str] = field(default_factory=dict)
 
-    def keys(self) -> set[str]:
+    def all_keys(self) -> set[str]:
         return set(self.ranged) | set(self.fixed)
 
 
@@ -83,7 +83,7 @@ def load(path: str | Path) -> Ranges:
     defaults = Scenario()
     for table, rows in data.items():
         if table not in _ROW_FIELDS or not isinstance(rows, dict):
-            raise InputError(source, table, "unknown table (expected [range.\"key\"] or [fixed])")
+            raise InputError(source, table, 'unknown table (expected [range."key"] or [fixed])')
         for key, row in rows.items():
             where = f'{table}."{key}"'
             if not isinstance(row, dict):
@@ -93,7 +93,7 @@ def load(path: str | Path) -> Ranges:
                 default = value_of(defaults, key)
             except KeyError:
                 raise InputError(source, where, "unknown scenario key") from None
-            if key in ranges.keys():
+            if key in ranges.all_keys():
                 raise InputError(source, where, "listed under both [range] and [fixed]")
             why = row["why"]
             if not isinstance(why, str) or not why.strip():
@@ -215,3 +215,27 @@ def rows(scenario: Scenario, ranges: Ranges) -> list[dict[str, Any]]:
             | {"inside": None}
         )
     return out
+
+
+def print_table(scenario_path: str, ranges: Ranges, table_rows: list[dict[str, Any]]) -> None:
+    """The rows as a rich table: key, the scenario's value, low, high, why."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Assumed parameters of {scenario_path} (ranges: {ranges.path})")
+    table.add_column("key", no_wrap=True)
+    for name in ("value", "low", "high"):
+        table.add_column(name, justify="right")
+    table.add_column("why", overflow="fold")
+    for row in table_rows:
+        value = _text(row["value"])
+        if row["inside"] is False:
+            value = f"[bold red]{value}[/] (outside)"
+        table.add_row(row["key"], value, _text(row["low"]), _text(row["high"]), row["why"])
+    Console().print(table)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:g}" if isinstance(value, float) else str(value)
