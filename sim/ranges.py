@@ -15,11 +15,14 @@ needs a row (tests/test_ranges.py).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from sim import scenario as scenario_module
 from sim.errors import InputError
@@ -62,10 +65,10 @@ def value_of(scenario: Scenario, key: str) -> Any:
     """The value of a dotted key in a scenario; KeyError if the schema has no such key."""
     node: Any = scenario
     for part in key.split("."):
-        if not hasattr(node, "model_fields") or part not in type(node).model_fields:
+        if not isinstance(node, BaseModel) or part not in type(node).model_fields:
             raise KeyError(key)
         node = getattr(node, part)
-    if hasattr(node, "model_fields"):
+    if isinstance(node, BaseModel):
         raise KeyError(key)  # a section, not a key
     return node
 
@@ -220,6 +223,7 @@ def rows(scenario: Scenario, ranges: Ranges) -> list[dict[str, Any]]:
 def print_table(scenario_path: str, ranges: Ranges, table_rows: list[dict[str, Any]]) -> None:
     """The rows as a rich table: key, the scenario's value, low, high, why."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"Assumed parameters of {scenario_path} (ranges: {ranges.path})")
@@ -228,14 +232,18 @@ def print_table(scenario_path: str, ranges: Ranges, table_rows: list[dict[str, A
         table.add_column(name, justify="right")
     table.add_column("why", overflow="fold")
     for row in table_rows:
-        value = _text(row["value"])
+        value = escape(_text(row["value"]))
         if row["inside"] is False:
             value = f"[bold red]{value}[/] (outside)"
-        table.add_row(row["key"], value, _text(row["low"]), _text(row["high"]), row["why"])
+        low, high = _text(row["low"]), _text(row["high"])
+        table.add_row(row["key"], value, low, high, escape(row["why"]))
     Console().print(table)
 
 
 def _text(value: Any) -> str:
     if value is None:
         return "-"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= 24 else text[:23] + "…"
