@@ -185,3 +185,31 @@ def test_a_missing_table_is_one_line_with_status_2(capsys, tmp_path) -> None:
     status, _, err = run_cli(capsys, "ranges", str(scenario))
     assert status == 2
     assert str(tmp_path / "ranges.toml") in err and "no such file" in err
+
+
+#: the keys the stress scenario sets to define its strain: sampling them would undo it
+STRESS_KEYS = {
+    "volunteers.active_share_of_registered",
+    "volunteers.daily_availability_share",
+    "demand.type_shares.urgent",
+}
+
+
+@pytest.mark.parametrize("name", ["robustness.toml", "robustness-quick.toml"])
+def test_the_robustness_designs_sample_every_ranged_key_over_its_range(name: str) -> None:
+    from sim.experiment.design import load_experiment
+
+    experiment = load_experiment(ROOT / "experiments" / name, seeds=1)
+    table = ranges.load(TABLE)
+    problem = experiment.problem
+    bounds = dict(zip(problem["names"], problem["bounds"], strict=True))
+    assert set(bounds) == set(table.ranged) - STRESS_KEYS
+    for key, (low, high) in bounds.items():
+        assert (low, high) == (table.ranged[key].low, table.ranged[key].high), key
+    assert experiment.spec.design.kind == "morris"
+    assert set(experiment.scenarios) == {
+        "../scenarios/chaoyangli.toml",
+        "../scenarios/chaoyangli-stress.toml",
+    }
+    policies = {point.values["policy"] for point in experiment.points}
+    assert {"nearest", "broadcast"} <= policies
