@@ -322,6 +322,16 @@ def _command_ranges(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_discover(args: argparse.Namespace) -> int:
+    from sim import discover
+
+    table = discover.discover(args.dir)
+    path = discover.write(args.dir, table)
+    discover.print_table(table)
+    print(f"written to {path} (and discovery.parquet)")
+    return 0
+
+
 def _command_report(args: argparse.Namespace) -> int:
     from sim.report import write_report
 
@@ -494,6 +504,21 @@ def build_parser() -> argparse.ArgumentParser:
     ranges.add_argument("--ranges", metavar="FILE", help="ranges table (default: beside it)")
     ranges.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     ranges.set_defaults(handler=_command_ranges)
+
+    discover = commands.add_parser(
+        "discover",
+        help="where in the plausible space one policy beats another, and what decides it",
+        description=(
+            "Scenario discovery on a results folder of an experiment that samples ranges "
+            "(e.g. experiments/robustness.toml): for each scenario, pair of policies and "
+            "headline metric (urgent p90, urgent within window, urgent unmet), the share of "
+            "sampled points where A beats B, and a PRIM box naming the few assumptions, with "
+            "thresholds, under which the usual winner loses. Writes DIR/discovery.csv and "
+            "DIR/discovery.parquet. Exit status 2 if DIR is not such a results folder."
+        ),
+    )
+    discover.add_argument("dir", help="results folder of `volsim experiment`")
+    discover.set_defaults(handler=_command_discover)
 
     report = commands.add_parser(
         "report",
