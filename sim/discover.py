@@ -201,11 +201,13 @@ def print_table(table: pd.DataFrame) -> None:
 
     out = Table(title="Where policy A beats policy B over the plausible space (volsim discover)")
     context = [c for c in table.columns if c not in _FIELDS]
-    for name in [*context, "metric", "a", "b", "A better", "where it flips", "cov", "dens"]:
+    names = [*context, "metric", "a", "b", "points", "A better", "where it flips", "cov", "dens"]
+    for name in names:
         out.add_column(name, overflow="fold")
     for row in table.to_dict("records"):
         cells = [escape(Path(str(row[c])).stem) for c in context]
-        cells += [row["metric"], row["a"], row["b"], f"{row['share_a_better']:.0%}"]
+        cells += [row["metric"], row["a"], row["b"], str(row["points"])]
+        cells += [f"{row['share_a_better']:.0%}"]
         cells += [escape(row["conditions"] or "-")]
         cells += [_share(row["coverage"]), _share(row["density"])]
         out.add_row(*cells)
