@@ -91,11 +91,13 @@ def compare(means: pd.DataFrame, sampled: list[str], listed: list[str]) -> list[
     groups = means.groupby(context, dropna=False) if context else [((), means)]
     for setting, frame in groups:
         setting = setting if isinstance(setting, tuple) else (setting,)
-        wide = frame.pivot_table(index=sampled, columns="policy", aggfunc="first")
+        metrics = [m for m in HEADLINE_METRICS if m in frame]
+        wide = frame.pivot_table(
+            index=sampled, columns="policy", values=metrics, aggfunc="first", dropna=False
+        )
         policies = sorted(frame["policy"].unique(), key=str)
-        for metric, larger_better in HEADLINE_METRICS.items():
-            if metric not in frame:
-                continue
+        for metric in metrics:
+            larger_better = HEADLINE_METRICS[metric]
             for a, b in itertools.combinations(policies, 2):
                 ya, yb = wide[(metric, a)], wide[(metric, b)]
                 both = ya.notna() & yb.notna()
@@ -205,7 +207,7 @@ def print_table(table: pd.DataFrame) -> None:
     for name in names:
         out.add_column(name, overflow="fold")
     for row in table.to_dict("records"):
-        cells = [escape(Path(str(row[c])).stem) for c in context]
+        cells = [escape(_label(row[c])) for c in context]
         cells += [row["metric"], row["a"], row["b"], str(row["points"])]
         cells += [f"{row['share_a_better']:.0%}"]
         cells += [escape(row["conditions"] or "-")]
@@ -225,6 +227,12 @@ _FIELDS = {
     "coverage",
     "density",
 }
+
+
+def _label(value: Any) -> str:
+    """A context value for the table: a scenario file by its name, anything else as it is."""
+    text = str(value)
+    return Path(text).stem if text.endswith(".toml") else text
 
 
 def _share(value: float) -> str:
