@@ -120,8 +120,8 @@ def box_row(x: pd.DataFrame, wins: np.ndarray) -> dict[str, Any]:
     a_mostly = wins.mean() >= 0.5
     interest = ~wins if a_mostly else wins
     empty = {"box_holds": "", "conditions": "", "coverage": math.nan, "density": math.nan}
-    if interest.sum() == 0 or interest.all():
-        return empty | {"conditions": "everywhere sampled" if not interest.any() else ""}
+    if not interest.any():  # the usual winner wins at every point
+        return empty | {"conditions": "everywhere sampled"}
     box = find_box(x, interest.astype(int))
     if box is None:
         return empty
