@@ -307,6 +307,31 @@ def _command_status(args: argparse.Namespace) -> int:
     return 1 if damaged else 0
 
 
+def _command_ranges(args: argparse.Namespace) -> int:
+    from sim import ranges as ranges_module
+
+    scenario = scenario_module.load(args.scenario)
+    path = Path(args.ranges) if args.ranges else ranges_module.default_path(args.scenario)
+    table = ranges_module.load(path)
+    rows = ranges_module.rows(scenario, table)
+    if args.json:
+        data = {"scenario": args.scenario, "ranges": str(path), "rows": rows}
+        print(json.dumps(json_safe(data), ensure_ascii=False))
+    else:
+        ranges_module.print_table(args.scenario, table, rows)
+    return 0
+
+
+def _command_discover(args: argparse.Namespace) -> int:
+    from sim import discover
+
+    table = discover.discover(args.dir)
+    path = discover.write(args.dir, table)
+    discover.print_table(table)
+    print(f"written to {path} (and discovery.parquet)")
+    return 0
+
+
 def _command_report(args: argparse.Namespace) -> int:
     from sim.report import write_report
 
@@ -464,6 +489,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("dir", help="results folder")
     status.set_defaults(handler=_command_status)
+
+    ranges = commands.add_parser(
+        "ranges",
+        help="the assumed parameters' plausible ranges beside a scenario's values",
+        description=(
+            "List every assumed parameter of the ranges table (default: ranges.toml beside the "
+            "scenario) with the scenario's value, the plausible low and high and why; a value "
+            "outside its range is flagged. Exit status 2 for a bad scenario or table (one line "
+            "naming the file and the key)."
+        ),
+    )
+    ranges.add_argument("scenario", help="scenario file (TOML), e.g. scenarios/chaoyangli.toml")
+    ranges.add_argument("--ranges", metavar="FILE", help="ranges table (default: beside it)")
+    ranges.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
+    ranges.set_defaults(handler=_command_ranges)
+
+    discover = commands.add_parser(
+        "discover",
+        help="where in the plausible space one policy beats another, and what decides it",
+        description=(
+            "Scenario discovery on a results folder of an experiment that samples ranges "
+            "(e.g. experiments/robustness.toml): for each scenario, pair of policies and "
+            "headline metric (urgent p90, urgent within window, urgent unmet), the share of "
+            "sampled points where A beats B, and a PRIM box naming the few assumptions, with "
+            "thresholds, under which the usual winner loses. Writes DIR/discovery.csv and "
+            "DIR/discovery.parquet. Exit status 2 if DIR is not such a results folder."
+        ),
+    )
+    discover.add_argument("dir", help="results folder of `volsim experiment`")
+    discover.set_defaults(handler=_command_discover)
 
     report = commands.add_parser(
         "report",
