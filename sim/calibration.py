@@ -41,8 +41,8 @@ from sim.storage import write_files, write_json
 #: the draws are simulated with seeds 0 .. SEEDS-1 in turn (common random numbers)
 SEEDS = 10
 #: the draws of a default calibration, over GENERATIONS generations of ABC-SMC
-DEFAULT_SAMPLES = 160
-GENERATIONS = 2
+DEFAULT_SAMPLES = 150
+GENERATIONS = 3
 #: a generation passes on its draws within tolerance, or its best quarter if more
 KEEP_SHARE = 0.25
 #: a history run's seconds per simulated year on one core (36 years in about 5 s, measured)
@@ -73,12 +73,12 @@ class Target:
 
 
 PRIORS: tuple[Prior, ...] = (
-    Prior("dynamics.recruitment_effort", 0.02, 0.40, "effort in 1988, today's = 1"),
+    Prior("dynamics.recruitment_effort", 0.02, 0.20, "effort in 1988, today's = 1"),
     Prior("dynamics.recruitment_effort_midpoint_year", 1995.0, 2022.0, "halfway up the rise"),
     Prior("dynamics.recruitment_effort_rise_years", 1.0, 20.0, "10% to 90% of the rise"),
-    Prior("dynamics.recruit_spontaneous_per_year", 0.0, 0.03, "joining with no ties"),
-    Prior("dynamics.recruit_per_active_neighbour_per_year", 0.0, 0.40, "per active neighbour"),
-    Prior("dynamics.arriving_households_per_year", 50.0, 100.0, "households moving in"),
+    Prior("dynamics.recruit_spontaneous_per_year", 0.0, 0.02, "joining with no ties"),
+    Prior("dynamics.recruit_per_active_neighbour_per_year", 0.0, 0.30, "per active neighbour"),
+    Prior("dynamics.arriving_households_per_year", 55.0, 90.0, "households moving in"),
 )
 
 #: 13 volunteers in 1988 is the starting state; the row of year Y is the end of Y, so the end

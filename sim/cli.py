@@ -476,7 +476,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", default="results/calibration", help="(default %(default)s)"
     )
     calibrate.add_argument("--workers", type=int, default=2, help="processes (default 2)")
-    calibrate.add_argument("--samples", type=int, help="draws from the priors (default 160)")
+    calibrate.add_argument(
+        "--samples", type=int, help="draws in all (default 150: 3 generations of 50)"
+    )
     calibrate.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
     calibrate.set_defaults(handler=_command_calibrate)
 
