@@ -5,9 +5,9 @@ rates, and the households who arrive) are drawn from uniform priors (:data:`PRIO
 draw is simulated once, with seed ``index % SEEDS`` (the same few seeds for every generation:
 common random numbers). A draw is accepted if every pattern of :data:`TARGETS` (the registry
 counts a published source gives, and the residents) is within its tolerance. The first
-generation draws from the priors (plain rejection ABC); the next moves the best draws by a
-Gaussian kernel and weights them by prior / proposal (Beaumont et al. 2009). The accepted draws
-of the last generation, with their weights, approximate the posterior; their spread is what
+generation draws from the priors (plain rejection ABC); each next one moves the previous one's
+best draws by a Gaussian kernel (Beaumont et al. 2009). The accepted draws of every generation,
+weighted by prior density / proposal density, approximate the posterior; their spread is what
 the data leave open (docs/ODD.md §7.11).
 
 A history run places no orders, so :func:`simulate` steps only the people and the volunteers
@@ -149,12 +149,28 @@ def propose(
             if ((candidate >= low) & (candidate <= high)).all():
                 break
         out[i] = np.clip(candidate, low, high)
-    # importance weight: uniform prior / the mixture the draws came from
-    z = (out[:, None, :] - x[None, :, :]) / sd
-    mixture = (w[None, :] * np.exp(-0.5 * (z**2).sum(axis=2))).sum(axis=1)
     draws = pd.DataFrame(out, columns=keys)
-    draws["weight"] = 1.0 / np.maximum(mixture, 1e-300)
+    draws["weight"] = importance_weights(priors, previous, draws)
     return draws
+
+
+def importance_weights(
+    priors: tuple[Prior, ...], previous: pd.DataFrame | None, draws: pd.DataFrame
+) -> np.ndarray:
+    """Prior density / the density of the proposal the draws came from (1 for draws from the
+    prior): weights that make draws of every generation comparable, so accepted draws of all
+    generations can be pooled. The kernel's truncation to the priors' ranges is ignored."""
+    if previous is None or len(previous) == 0:
+        return np.ones(len(draws))
+    keys = [p.key for p in priors]
+    x = previous[keys].to_numpy()
+    w = previous["weight"].to_numpy() / previous["weight"].sum()
+    sd = _kernel_sd(previous, keys)
+    z = (draws[keys].to_numpy()[:, None, :] - x[None, :, :]) / sd
+    kernel = np.exp(-0.5 * (z**2).sum(axis=2)) / np.prod(sd * math.sqrt(2 * math.pi))
+    proposal = (w[None, :] * kernel).sum(axis=1)
+    prior = 1.0 / np.prod([p.high - p.low for p in priors])
+    return prior / np.maximum(proposal, 1e-300)
 
 
 def abc_smc(
@@ -166,10 +182,10 @@ def abc_smc(
     seed: int = 0,
     keep_share: float = 0.25,
 ) -> pd.DataFrame:
-    """ABC-SMC in this process (rejection ABC when ``generations`` is 1): the last
-    generation's draws with ``distance``, ``weight`` and ``accepted`` (distance <= 1)."""
+    """ABC-SMC in this process (rejection ABC when ``generations`` is 1): every generation's
+    draws with ``generation``, ``distance``, ``weight`` and ``accepted`` (distance <= 1)."""
     priors, targets = tuple(priors), tuple(targets)
-    previous = None
+    previous, tables = None, []
     for g in range(generations):
         table = propose(priors, previous, draws_per_generation, seed + g)
         keys = [p.key for p in priors]
@@ -177,7 +193,10 @@ def abc_smc(
             distance(simulate(row, i % SEEDS), targets)
             for i, row in enumerate(table[keys].to_dict("records"))
         ]
+        table["generation"] = g
+        tables.append(table)
         previous = survivors(table, keep_share)
+    table = pd.concat(tables, ignore_index=True)
     table["accepted"] = table["distance"] <= 1.0
     return table
 
@@ -397,13 +416,18 @@ def execute(
 def collect(
     out: str | Path, priors: tuple[Prior, ...] = PRIORS
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every finished draw (samples.parquet) and the last generation's accepted draws
-    (accepted.parquet/.csv) with their summary (summary.csv/.json)."""
+    """Every finished draw (samples.parquet) and the accepted draws of every generation
+    (accepted.parquet/.csv, with comparable importance weights) and their summary
+    (summary.csv/.json)."""
     out = Path(out)
     samples = _table(_read_runs(out))
     if len(samples) == 0:
         samples = pd.DataFrame(columns=["generation", "distance", "weight"])
-    samples["accepted"] = (samples["generation"] == GENERATIONS - 1) & (samples["distance"] <= 1)
+    for g in sorted(set(samples["generation"]) - {0}):
+        previous = survivors(samples[samples["generation"] == g - 1], KEEP_SHARE)
+        here = samples["generation"] == g
+        samples.loc[here, "weight"] = importance_weights(priors, previous, samples[here])
+    samples["accepted"] = samples["distance"] <= 1
     accepted = samples[samples["accepted"].astype(bool)]
     summary = summarise(accepted, priors)
     write_files(
@@ -465,7 +489,7 @@ def command(args: Any) -> int:
             execute(tasks, args.workers, lambda s: progress.advance(bar))
     table, summary = collect(out)
     accepted = int(table["accepted"].sum())
-    print(f"{accepted} of the last {samples // GENERATIONS} draws accepted (all targets met)")
+    print(f"{accepted} of {len(table)} draws accepted (every target within its tolerance)")
     for row in summary.itertuples():
         print(
             f"  {row.parameter}: mean {row.mean:.4g}, 90% interval {row.q05:.4g}-{row.q95:.4g} "
