@@ -92,21 +92,21 @@ def test_the_effort_path_rises_logistically() -> None:
 
 
 # --- 4: a small real calibration -----------------------------------------------------------
-def test_the_accepted_draws_reproduce_the_registry_counts(tmp_path: Path) -> None:
-    """Priors ±3% around the history scenario's (posterior mean) values, 2 generations of 2
-    draws on 2 workers: the accepted draws meet every target, and a rerun agrees."""
+def test_the_accepted_draws_reproduce_the_registry_counts(tmp_path: Path, monkeypatch) -> None:
+    """Priors ±2% around the history scenario's values (the posterior mean), one generation of
+    2 draws on 2 workers (seeds 0 and 1): the accepted draws meet every target, and a rerun of
+    one gives the same counts."""
+    monkeypatch.setattr(calibration, "GENERATIONS", 1)
     stated = load(HISTORY).dynamics.model_dump()
     priors = tuple(
-        Prior(p.key, 0.97 * stated[p.key.split(".")[1]], 1.03 * stated[p.key.split(".")[1]])
+        Prior(p.key, 0.98 * stated[p.key.split(".")[1]], 1.02 * stated[p.key.split(".")[1]])
         for p in calibration.PRIORS
     )
-    calibration.start(HISTORY, tmp_path, 4, seed=0, priors=priors)
-    for generation in range(calibration.GENERATIONS):
-        tasks = calibration.plan(HISTORY, tmp_path, generation, 4, seed=0, priors=priors)
-        calibration.execute(tasks, workers=2)
+    calibration.start(HISTORY, tmp_path, 2, seed=0, priors=priors)
+    calibration.execute(calibration.plan(HISTORY, tmp_path, 0, 2, seed=0, priors=priors), 2)
     samples, summary = calibration.collect(tmp_path, priors)
     accepted = pd.read_parquet(tmp_path / "accepted.parquet")
-    assert len(samples) == 4 and len(accepted) >= 1, samples[[t.name for t in TARGETS]]
+    assert len(samples) == 2 and len(accepted) >= 1, samples[[t.name for t in TARGETS]]
     for t in TARGETS:
         assert (abs(accepted[t.name] - t.observed) <= t.tolerance * t.observed).all(), t.name
     first = accepted.iloc[0]
