@@ -93,13 +93,15 @@ def test_the_effort_path_rises_logistically() -> None:
 
 # --- 4: a small real calibration -----------------------------------------------------------
 def test_the_accepted_draws_reproduce_the_registry_counts(tmp_path: Path, monkeypatch) -> None:
-    """Priors ±2% around the history scenario's values (the posterior mean), one generation of
+    """Priors ±2% of the priors' widths around the history scenario's values (the posterior
+    mean), one generation of
     2 draws on 2 workers (seeds 0 and 1): the accepted draws meet every target, and a rerun of
     one gives the same counts."""
     monkeypatch.setattr(calibration, "GENERATIONS", 1)
     stated = load(HISTORY).dynamics.model_dump()
+    value = {p.key: stated[p.key.split(".")[1]] for p in calibration.PRIORS}
     priors = tuple(
-        Prior(p.key, 0.98 * stated[p.key.split(".")[1]], 1.02 * stated[p.key.split(".")[1]])
+        Prior(p.key, value[p.key] - 0.02 * (p.high - p.low), value[p.key] + 0.02 * (p.high - p.low))
         for p in calibration.PRIORS
     )
     calibration.start(HISTORY, tmp_path, 2, seed=0, priors=priors)
