@@ -462,13 +462,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     calibrate = commands.add_parser(
         "calibrate",
-        help="calibrate the history scenario by rejection ABC (resumable)",
+        help="calibrate the history scenario by ABC-SMC (resumable)",
         description=(
             "Draw the history's tuned values from their priors, simulate each draw once and "
             "keep those that reproduce the registry counts and residents within tolerance "
             "(docs/ODD.md 7.11). Each draw is written to DIR/runs as it ends; rerunning into "
             "the same folder simulates only the rest. Writes accepted.parquet/.csv, "
-            "samples.parquet and summary.csv/.json (posterior mean, median, 90%% interval)."
+            "samples.parquet and summary.csv/.json (posterior mean, median, 90% interval). "
+            "ABC-SMC in 3 generations; it says how long it expects and shows a progress bar."
         ),
     )
     calibrate.add_argument("scenario", help="e.g. scenarios/chaoyangli-history.toml")
