@@ -203,8 +203,15 @@ class Dynamics:
         self.counts["left_registry"] += int(leave.sum())
 
     def recruitment_effort(self, year: int) -> float:
-        effort = self.params.recruitment_effort
-        for start, value in sorted(self.params.recruitment_effort_steps):
+        """Effort in a calendar year: ``recruitment_effort``, rising along a logistic path to
+        ``recruitment_effort_final`` (if set; mid-year of ``year``), then any steps."""
+        p = self.params
+        effort = p.recruitment_effort
+        if p.recruitment_effort_final is not None:
+            # 10% to 90% of the rise takes rise_years: the logistic's scale is rise / (2 ln 9)
+            x = (year + 0.5 - p.recruitment_effort_midpoint_year) / p.recruitment_effort_rise_years
+            effort += (p.recruitment_effort_final - effort) / (1.0 + math.exp(-2 * math.log(9) * x))
+        for start, value in sorted(p.recruitment_effort_steps):
             if year >= start:
                 effort = value
         return effort

@@ -505,6 +505,15 @@ class Dynamics(_Section):
     recruitment_effort_steps: list[list[float]] = Field(
         default_factory=list, description="[[year, effort], ...] from that calendar year"
     )
+    recruitment_effort_final: float | None = Field(
+        None, ge=0, description="effort a logistic path rises to (None: no rise)"
+    )
+    recruitment_effort_midpoint_year: float = Field(
+        2010.0, ge=1900, le=2200, description="halfway up the rise"
+    )
+    recruitment_effort_rise_years: float = Field(
+        5.0, ge=0.1, le=200, description="10% to 90% of the rise"
+    )
     volunteer_day_multiplier: float = Field(3.0, ge=0, description="monthly volunteer day")
     volunteer_week_multiplier: float = Field(5.0, ge=0, description="3·18 week")
     market_multiplier: float = Field(2.0, ge=0, description="quarterly welfare market")

@@ -1,0 +1,499 @@
+"""Calibration of the 1988-2023 history by ABC-SMC (approximate Bayesian computation).
+
+The tuned values of ``scenarios/chaoyangli-history.toml`` (the recruitment effort's path and
+rates, and the households who arrive) are drawn from uniform priors (:data:`PRIORS`) and each
+draw is simulated once, with seed ``index % SEEDS`` (the same few seeds for every generation:
+common random numbers). A draw is accepted if every pattern of :data:`TARGETS` (the registry
+counts a published source gives, and the residents) is within its tolerance. The first
+generation draws from the priors (plain rejection ABC); each next one moves the previous one's
+best draws by a Gaussian kernel (Beaumont et al. 2009). The accepted draws of every generation,
+weighted by prior density / proposal density, approximate the posterior; their spread is what
+the data leave open (docs/ODD.md §7.11).
+
+A history run places no orders, so :func:`simulate` steps only the people and the volunteers
+(:meth:`sim.dynamics.Dynamics.end_of_day` each day): the same draws, in the same order, as
+``VolunteerModel.run()``, a few times faster (tests/test_calibration.py checks they agree).
+
+:func:`command` (``volsim calibrate``) writes one JSON file per simulated draw into
+``DIR/runs`` as it finishes (atomically), so a rerun after a kill simulates only the draws not
+yet done (a generation's draws follow from the seed and the previous generation's files);
+then ``samples.parquet`` (every draw), ``accepted.parquet`` / ``accepted.csv`` and
+``summary.csv`` / ``summary.json`` (weighted mean, median and 90% interval per parameter).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError
+from sim.storage import write_files, write_json
+
+#: the draws are simulated with seeds 0 .. SEEDS-1 in turn (common random numbers)
+SEEDS = 10
+#: the draws of a default calibration, over GENERATIONS generations of ABC-SMC
+DEFAULT_SAMPLES = 150
+GENERATIONS = 3
+#: a generation passes on its draws within tolerance, or its best quarter if more
+KEEP_SHARE = 0.25
+#: a history run's seconds per simulated year on one core (36 years in about 5 s, measured)
+SECONDS_PER_YEAR_ESTIMATE = 0.15
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A uniform prior over a scenario key (dotted) between ``low`` and ``high``."""
+
+    key: str
+    low: float
+    high: float
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A pattern: ``column`` of the yearly series at the end of ``year`` is ``observed``, within
+    ``tolerance`` (a share of ``observed``)."""
+
+    name: str
+    column: str
+    year: int
+    observed: float
+    tolerance: float
+    source: str = ""
+
+
+PRIORS: tuple[Prior, ...] = (
+    Prior("dynamics.recruitment_effort", 0.02, 0.20, "effort in 1988, today's = 1"),
+    Prior("dynamics.recruitment_effort_midpoint_year", 1995.0, 2022.0, "halfway up the rise"),
+    Prior("dynamics.recruitment_effort_rise_years", 1.0, 20.0, "10% to 90% of the rise"),
+    Prior("dynamics.recruit_spontaneous_per_year", 0.0, 0.02, "joining with no ties"),
+    Prior("dynamics.recruit_per_active_neighbour_per_year", 0.0, 0.30, "per active neighbour"),
+    Prior("dynamics.arriving_households_per_year", 55.0, 90.0, "households moving in"),
+)
+
+#: 13 volunteers in 1988 is the starting state; the row of year Y is the end of Y, so the end
+#: of 2023 is March 2024's count (3,885) to the article's (3,966): their midpoint, ±10%
+TARGETS: tuple[Target, ...] = (
+    Target("registry_2015", "registered_volunteers", 2015, 1163, 0.30, "profile, about 2015"),
+    Target("registry_2024", "registered_volunteers", 2023, 3925.5, 0.10, "3,885 (2024), 3,966"),
+    Target("residents_2024", "residents", 2023, 4900, 0.05, "the article, about 4,900"),
+)
+
+
+# --- the ABC machinery (any simulator) --------------------------------------------------
+def draw_prior(priors: Iterable[Prior], n: int, seed: int) -> pd.DataFrame:
+    """``n`` draws from independent uniform priors, one column per key (reproducible)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({p.key: rng.uniform(p.low, p.high, n) for p in priors})
+
+
+def distance(stats: dict[str, Any], targets: Iterable[Target]) -> float:
+    """The largest miss over the targets, in units of each target's tolerance: 1 or less means
+    every pattern is within its tolerance; a missing or non-finite statistic is infinitely far."""
+    worst = 0.0
+    for t in targets:
+        value = stats.get(t.name)
+        if value is None or not math.isfinite(value):
+            return math.inf
+        worst = max(worst, abs(value - t.observed) / (t.tolerance * t.observed))
+    return worst
+
+
+def survivors(table: pd.DataFrame, keep_share: float, epsilon: float = 1.0) -> pd.DataFrame:
+    """The particles a generation passes on: distance within ``epsilon``, or within the
+    ``keep_share`` quantile of the distances if that is wider (an adaptive tolerance)."""
+    finite = table["distance"][np.isfinite(table["distance"])]
+    cut = max(epsilon, float(np.quantile(finite, keep_share))) if len(finite) else epsilon
+    return table[table["distance"] <= cut]
+
+
+def _kernel_sd(previous: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Per parameter, sqrt(2 × the particles' weighted variance) (Beaumont et al. 2009)."""
+    w = previous["weight"].to_numpy() / previous["weight"].sum()
+    x = previous[keys].to_numpy()
+    var = (w[:, None] * (x - w @ x) ** 2).sum(axis=0)
+    return np.sqrt(2 * np.maximum(var, 1e-12))
+
+
+def propose(
+    priors: tuple[Prior, ...], previous: pd.DataFrame | None, n: int, seed: int
+) -> pd.DataFrame:
+    """``n`` draws of a generation with their importance weights: from the priors for the
+    first (``previous`` None), else particles of ``previous`` (weighted by ``weight``) moved by
+    a Gaussian kernel and kept inside the priors' ranges."""
+    if previous is None or len(previous) == 0:
+        draws = draw_prior(priors, n, seed)
+        draws["weight"] = 1.0
+        return draws
+    rng = np.random.default_rng([seed, len(previous), n])
+    keys = [p.key for p in priors]
+    low = np.array([p.low for p in priors])
+    high = np.array([p.high for p in priors])
+    x = previous[keys].to_numpy()
+    w = previous["weight"].to_numpy() / previous["weight"].sum()
+    sd = _kernel_sd(previous, keys)
+    out = np.empty((n, len(keys)))
+    for i in range(n):
+        for _ in range(1000):
+            candidate = x[rng.choice(len(x), p=w)] + rng.normal(0.0, sd)
+            if ((candidate >= low) & (candidate <= high)).all():
+                break
+        out[i] = np.clip(candidate, low, high)
+    draws = pd.DataFrame(out, columns=keys)
+    draws["weight"] = importance_weights(priors, previous, draws)
+    return draws
+
+
+def importance_weights(
+    priors: tuple[Prior, ...], previous: pd.DataFrame | None, draws: pd.DataFrame
+) -> np.ndarray:
+    """Prior density / the density of the proposal the draws came from (1 for draws from the
+    prior): weights that make draws of every generation comparable, so accepted draws of all
+    generations can be pooled. The kernel's truncation to the priors' ranges is ignored."""
+    if previous is None or len(previous) == 0:
+        return np.ones(len(draws))
+    keys = [p.key for p in priors]
+    x = previous[keys].to_numpy()
+    w = previous["weight"].to_numpy() / previous["weight"].sum()
+    sd = _kernel_sd(previous, keys)
+    z = (draws[keys].to_numpy()[:, None, :] - x[None, :, :]) / sd
+    kernel = np.exp(-0.5 * (z**2).sum(axis=2)) / np.prod(sd * math.sqrt(2 * math.pi))
+    proposal = (w[None, :] * kernel).sum(axis=1)
+    prior = 1.0 / np.prod([p.high - p.low for p in priors])
+    return prior / np.maximum(proposal, 1e-300)
+
+
+def abc_smc(
+    simulate: Callable[[dict[str, float], int], dict[str, Any]],
+    priors: Iterable[Prior],
+    targets: Iterable[Target],
+    draws_per_generation: int,
+    generations: int = 2,
+    seed: int = 0,
+    keep_share: float = 0.25,
+) -> pd.DataFrame:
+    """ABC-SMC in this process (rejection ABC when ``generations`` is 1): every generation's
+    draws with ``generation``, ``distance``, ``weight`` and ``accepted`` (distance <= 1)."""
+    priors, targets = tuple(priors), tuple(targets)
+    previous, tables = None, []
+    for g in range(generations):
+        table = propose(priors, previous, draws_per_generation, seed + g)
+        keys = [p.key for p in priors]
+        table["distance"] = [
+            distance(simulate(row, i % SEEDS), targets)
+            for i, row in enumerate(table[keys].to_dict("records"))
+        ]
+        table["generation"] = g
+        tables.append(table)
+        previous = survivors(table, keep_share)
+    table = pd.concat(tables, ignore_index=True)
+    table["accepted"] = table["distance"] <= 1.0
+    return table
+
+
+def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, q: list[float]) -> np.ndarray:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    cum = (cum - 0.5 * weights[order]) / cum[-1]
+    return np.interp(q, cum, values[order])
+
+
+def summarise(accepted: pd.DataFrame, priors: Iterable[Prior]) -> pd.DataFrame:
+    """Per parameter: the prior's range, the accepted draws' (weighted) mean, median and 90%
+    interval, and the interval's width as a share of the prior's (1: the data say nothing)."""
+    rows = []
+    for p in priors:
+        values = accepted[p.key].to_numpy(dtype=float)
+        w = (
+            accepted["weight"].to_numpy(dtype=float)
+            if "weight" in accepted
+            else np.ones(len(values))
+        )
+        if len(values):
+            q05, q50, q95 = _weighted_quantiles(values, w, [0.05, 0.5, 0.95])
+            mean = float(np.average(values, weights=w))
+        else:
+            q05 = q50 = q95 = mean = math.nan
+        rows.append(
+            {
+                "parameter": p.key,
+                "prior_low": p.low,
+                "prior_high": p.high,
+                "accepted": len(values),
+                "mean": mean,
+                "median": float(q50),
+                "q05": float(q05),
+                "q95": float(q95),
+                "interval_share_of_prior": float((q95 - q05) / (p.high - p.low)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- the history model ---------------------------------------------------------------------
+def simulate(scenario: str | Path, params: dict[str, float], seed: int) -> dict[str, Any]:
+    """One history run with ``params`` (dotted keys) and ``seed``: the target statistics and
+    the registry and residents at the end of each year."""
+    from sim.dynamics import DAYS_PER_YEAR
+    from sim.model import VolunteerModel
+
+    model = VolunteerModel(scenario, rng=seed, **params)
+    dynamics = model.dynamics
+    for day in range(model.days):
+        arrived, _ = dynamics.end_of_day(day, last=day + 1 == model.days)
+        if len(arrived):
+            model.roster.grow(len(arrived))
+        if (day + 1) % DAYS_PER_YEAR == 0:
+            dynamics.end_of_year()
+            model._record_year(day)  # the yearly row, as VolunteerModel.run() records it
+    yearly = model.yearly_table().set_index("year")
+    stats: dict[str, Any] = {}
+    for t in TARGETS:
+        has = t.year in yearly.index
+        stats[t.name] = float(yearly.loc[t.year, t.column]) if has else math.nan
+    stats["registered_by_year"] = {
+        int(y): int(v) for y, v in yearly["registered_volunteers"].items()
+    }
+    stats["residents_by_year"] = {int(y): int(v) for y, v in yearly["residents"].items()}
+    return stats
+
+
+def check_scenario(scenario: str | Path) -> int:
+    """The scenario's simulated days; an InputError if it places orders (the fast path
+    of :func:`simulate` would then differ from a full run)."""
+    from sim.scenario import load
+
+    params = load(scenario)
+    demand = params.demand
+    rates = [v for k, v in demand.model_dump().items() if k.startswith("orders_per_year_")]
+    if demand.total_per_day is not None or any(rates):
+        raise InputError(str(scenario), "demand", "calibration runs place no orders: set 0")
+    return params.simulation.days
+
+
+# --- the resumable command -------------------------------------------------------------
+@dataclass(frozen=True)
+class Task:
+    generation: int
+    index: int
+    scenario: str
+    params: dict[str, float]
+    weight: float
+    seed: int
+    path: str
+
+
+def _run_task(task: Task) -> float:
+    started = time.perf_counter()
+    stats = simulate(task.scenario, task.params, task.seed)
+    record = {**asdict(task), "stats": stats, "distance": distance(stats, TARGETS)}
+    record["seconds"] = time.perf_counter() - started
+    del record["scenario"], record["path"]
+    write_json(record, Path(task.path))
+    return record["seconds"]
+
+
+def _manifest(scenario: Path, samples: int, seed: int, priors: tuple[Prior, ...]) -> dict:
+    return {
+        "scenario": str(scenario),
+        "samples": samples,
+        "generations": GENERATIONS,
+        "keep_share": KEEP_SHARE,
+        "seed": seed,
+        "seeds": SEEDS,
+        "priors": [asdict(p) for p in priors],
+        "targets": [asdict(t) for t in TARGETS],
+    }
+
+
+def _read_runs(out: Path, generation: int | None = None) -> list[dict[str, Any]]:
+    """The complete run files (of one generation); a damaged file is left to be redone."""
+    pattern = "*.json" if generation is None else f"g{generation}-*.json"
+    records = []
+    for path in sorted((out / "runs").glob(pattern)):
+        try:
+            records.append(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, OSError):
+            continue
+    return records
+
+
+def _table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        row = {"generation": r["generation"], "index": r["index"], "seed": r["seed"]}
+        row.update(r["params"])
+        row.update({t.name: r["stats"].get(t.name) for t in TARGETS})
+        row["distance"] = math.inf if r["distance"] is None else r["distance"]
+        row.update(weight=r["weight"], seconds=r["seconds"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def start(
+    scenario: str | Path,
+    out: str | Path,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    priors: tuple[Prior, ...] = PRIORS,
+) -> None:
+    """Check the scenario and the folder; write (or check) ``out/manifest.json``."""
+    scenario, out = Path(scenario), Path(out)
+    if samples < GENERATIONS:
+        raise InputError("--samples", None, f"must be {GENERATIONS} or more")
+    check_scenario(scenario)
+    manifest = _manifest(scenario, samples, seed, priors)
+    old = out / "manifest.json"
+    if old.exists():
+        try:
+            previous = json.loads(old.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            previous = None
+        if previous != manifest:
+            raise InputError(str(old), None, "another calibration's folder: choose a new --out")
+    write_json(manifest, old)
+
+
+def plan(
+    scenario: str | Path,
+    out: str | Path,
+    generation: int,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    priors: tuple[Prior, ...] = PRIORS,
+) -> list[Task]:
+    """The draws of ``generation`` not yet simulated (the earlier generations must be done:
+    the draws follow from their files and ``seed``, so a rerun plans the same draws)."""
+    out = Path(out)
+    previous = None
+    if generation > 0:
+        previous = survivors(_table(_read_runs(out, generation - 1)), KEEP_SHARE)
+    n = samples // GENERATIONS
+    draws = propose(priors, previous, n, seed + generation)
+    done = {r["index"] for r in _read_runs(out, generation)}
+    keys = [p.key for p in priors]
+    return [
+        Task(
+            generation,
+            i,
+            str(scenario),
+            {k: float(row[k]) for k in keys},
+            float(row["weight"]),
+            i % SEEDS,
+            str(out / "runs" / f"g{generation}-{i:05d}.json"),
+        )
+        for i, row in enumerate(draws.to_dict("records"))
+        if i not in done
+    ]
+
+
+def execute(
+    tasks: list[Task], workers: int, on_done: Callable[[float], None] | None = None
+) -> None:
+    """Simulate the tasks on ``workers`` processes (1: in this one), each written as it ends."""
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            seconds = _run_task(task)
+            if on_done:
+                on_done(seconds)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for seconds in pool.imap_unordered(_run_task, tasks):
+            if on_done:
+                on_done(seconds)
+
+
+def collect(
+    out: str | Path, priors: tuple[Prior, ...] = PRIORS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every finished draw (samples.parquet) and the accepted draws of every generation
+    (accepted.parquet/.csv, with comparable importance weights) and their summary
+    (summary.csv/.json)."""
+    out = Path(out)
+    samples = _table(_read_runs(out))
+    if len(samples) == 0:
+        samples = pd.DataFrame(columns=["generation", "distance", "weight"])
+    for g in sorted(set(samples["generation"]) - {0}):
+        previous = survivors(samples[samples["generation"] == g - 1], KEEP_SHARE)
+        here = samples["generation"] == g
+        samples.loc[here, "weight"] = importance_weights(priors, previous, samples[here])
+    samples["accepted"] = samples["distance"] <= 1
+    accepted = samples[samples["accepted"].astype(bool)]
+    summary = summarise(accepted, priors)
+    write_files(
+        {
+            out / "samples.parquet": lambda tmp: samples.to_parquet(tmp, index=False),
+            out / "accepted.parquet": lambda tmp: accepted.to_parquet(tmp, index=False),
+            out / "accepted.csv": lambda tmp: accepted.to_csv(tmp, index=False),
+            out / "summary.csv": lambda tmp: summary.to_csv(tmp, index=False),
+        }
+    )
+    parameters = summary.set_index("parameter").to_dict("index")
+    write_json(
+        {"samples": len(samples), "accepted": len(accepted), **parameters}, out / "summary.json"
+    )
+    return samples, summary
+
+
+def estimate_seconds(out: Path, remaining: int, years: float, workers: int) -> float:
+    """How long the remaining draws will take: the mean of the draws done so far, or the
+    measured figure per simulated year if none is done."""
+    seconds = [r["seconds"] for r in _read_runs(out)]
+    each = float(np.mean(seconds)) if seconds else SECONDS_PER_YEAR_ESTIMATE * years
+    return each * remaining / max(1, min(workers, remaining))
+
+
+def command(args: Any) -> int:
+    """``volsim calibrate``: check, say how long, simulate each generation with a progress
+    bar (resuming what a folder holds), summarise."""
+    import sys
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    if args.workers < 1:
+        raise InputError("--workers", None, "must be 1 or more")
+    out = Path(args.out)
+    samples = DEFAULT_SAMPLES if args.samples is None else args.samples
+    start(args.scenario, out, samples, args.seed)
+    total = samples // GENERATIONS * GENERATIONS
+    done = len(_read_runs(out))
+    years = check_scenario(args.scenario) / 365
+    eta = estimate_seconds(out, total - done, years, args.workers)
+    print(
+        f"volsim calibrate: ABC-SMC, {GENERATIONS} generations of {samples // GENERATIONS} "
+        f"draws; {done} done, {total - done} to simulate on {args.workers} workers: "
+        f"about {eta / 60:.1f} min",
+        file=sys.stderr,
+        flush=True,
+    )
+    columns = (
+        TextColumn("draws"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as progress:
+        bar = progress.add_task("draws", total=total, completed=done)
+        for generation in range(GENERATIONS):
+            tasks = plan(args.scenario, out, generation, samples, args.seed)
+            execute(tasks, args.workers, lambda s: progress.advance(bar))
+    table, summary = collect(out)
+    accepted = int(table["accepted"].sum())
+    print(f"{accepted} of {len(table)} draws accepted (every target within its tolerance)")
+    for row in summary.itertuples():
+        print(
+            f"  {row.parameter}: mean {row.mean:.4g}, 90% interval {row.q05:.4g}-{row.q95:.4g} "
+            f"(prior {row.prior_low:g}-{row.prior_high:g})"
+        )
+    print(f"written to {out}/ (accepted.parquet, accepted.csv, summary.csv, summary.json)")
+    return 0
