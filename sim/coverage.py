@@ -25,6 +25,8 @@ from sim.scenario import Scenario
 
 #: a probability below 1 so that log(1 − p) stays finite
 _P_MAX = 1.0 - 1e-12
+#: at most this many remembered shares (then they are forgotten and found again)
+_KNOWN_MAX = 4096
 
 
 class WillingCoverage:
@@ -45,12 +47,24 @@ class WillingCoverage:
             p_off = a.base_probability * a.off_duty_multiplier
         self._log_miss_on = np.log1p(-np.minimum(p_on, _P_MAX))
         self._log_miss_off = math.log1p(-min(p_off, _P_MAX))
+        # shares already computed, by the (free, idle) counts per stairwell, for the current
+        # elders: the same few states recur hour after hour when volunteers are few, and a
+        # look-up gives the very same number as the matrix product
+        self._known: dict[tuple[bytes, bytes], float] = {}
+        self._known_for: np.ndarray | None = None
 
     def share(self, roster: Roster, elders_by_stairwell: np.ndarray) -> float:
         total = elders_by_stairwell.sum()
         if total == 0:
             return 1.0
         on, idle = roster.counts_by_stairwell()  # idle: free when on duty, else at home
-        log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
-        covered = -np.expm1(log_miss)
-        return float(elders_by_stairwell @ covered / total)
+        if elders_by_stairwell is not self._known_for or len(self._known) > _KNOWN_MAX:
+            self._known = {}
+            self._known_for = elders_by_stairwell  # the model replaces, never edits, it
+        key = (on.tobytes(), idle.tobytes())
+        found = self._known.get(key)
+        if found is None:
+            log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
+            covered = -np.expm1(log_miss)
+            found = self._known[key] = float(elders_by_stairwell @ covered / total)
+        return found

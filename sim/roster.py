@@ -86,6 +86,10 @@ class Roster:
         # offers and services, not when shifts change)
         self._order = _DistanceOrder(layout.distance_m)
         self._idle_at: list[set[int]] = [set() for _ in range(layout.n_stairwells)]
+        # free and idle volunteers per stairwell, kept up to date at each change (coverage
+        # reads them every simulated hour; plain lists, as single items change far more often)
+        self._free_count = [0] * layout.n_stairwells
+        self._idle_count = [0] * layout.n_stairwells
         self.served_count = np.zeros(n, dtype=np.int64)
         self.orders_today = [0] * n
         self.busy_min = np.zeros(n)
@@ -139,17 +143,34 @@ class Roster:
         self.idle_mask = idle
         self.free_mask = mask
         self.free = set(np.flatnonzero(mask).tolist())
+        where, n = self.population.stairwell, len(at)
+        self._free_count = np.bincount(where[mask], minlength=n).tolist()
+        self._idle_count = np.bincount(where[idle], minlength=n).tolist()
         self.changed = True
 
     def _set(self, v: int, idle: bool, free: bool) -> None:
-        """Volunteer ``v`` becomes idle (reachable at home) and free (on duty) or not."""
-        idle_mask = self.idle_mask
-        if idle != idle_mask[v]:
-            idle_mask[v] = idle
-            at = self._idle_at[self._stairwell[v]]
-            at.add(v) if idle else at.discard(v)
-        self.free_mask[v] = free
-        self.free.add(v) if free else self.free.discard(v)
+        """Volunteer ``v`` becomes idle (reachable at home) and free (on duty) or not.
+
+        The Python sets tell what changes (reading a numpy item is slower); the masks and
+        per-stairwell counts follow."""
+        s = self._stairwell[v]
+        at = self._idle_at[s]
+        if idle != (v in at):
+            self.idle_mask[v] = idle
+            if idle:
+                at.add(v)
+                self._idle_count[s] += 1
+            else:
+                at.discard(v)
+                self._idle_count[s] -= 1
+        if free != (v in self.free):
+            self.free_mask[v] = free
+            if free:
+                self.free.add(v)
+                self._free_count[s] += 1
+            else:
+                self.free.discard(v)
+                self._free_count[s] -= 1
         self.changed = True
 
     def _update(self, v: int) -> None:
@@ -202,11 +223,14 @@ class Roster:
         return walk_m / self._speed + (self._floor[elder] - 1) * self._stair_min
 
     def counts_by_stairwell(self) -> tuple[np.ndarray, np.ndarray]:
-        """(free, idle) volunteers per stairwell: on duty, and also those at home off duty."""
-        where, n = self.population.stairwell, len(self._idle_at)
-        free = np.bincount(where[np.flatnonzero(self.free_mask)], minlength=n)
-        idle = np.bincount(where[np.flatnonzero(self.idle_mask)], minlength=n)
-        return free, idle
+        """(free, idle) volunteers per stairwell: on duty, and also those at home off duty.
+
+        Counts kept up to date at each change, so the cost follows the stairwells, not the
+        residents."""
+        return (
+            np.array(self._free_count, dtype=np.int64),
+            np.array(self._idle_count, dtype=np.int64),
+        )
 
     def distances_m_from(self, elder: int, ids: np.ndarray) -> np.ndarray:
         """Walking distances from the elder's stairwell to each of ``ids``'s."""
@@ -309,12 +333,12 @@ class Roster:
         Available: active, on duty and not serving (an open offer still counts).
         ``reach`` is a (S, S) bool matrix, or None when every stairwell reaches every other.
         """
-        available = self.on_duty & ~self.busy
         total = weight_by_stairwell.sum()
         if total == 0:
             return 1.0
         if reach is None:
-            return 1.0 if available.any() else 0.0
+            return 1.0 if (self.on_duty > self.busy).any() else 0.0  # on duty and not busy
+        available = self.on_duty & ~self.busy
         counts = np.bincount(
             self.population.stairwell[available], minlength=len(weight_by_stairwell)
         )
