@@ -131,21 +131,31 @@ class Roster:
         self.refresh()
 
     def refresh(self) -> None:
-        """Recompute the free set after duty or registry changes."""
+        """Recompute who is idle and free after duty or registry changes.
+
+        Only those whose state changed are visited (a few dozen at a shift change), so the sets
+        and per-stairwell counts are updated, not rebuilt."""
         idle = self.population.active & self.available_today
         idle &= ~(self.busy | self.reserved | self.exhausted)
         mask = self.on_duty & idle
-        stairwell, at = self._stairwell, self._idle_at
-        for v in np.flatnonzero(self.idle_mask & ~idle).tolist():
-            at[stairwell[v]].discard(v)
-        for v in np.flatnonzero(idle & ~self.idle_mask).tolist():
-            at[stairwell[v]].add(v)
+        stairwell, at, free = self._stairwell, self._idle_at, self.free
+        idle_count, free_count = self._idle_count, self._free_count
+        for v in np.flatnonzero(self.idle_mask > idle).tolist():  # no longer idle
+            s = stairwell[v]
+            at[s].discard(v)
+            idle_count[s] -= 1
+        for v in np.flatnonzero(idle > self.idle_mask).tolist():  # newly idle
+            s = stairwell[v]
+            at[s].add(v)
+            idle_count[s] += 1
+        for v in np.flatnonzero(self.free_mask > mask).tolist():
+            free.discard(v)
+            free_count[stairwell[v]] -= 1
+        for v in np.flatnonzero(mask > self.free_mask).tolist():
+            free.add(v)
+            free_count[stairwell[v]] += 1
         self.idle_mask = idle
         self.free_mask = mask
-        self.free = set(np.flatnonzero(mask).tolist())
-        where, n = self.population.stairwell, len(at)
-        self._free_count = np.bincount(where[mask], minlength=n).tolist()
-        self._idle_count = np.bincount(where[idle], minlength=n).tolist()
         self.changed = True
 
     def _set(self, v: int, idle: bool, free: bool) -> None:
