@@ -50,7 +50,7 @@ class WillingCoverage:
         # shares already computed, by the (free, idle) counts per stairwell, for the current
         # elders: the same few states recur hour after hour when volunteers are few, and a
         # look-up gives the very same number as the matrix product
-        self._known: dict[tuple[bytes, bytes], float] = {}
+        self._known: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {}
         self._known_for: np.ndarray | None = None
 
     def share(self, roster: Roster, elders_by_stairwell: np.ndarray) -> float:
@@ -61,9 +61,10 @@ class WillingCoverage:
         if elders_by_stairwell is not self._known_for or len(self._known) > _KNOWN_MAX:
             self._known = {}
             self._known_for = elders_by_stairwell  # the model replaces, never edits, it
-        key = (on.tobytes(), idle.tobytes())
+        key = (on, idle)
         found = self._known.get(key)
         if found is None:
+            on, idle = np.array(on, dtype=np.int64), np.array(idle, dtype=np.int64)
             log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
             covered = -np.expm1(log_miss)
             found = self._known[key] = float(elders_by_stairwell @ covered / total)

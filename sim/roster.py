@@ -232,15 +232,12 @@ class Roster:
         walk_m = self._distance_rows[origin][self._stairwell[elder]]
         return walk_m / self._speed + (self._floor[elder] - 1) * self._stair_min
 
-    def counts_by_stairwell(self) -> tuple[np.ndarray, np.ndarray]:
+    def counts_by_stairwell(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(free, idle) volunteers per stairwell: on duty, and also those at home off duty.
 
         Counts kept up to date at each change, so the cost follows the stairwells, not the
-        residents."""
-        return (
-            np.array(self._free_count, dtype=np.int64),
-            np.array(self._idle_count, dtype=np.int64),
-        )
+        residents; tuples, so that they can be looked up (sim.coverage remembers shares)."""
+        return tuple(self._free_count), tuple(self._idle_count)
 
     def distances_m_from(self, elder: int, ids: np.ndarray) -> np.ndarray:
         """Walking distances from the elder's stairwell to each of ``ids``'s."""
@@ -277,6 +274,8 @@ class Roster:
         """
         at, free = self._idle_at, self.free
         served = self.served_count
+        if on_duty_only and not free:
+            return []
         if on_duty_only and len(free) <= _FEW:
             return self._ranked_few(elder, exclude, within_m, limit, stairwells)
         found: list[tuple[float, int, int]] = []
@@ -346,8 +345,8 @@ class Roster:
         total = weight_by_stairwell.sum()
         if total == 0:
             return 1.0
-        if reach is None:
-            return 1.0 if (self.on_duty > self.busy).any() else 0.0  # on duty and not busy
+        if reach is None:  # anyone on duty and not busy (a free volunteer is)
+            return 1.0 if self.free or (self.on_duty > self.busy).any() else 0.0
         available = self.on_duty & ~self.busy
         counts = np.bincount(
             self.population.stairwell[available], minlength=len(weight_by_stairwell)
