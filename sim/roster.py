@@ -133,13 +133,12 @@ class Roster:
     def refresh(self) -> None:
         """Recompute who is idle and free after duty or registry changes.
 
-        Only those whose state changed are visited (a few dozen at a shift change), so the sets
-        and per-stairwell counts are updated, not rebuilt."""
+        Idle volunteers change little at a shift change, so their sets and counts are updated;
+        the free set, where hundreds may come on or go off duty, is rebuilt."""
         idle = self.population.active & self.available_today
         idle &= ~(self.busy | self.reserved | self.exhausted)
         mask = self.on_duty & idle
-        stairwell, at, free = self._stairwell, self._idle_at, self.free
-        idle_count, free_count = self._idle_count, self._free_count
+        stairwell, at, idle_count = self._stairwell, self._idle_at, self._idle_count
         for v in np.flatnonzero(self.idle_mask > idle).tolist():  # no longer idle
             s = stairwell[v]
             at[s].discard(v)
@@ -148,14 +147,11 @@ class Roster:
             s = stairwell[v]
             at[s].add(v)
             idle_count[s] += 1
-        for v in np.flatnonzero(self.free_mask > mask).tolist():
-            free.discard(v)
-            free_count[stairwell[v]] -= 1
-        for v in np.flatnonzero(mask > self.free_mask).tolist():
-            free.add(v)
-            free_count[stairwell[v]] += 1
         self.idle_mask = idle
         self.free_mask = mask
+        self.free = set(np.flatnonzero(mask).tolist())
+        where = self.population.stairwell[mask]
+        self._free_count = np.bincount(where, minlength=len(at)).tolist()
         self.changed = True
 
     def _set(self, v: int, idle: bool, free: bool) -> None:
