@@ -91,6 +91,7 @@ class Roster:
         self._free_count = [0] * layout.n_stairwells
         self._idle_count = [0] * layout.n_stairwells
         self.served_count = np.zeros(n, dtype=np.int64)
+        self._served = [0] * n  # served_count as Python ints, for rankings (one item at a time)
         self.orders_today = [0] * n
         self.busy_min = np.zeros(n)
         self.fatigue = np.zeros(n)
@@ -107,6 +108,7 @@ class Roster:
         for name in ("busy_min", "fatigue", "week_busy_min", "budget_min_total"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n)]))
         self.orders_today.extend([0] * n)
+        self._served.extend([0] * n)
         self._stairwell = pop.stairwell.tolist()
         self._floor = pop.floor.tolist()
 
@@ -203,6 +205,7 @@ class Roster:
     def end_service(self, v: int, busy_min: float, fatigue_per_min: float) -> None:
         self.busy[v] = False
         self.served_count[v] += 1
+        self._served[v] += 1
         self.busy_min[v] += busy_min
         self.week_busy_min[v] += busy_min
         self.week_services[v] += 1
@@ -270,7 +273,7 @@ class Roster:
         and no stairwell as near is left: the cost follows the few stairwells looked at.
         """
         at, free = self._idle_at, self.free
-        served = self.served_count
+        served = self._served
         if on_duty_only and not free:
             return []
         if on_duty_only and len(free) <= _FEW:
@@ -285,7 +288,7 @@ class Roster:
             if not members or (stairwells is not None and not stairwells[s]):
                 continue
             found.extend(
-                (d, int(served[v]), v)
+                (d, served[v], v)
                 for v in members
                 if v not in exclude and (not on_duty_only or v in free)
             )
@@ -304,14 +307,14 @@ class Roster:
     ) -> list[int]:
         """:meth:`ranked` over a handful of free volunteers: one look at each."""
         row = self._distance_rows[self._stairwell[elder]]
-        stairwell, served = self._stairwell, self.served_count
+        stairwell, served = self._stairwell, self._served
         found = []
         for v in self.free:
             s = stairwell[v]
             d = row[s]
             if v in exclude or d > within_m or (stairwells is not None and not stairwells[s]):
                 continue
-            found.append((d, int(served[v]), v))
+            found.append((d, served[v], v))
         found.sort()
         return [v for _, _, v in found[:limit]]
 
