@@ -57,8 +57,11 @@ class AcceptanceModel:
         self, v: int, elder: int, familiar: bool, channel: Channel, on_shift: bool = False
     ) -> tuple[bool, float]:
         """(accepted, minutes until the answer) for an offer through ``channel``."""
-        on_duty = on_shift or bool(self._roster.on_duty[v])
-        p = self.probability(v, elder, familiar, on_duty, on_shift)
+        if self._fixed is not None:  # the queueing limit: skip the roster look-ups
+            p = self._fixed
+        else:
+            on_duty = on_shift or bool(self._roster.on_duty[v])
+            p = self.probability(v, elder, familiar, on_duty, on_shift)
         accepted = p >= 1.0 or (p > 0.0 and self._uniform.next() < p)
         self.offers += 1
         self.accepted += accepted

@@ -25,6 +25,8 @@ from sim.scenario import Scenario
 
 #: a probability below 1 so that log(1 − p) stays finite
 _P_MAX = 1.0 - 1e-12
+#: at most this many remembered shares (then they are forgotten and found again)
+_KNOWN_MAX = 4096
 
 
 class WillingCoverage:
@@ -45,12 +47,32 @@ class WillingCoverage:
             p_off = a.base_probability * a.off_duty_multiplier
         self._log_miss_on = np.log1p(-np.minimum(p_on, _P_MAX))
         self._log_miss_off = math.log1p(-min(p_off, _P_MAX))
+        # shares already computed, by the (free, idle) counts per stairwell, for the current
+        # elders: the same few states recur hour after hour when volunteers are few, and a
+        # look-up gives the very same number as the matrix product
+        self._known: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {}
+        self._known_for: np.ndarray | None = None
+        self._elders = np.zeros(0)
+        self._total: np.integer | int = 0
 
     def share(self, roster: Roster, elders_by_stairwell: np.ndarray) -> float:
-        total = elders_by_stairwell.sum()
+        if elders_by_stairwell is not self._known_for or len(self._known) > _KNOWN_MAX:
+            self._known = {}
+            self._known_for = elders_by_stairwell  # the model replaces, never edits, it
+            self._total = elders_by_stairwell.sum()
+            # as floats once: numpy would convert the counts at every product (the same
+            # numbers, so the same result)
+            self._elders = elders_by_stairwell.astype(np.float64)
+        total = self._total
         if total == 0:
             return 1.0
         on, idle = roster.counts_by_stairwell()  # idle: free when on duty, else at home
-        log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
-        covered = -np.expm1(log_miss)
-        return float(elders_by_stairwell @ covered / total)
+        key = (on, idle)
+        found = self._known.get(key)
+        if found is None:
+            # counts straight to floats (exact), as the products would convert them anyway
+            on, idle = np.array(on, dtype=np.float64), np.array(idle, dtype=np.float64)
+            log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
+            covered = -np.expm1(log_miss)
+            found = self._known[key] = float(self._elders @ covered / total)
+        return found

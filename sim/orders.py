@@ -60,6 +60,7 @@ class OrderBook:
         self.on_service = on_service
         self.on_decline = on_decline
         self._channels = {name: getattr(scenario.channels, name) for name in CHANNEL_NAMES}
+        self._channel_index = {name: i for i, name in enumerate(CHANNEL_NAMES)}
         self.retry_interval_min = scenario.dispatch.retry_interval_min
         self._notice_min = scenario.needs.scheduled_notice_min
         self.fatigue_per_min = (
@@ -188,7 +189,7 @@ class OrderBook:
         accepted, answer_min = self.acceptance.decide(
             v, elder, familiar, self._channels[channel], on_shift
         )
-        event = (o, v, accepted, CHANNEL_NAMES.index(channel))
+        event = (o, v, accepted, self._channel_index[channel])
         if answer_min > 0:
             self.queue.schedule(self.queue.now_min + answer_min, self._answer, event)
         else:

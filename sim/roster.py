@@ -86,7 +86,12 @@ class Roster:
         # offers and services, not when shifts change)
         self._order = _DistanceOrder(layout.distance_m)
         self._idle_at: list[set[int]] = [set() for _ in range(layout.n_stairwells)]
+        # free and idle volunteers per stairwell, kept up to date at each change (coverage
+        # reads them every simulated hour; plain lists, as single items change far more often)
+        self._free_count = [0] * layout.n_stairwells
+        self._idle_count = [0] * layout.n_stairwells
         self.served_count = np.zeros(n, dtype=np.int64)
+        self._served = [0] * n  # served_count as Python ints, for rankings (one item at a time)
         self.orders_today = [0] * n
         self.busy_min = np.zeros(n)
         self.fatigue = np.zeros(n)
@@ -103,6 +108,7 @@ class Roster:
         for name in ("busy_min", "fatigue", "week_busy_min", "budget_min_total"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n)]))
         self.orders_today.extend([0] * n)
+        self._served.extend([0] * n)
         self._stairwell = pop.stairwell.tolist()
         self._floor = pop.floor.tolist()
 
@@ -110,7 +116,8 @@ class Roster:
     def set_hour(self, hour_of_week: int) -> None:
         """Put on duty the active volunteers whose pattern covers this hour of the week."""
         pop = self.population
-        self.on_duty = self.availability[pop.pattern, hour_of_week] & pop.active
+        # the hour's column, then one entry per resident's pattern (faster than a 2-d gather)
+        self.on_duty = self.availability[:, hour_of_week][pop.pattern] & pop.active
         self.on_duty &= self.available_today
         self.refresh()
 
@@ -127,29 +134,52 @@ class Roster:
         self.refresh()
 
     def refresh(self) -> None:
-        """Recompute the free set after duty or registry changes."""
+        """Recompute who is idle and free after duty or registry changes.
+
+        Idle volunteers change little at a shift change, so their sets and counts are updated;
+        the free set, where hundreds may come on or go off duty, is rebuilt."""
         idle = self.population.active & self.available_today
         idle &= ~(self.busy | self.reserved | self.exhausted)
         mask = self.on_duty & idle
-        stairwell, at = self._stairwell, self._idle_at
-        for v in np.flatnonzero(self.idle_mask & ~idle).tolist():
-            at[stairwell[v]].discard(v)
-        for v in np.flatnonzero(idle & ~self.idle_mask).tolist():
-            at[stairwell[v]].add(v)
+        stairwell, at, idle_count = self._stairwell, self._idle_at, self._idle_count
+        for v in np.flatnonzero(self.idle_mask > idle).tolist():  # no longer idle
+            s = stairwell[v]
+            at[s].discard(v)
+            idle_count[s] -= 1
+        for v in np.flatnonzero(idle > self.idle_mask).tolist():  # newly idle
+            s = stairwell[v]
+            at[s].add(v)
+            idle_count[s] += 1
         self.idle_mask = idle
         self.free_mask = mask
         self.free = set(np.flatnonzero(mask).tolist())
+        where = self.population.stairwell[mask]
+        self._free_count = np.bincount(where, minlength=len(at)).tolist()
         self.changed = True
 
     def _set(self, v: int, idle: bool, free: bool) -> None:
-        """Volunteer ``v`` becomes idle (reachable at home) and free (on duty) or not."""
-        idle_mask = self.idle_mask
-        if idle != idle_mask[v]:
-            idle_mask[v] = idle
-            at = self._idle_at[self._stairwell[v]]
-            at.add(v) if idle else at.discard(v)
-        self.free_mask[v] = free
-        self.free.add(v) if free else self.free.discard(v)
+        """Volunteer ``v`` becomes idle (reachable at home) and free (on duty) or not.
+
+        The Python sets tell what changes (reading a numpy item is slower); the masks and
+        per-stairwell counts follow."""
+        s = self._stairwell[v]
+        at = self._idle_at[s]
+        if idle != (v in at):
+            self.idle_mask[v] = idle
+            if idle:
+                at.add(v)
+                self._idle_count[s] += 1
+            else:
+                at.discard(v)
+                self._idle_count[s] -= 1
+        if free != (v in self.free):
+            self.free_mask[v] = free
+            if free:
+                self.free.add(v)
+                self._free_count[s] += 1
+            else:
+                self.free.discard(v)
+                self._free_count[s] -= 1
         self.changed = True
 
     def _update(self, v: int) -> None:
@@ -175,6 +205,7 @@ class Roster:
     def end_service(self, v: int, busy_min: float, fatigue_per_min: float) -> None:
         self.busy[v] = False
         self.served_count[v] += 1
+        self._served[v] += 1
         self.busy_min[v] += busy_min
         self.week_busy_min[v] += busy_min
         self.week_services[v] += 1
@@ -201,12 +232,12 @@ class Roster:
         walk_m = self._distance_rows[origin][self._stairwell[elder]]
         return walk_m / self._speed + (self._floor[elder] - 1) * self._stair_min
 
-    def counts_by_stairwell(self) -> tuple[np.ndarray, np.ndarray]:
-        """(free, idle) volunteers per stairwell: on duty, and also those at home off duty."""
-        where, n = self.population.stairwell, len(self._idle_at)
-        free = np.bincount(where[np.flatnonzero(self.free_mask)], minlength=n)
-        idle = np.bincount(where[np.flatnonzero(self.idle_mask)], minlength=n)
-        return free, idle
+    def counts_by_stairwell(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(free, idle) volunteers per stairwell: on duty, and also those at home off duty.
+
+        Counts kept up to date at each change, so the cost follows the stairwells, not the
+        residents; tuples, so that they can be looked up (sim.coverage remembers shares)."""
+        return tuple(self._free_count), tuple(self._idle_count)
 
     def distances_m_from(self, elder: int, ids: np.ndarray) -> np.ndarray:
         """Walking distances from the elder's stairwell to each of ``ids``'s."""
@@ -242,7 +273,9 @@ class Roster:
         and no stairwell as near is left: the cost follows the few stairwells looked at.
         """
         at, free = self._idle_at, self.free
-        served = self.served_count
+        served = self._served
+        if on_duty_only and not free:
+            return []
         if on_duty_only and len(free) <= _FEW:
             return self._ranked_few(elder, exclude, within_m, limit, stairwells)
         found: list[tuple[float, int, int]] = []
@@ -255,7 +288,7 @@ class Roster:
             if not members or (stairwells is not None and not stairwells[s]):
                 continue
             found.extend(
-                (d, int(served[v]), v)
+                (d, served[v], v)
                 for v in members
                 if v not in exclude and (not on_duty_only or v in free)
             )
@@ -274,14 +307,14 @@ class Roster:
     ) -> list[int]:
         """:meth:`ranked` over a handful of free volunteers: one look at each."""
         row = self._distance_rows[self._stairwell[elder]]
-        stairwell, served = self._stairwell, self.served_count
+        stairwell, served = self._stairwell, self._served
         found = []
         for v in self.free:
             s = stairwell[v]
             d = row[s]
             if v in exclude or d > within_m or (stairwells is not None and not stairwells[s]):
                 continue
-            found.append((d, int(served[v]), v))
+            found.append((d, served[v], v))
         found.sort()
         return [v for _, _, v in found[:limit]]
 
@@ -309,12 +342,12 @@ class Roster:
         Available: active, on duty and not serving (an open offer still counts).
         ``reach`` is a (S, S) bool matrix, or None when every stairwell reaches every other.
         """
-        available = self.on_duty & ~self.busy
         total = weight_by_stairwell.sum()
         if total == 0:
             return 1.0
-        if reach is None:
-            return 1.0 if available.any() else 0.0
+        if reach is None:  # anyone on duty and not busy (a free volunteer is)
+            return 1.0 if self.free or (self.on_duty > self.busy).any() else 0.0
+        available = self.on_duty & ~self.busy
         counts = np.bincount(
             self.population.stairwell[available], minlength=len(weight_by_stairwell)
         )
