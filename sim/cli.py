@@ -523,14 +523,16 @@ def build_parser() -> argparse.ArgumentParser:
         "ranges",
         help="the assumed parameters' plausible ranges beside a scenario's values",
         description=(
-            "List every assumed parameter of the ranges table (default: ranges.toml beside the "
-            "scenario) with the scenario's value, the plausible low and high and why; a value "
-            "outside its range is flagged. Exit status 2 for a bad scenario or table (one line "
-            "naming the file and the key)."
+            "List every assumed parameter of the ranges table (default: ranges/assumed.toml in "
+            "the scenario's folder) with the scenario's value, the plausible low and high and "
+            "why; a value outside its range is flagged. Exit status 2 for a bad scenario or "
+            "table (one line naming the file and the key)."
         ),
     )
     ranges.add_argument("scenario", help="scenario file (TOML), e.g. scenarios/chaoyangli.toml")
-    ranges.add_argument("--ranges", metavar="FILE", help="ranges table (default: beside it)")
+    ranges.add_argument(
+        "--ranges", metavar="FILE", help="ranges table (default: ranges/assumed.toml beside it)"
+    )
     ranges.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     ranges.set_defaults(handler=_command_ranges)
 

@@ -1,7 +1,8 @@
-"""Plausible ranges of the assumed parameters (``scenarios/ranges.toml``): loading, checks, and
-which keys count as assumed.
+"""Plausible ranges of the assumed parameters (``scenarios/ranges/assumed.toml``): loading,
+checks, and which keys count as assumed.
 
-The table sits beside the scenarios, one row per dotted key::
+The table sits beside the scenarios (``scenarios/ranges/assumed.toml``), one row per dotted
+key::
 
     [range."acceptance.off_duty_multiplier"]   low, high (the key's unit), why
     [fixed."volunteers.retiree_hours"]         why: assumed, but not one number
@@ -28,8 +29,9 @@ from sim import scenario as scenario_module
 from sim.errors import InputError
 from sim.scenario import Scenario
 
-#: the table's file name, looked for in the scenario's folder
-FILE_NAME = "ranges.toml"
+#: where the table is, relative to a scenario's folder (a subfolder: scenarios/*.toml are
+#: scenarios, and the app and tests list them)
+RELATIVE_PATH = Path("ranges") / "assumed.toml"
 _ROW_FIELDS = {"range": {"low", "high", "why"}, "fixed": {"why"}}
 
 
@@ -57,8 +59,8 @@ class Ranges:
 
 
 def default_path(scenario_path: str | Path) -> Path:
-    """The ranges table beside a scenario file."""
-    return Path(scenario_path).resolve().parent / FILE_NAME
+    """The ranges table beside a scenario file: ``ranges/assumed.toml`` in its folder."""
+    return Path(scenario_path).resolve().parent / RELATIVE_PATH
 
 
 def value_of(scenario: Scenario, key: str) -> Any:

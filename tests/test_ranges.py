@@ -14,7 +14,7 @@ from sim.cli import main
 from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLE = ROOT / "scenarios" / "ranges.toml"
+TABLE = ROOT / "scenarios" / "ranges" / "assumed.toml"
 #: the scenarios the robustness experiment samples around
 SCENARIOS = [ROOT / "scenarios" / "chaoyangli.toml", ROOT / "scenarios" / "chaoyangli-stress.toml"]
 
@@ -184,7 +184,7 @@ def test_a_missing_table_is_one_line_with_status_2(capsys, tmp_path) -> None:
     scenario.write_text('[scenario]\nname = "s"\n', encoding="utf-8")
     status, _, err = run_cli(capsys, "ranges", str(scenario))
     assert status == 2
-    assert str(tmp_path / "ranges.toml") in err and "no such file" in err
+    assert str(tmp_path / "ranges" / "assumed.toml") in err and "no such file" in err
 
 
 #: the keys the stress scenario sets to define its strain: sampling them would undo it
