@@ -412,7 +412,9 @@ def execute(
             if on_done:
                 on_done(seconds)
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    context = multiprocessing.get_context("forkserver")  # as the experiment runner: no fork
+    context.set_forkserver_preload(["sim.calibration", "sim.model"])  # of a threaded process
+    with context.Pool(workers) as pool:
         for seconds in pool.imap_unordered(_run_task, tasks):
             if on_done:
                 on_done(seconds)
