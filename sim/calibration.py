@@ -6,9 +6,10 @@ draw is simulated once, with seed ``index % SEEDS`` (the same few seeds for ever
 common random numbers). A draw is accepted if every pattern of :data:`TARGETS` (the registry
 counts a published source gives, and the residents) is within its tolerance. The first
 generation draws from the priors (plain rejection ABC); each next one moves the previous one's
-best draws by a Gaussian kernel (Beaumont et al. 2009). The accepted draws of every generation,
-weighted by prior density / proposal density, approximate the posterior; their spread is what
-the data leave open (docs/ODD.md §7.11).
+best draws by a Gaussian kernel with twice their covariance (Beaumont et al. 2009; Filippi et
+al. 2013). The accepted draws of every generation, weighted by prior density / proposal
+density, approximate the posterior; their spread is what the data leave open (docs/ODD.md
+§7.11).
 
 A history run places no orders, so :func:`simulate` steps only the people and the volunteers
 (:meth:`sim.dynamics.Dynamics.end_of_day` each day): the same draws, in the same order, as
@@ -117,12 +118,14 @@ def survivors(table: pd.DataFrame, keep_share: float, epsilon: float = 1.0) -> p
     return table[table["distance"] <= cut]
 
 
-def _kernel_sd(previous: pd.DataFrame, keys: list[str]) -> np.ndarray:
-    """Per parameter, sqrt(2 × the particles' weighted variance) (Beaumont et al. 2009)."""
+def _kernel_cov(previous: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Twice the particles' weighted covariance (Filippi et al. 2013): the kernel follows
+    ridges along which parameters trade off (kept positive definite)."""
     w = previous["weight"].to_numpy() / previous["weight"].sum()
     x = previous[keys].to_numpy()
-    var = (w[:, None] * (x - w @ x) ** 2).sum(axis=0)
-    return np.sqrt(2 * np.maximum(var, 1e-12))
+    d = x - w @ x
+    cov = 2 * (w[:, None] * d).T @ d
+    return cov + np.diag(np.maximum(1e-9 * np.diag(cov), 1e-12))
 
 
 def propose(
@@ -141,11 +144,11 @@ def propose(
     high = np.array([p.high for p in priors])
     x = previous[keys].to_numpy()
     w = previous["weight"].to_numpy() / previous["weight"].sum()
-    sd = _kernel_sd(previous, keys)
+    cov = _kernel_cov(previous, keys)
     out = np.empty((n, len(keys)))
     for i in range(n):
         for _ in range(1000):
-            candidate = x[rng.choice(len(x), p=w)] + rng.normal(0.0, sd)
+            candidate = rng.multivariate_normal(x[rng.choice(len(x), p=w)], cov)
             if ((candidate >= low) & (candidate <= high)).all():
                 break
         out[i] = np.clip(candidate, low, high)
@@ -165,9 +168,11 @@ def importance_weights(
     keys = [p.key for p in priors]
     x = previous[keys].to_numpy()
     w = previous["weight"].to_numpy() / previous["weight"].sum()
-    sd = _kernel_sd(previous, keys)
-    z = (draws[keys].to_numpy()[:, None, :] - x[None, :, :]) / sd
-    kernel = np.exp(-0.5 * (z**2).sum(axis=2)) / np.prod(sd * math.sqrt(2 * math.pi))
+    cov = _kernel_cov(previous, keys)
+    d = draws[keys].to_numpy()[:, None, :] - x[None, :, :]
+    squared = np.einsum("ijk,kl,ijl->ij", d, np.linalg.inv(cov), d)
+    norm = math.sqrt((2 * math.pi) ** len(keys) * np.linalg.det(cov))
+    kernel = np.exp(-0.5 * squared) / norm
     proposal = (w[None, :] * kernel).sum(axis=1)
     prior = 1.0 / np.prod([p.high - p.low for p in priors])
     return prior / np.maximum(proposal, 1e-300)
@@ -407,7 +412,9 @@ def execute(
             if on_done:
                 on_done(seconds)
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    context = multiprocessing.get_context("forkserver")  # as the experiment runner: no fork
+    context.set_forkserver_preload(["sim.calibration", "sim.model"])  # of a threaded process
+    with context.Pool(workers) as pool:
         for seconds in pool.imap_unordered(_run_task, tasks):
             if on_done:
                 on_done(seconds)

@@ -210,7 +210,8 @@ class Dynamics:
         if p.recruitment_effort_final is not None:
             # 10% to 90% of the rise takes rise_years: the logistic's scale is rise / (2 ln 9)
             x = (year + 0.5 - p.recruitment_effort_midpoint_year) / p.recruitment_effort_rise_years
-            effort += (p.recruitment_effort_final - effort) / (1.0 + math.exp(-2 * math.log(9) * x))
+            exponent = min(700.0, -2 * math.log(9) * x)  # no overflow far before the rise
+            effort += (p.recruitment_effort_final - effort) / (1.0 + math.exp(exponent))
         for start, value in sorted(p.recruitment_effort_steps):
             if year >= start:
                 effort = value
