@@ -342,8 +342,6 @@ def _command_report(args: argparse.Namespace) -> int:
 
 
 def _command_app(args: argparse.Namespace) -> int:
-    import subprocess
-
     if args.scenario is not None and not Path(args.scenario).is_file():
         raise InputError(args.scenario, None, "no such scenario file")
     if not 0 < args.port < 65536:
@@ -362,7 +360,9 @@ def _command_app(args: argparse.Namespace) -> int:
     command += ["--no-check-version", "--host", args.host, "--port", str(args.port)]
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"volsim app: serving on http://{host}:{args.port}/ (Ctrl+C stops it)", flush=True)
-    return subprocess.call(command, env=env)
+    # become the server (no child left behind when this process is stopped or killed)
+    os.execve(sys.executable, command, env)
+    return 0  # not reached
 
 
 def _command_calibrate(args: argparse.Namespace) -> int:
