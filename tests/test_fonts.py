@@ -13,6 +13,7 @@ where they fail.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 import os
@@ -51,15 +52,16 @@ FONT_DIRS = [
 ]
 
 
-def gb2312() -> set[str]:
-    found = set()
-    for row in range(0xA1, 0xF8):
-        for cell in range(0xA1, 0xFF):
-            try:
-                found.add(bytes([row, cell]).decode("gb2312"))
-            except UnicodeDecodeError:
-                continue
-    return found
+def _subset_script():
+    """scripts/subset_font.py, which owns the list of characters the cut keeps."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "subset_font.py"
+    spec = importlib.util.spec_from_file_location("subset_font", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+gb2312 = _subset_script().gb2312
 
 
 # --- the font itself ---------------------------------------------------------------------------
