@@ -407,7 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a scenario key in dotted form, e.g. demand.max_wait_min=inf (repeatable)",
+        help=(
+            "override a scenario key in dotted form, e.g. demand.max_wait_min=inf or a policy's "
+            "own table's dispatch.broadcast.k=5 (repeatable)"
+        ),
     )
     run.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     run.add_argument(

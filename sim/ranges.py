@@ -97,7 +97,9 @@ def load(path: str | Path) -> Ranges:
             try:
                 default = value_of(defaults, key)
             except KeyError:
-                raise InputError(source, where, "unknown scenario key") from None
+                moved = scenario_module.MOVED_KEYS.get(key)
+                message = f"no longer a key: {moved}" if moved else "unknown scenario key"
+                raise InputError(source, where, message) from None
             if key in ranges.all_keys():
                 raise InputError(source, where, "listed under both [range] and [fixed]")
             why = row["why"]

@@ -13,15 +13,19 @@ residents, service points with no opening hours), so every accepted scenario run
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, create_model, model_validator
 
 from sim.errors import InputError
+from sim.policy_registry import CHANNEL_NAMES as CHANNEL_NAMES  # the channels' names, re-exported
+from sim.policy_registry import POLICY_NAMES as POLICY_NAMES  # the policies' names, re-exported
+from sim.policy_registry import POLICY_PARAMS, Table
 
 ORDER_TYPES = (
     "daily_help",
@@ -31,11 +35,8 @@ ORDER_TYPES = (
     "repair",
     "urgent",
 )
-POLICY_NAMES = ("pairing", "nearest", "broadcast", "grid", "station", "neighbours", "random")
 #: how soon an order must be served (sim.needs): now, within hours, or at an agreed time
 URGENCIES = ("urgent", "same_day", "scheduled")
-#: the ways of reaching a volunteer (sim.channels)
-CHANNEL_NAMES = ("centre_call", "app", "phone", "focal_call", "knock", "walk_in")
 #: keys that moved or went, with what replaced them (old files get a clear error)
 MOVED_KEYS = {
     "acceptance.response_mean_min": "answers take each channel's channels.<name>."
@@ -47,6 +48,22 @@ MOVED_KEYS = {
     "population.share_aged_under_18": "ages under 60 follow population.age_table (Tianjin census)",
     "population.working_age_density_ratio": "ages under 60 follow population.age_table "
     "(Tianjin census)",
+    # each policy's parameters moved into its own table, [dispatch.<policy>]
+    **{
+        f"dispatch.{old}": f"use dispatch.{table}.{key} ([dispatch.{table}] {key})"
+        for old, (table, key) in {
+            "broadcast_k": ("broadcast", "k"),
+            "broadcast_radius_m": ("broadcast", "radius_m"),
+            "broadcast_phase_min": ("broadcast", "phase_min"),
+            "broadcast_channel": ("broadcast", "channel"),
+            "nearest_channel": ("nearest", "channel"),
+            "pairing_helpers_per_elder": ("pairing", "helpers_per_elder"),
+            "pairing_max_distance_m": ("pairing", "max_distance_m"),
+            "pairing_max_elders_per_helper": ("pairing", "max_elders_per_helper"),
+            "pairing_helper_min_age_years": ("pairing", "helper_min_age_years"),
+            "pairing_helper_max_age_years": ("pairing", "helper_max_age_years"),
+        }.items()
+    },
 }
 
 
@@ -58,16 +75,9 @@ MAX_DAYS = 36500
 MAX_CELLS = 1_000_000
 
 
-class _Section(BaseModel):
-    # every float must be finite (NaN never); the few keys where inf has a meaning opt in with
-    # _may_be_inf. inf stays inf in JSON dumps and hashes, not null.
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        frozen=True,
-        allow_inf_nan=False,
-        ser_json_inf_nan="constants",
-    )
+class _Section(Table):
+    """A section of the scenario; the few keys where inf has a meaning opt in with _may_be_inf.
+    The policies' tables share the base (sim.policy_registry)."""
 
 
 def _may_be_inf(default: float, description: str) -> Any:
@@ -437,29 +447,33 @@ class Needs(_Section):
         return [URGENCIES.index(self.urgency_by_type[t]) for t in ORDER_TYPES]
 
 
-class Dispatch(_Section):
+class _DispatchBook(_Section):
+    """The keys of the order book's dispatch: which policy, its fallbacks, how often to retry."""
+
     policy: str = "nearest"
     fallback: list[str] = Field(default_factory=list, description="policies tried next")
-    broadcast_k: int = Field(3, ge=1, description="GoodSAM NZ: 3 nearest")
-    broadcast_radius_m: float = Field(1000.0, gt=0, description="GoodSAM NZ: within 1 km")
-    broadcast_phase_min: float = Field(5.0, gt=0, description="re-alert interval")
-    broadcast_channel: Literal[CHANNEL_NAMES] = Field("app", description="the 志愿和平 app")
-    nearest_channel: Literal[CHANNEL_NAMES] = Field("centre_call", description="the centre")
-    pairing_helpers_per_elder: int = Field(2, ge=1, le=5, description="one or two")
-    pairing_max_distance_m: float = Field(150.0, gt=0, description="same or nearby 楼门")
-    pairing_max_elders_per_helper: int = Field(3, ge=1, description="assumed")
-    pairing_helper_min_age_years: int = Field(60, ge=0, le=120, description="花甲")
-    pairing_helper_max_age_years: int = Field(69, ge=0, le=120, description="花甲")
     retry_interval_min: float = Field(15.0, gt=0, description="re-offer a waiting order")
 
     @model_validator(mode="after")
-    def _check(self) -> Dispatch:
+    def _check(self) -> _DispatchBook:
         choices = ", ".join(POLICY_NAMES)
         for key, names in (("policy", [self.policy]), ("fallback", self.fallback)):
             for name in names:
                 if name not in POLICY_NAMES:
                     raise ValueError(f"{key}: unknown policy {name!r} (choose from {choices})")
         return self
+
+
+#: ``[dispatch]``: the book's keys and one table per policy of the registry, ``[dispatch.<name>]``
+Dispatch = create_model(
+    "Dispatch",
+    __base__=_DispatchBook,
+    __module__=__name__,
+    **{
+        name: (params, Field(default_factory=params, description=f"[dispatch.{name}]"))
+        for name, params in POLICY_PARAMS.items()
+    },
+)
 
 
 class Rating(_Section):
@@ -567,8 +581,9 @@ def parse_value(text: str) -> Any:
 
 
 def apply_overrides(data: dict, overrides: dict[str, Any], source: str = "--set") -> dict:
-    """Return a copy of ``data`` with dotted keys (``demand.max_wait_min``) set."""
-    result = {section: dict(values) for section, values in data.items()}
+    """Return a copy of ``data`` with dotted keys (``demand.max_wait_min``,
+    ``dispatch.broadcast.k``) set."""
+    result = copy.deepcopy(data)
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         if len(parts) < 2 or parts[0] not in Scenario.model_fields:

@@ -256,20 +256,20 @@ def check_pairs(model: VolunteerModel) -> None:
         if not helpers:
             continue
         assert elder in eligible_set, f"elder {elder} (present {pop.present[elder]}) is paired"
-        assert len(set(helpers)) == len(helpers) <= p.pairing_helpers_per_elder
+        assert len(set(helpers)) == len(helpers) <= p.pairing.helpers_per_elder
         for h in helpers:
             assert pop.active[h] and pop.present[h], f"helper {h} of {elder} does not volunteer"
         load[helpers] += 1
-    assert load.max(initial=0) <= p.pairing_max_elders_per_helper
+    assert load.max(initial=0) <= p.pairing.max_elders_per_helper
     candidates = policy.helpers()
     distance = model.layout.distance_m
     for elder in eligible.tolist():
         have = policy.pairs.get(elder, [])
-        if len(have) >= p.pairing_helpers_per_elder:
+        if len(have) >= p.pairing.helpers_per_elder:
             continue
         d = distance[pop.stairwell[elder], pop.stairwell[candidates]]
-        spare = load[candidates] < p.pairing_max_elders_per_helper
-        free = (d <= p.pairing_max_distance_m) & spare & ~np.isin(candidates, have)
+        spare = load[candidates] < p.pairing.max_elders_per_helper
+        free = (d <= p.pairing.max_distance_m) & spare & ~np.isin(candidates, have)
         assert not free.any(), f"elder {elder} is short of helpers, {candidates[free]} are free"
     share = np.mean([bool(policy.pairs.get(e)) for e in eligible.tolist()]) if len(eligible) else 1
     assert policy.paired_share() == pytest.approx(share)

@@ -262,7 +262,7 @@ def test_morris_gives_n_times_d_plus_1_rows(tmp_path):
 def test_sampled_integer_keys_are_rounded_to_ints(tmp_path, kind):
     variables = {
         "volunteers.count": {"min": 2, "max": 9},
-        "dispatch.broadcast_k": {"min": 1, "max": 5},
+        "dispatch.broadcast.k": {"min": 1, "max": 5},
     }
     design = {"kind": kind, "samples": 4}
     experiment = load_experiment(
@@ -270,11 +270,11 @@ def test_sampled_integer_keys_are_rounded_to_ints(tmp_path, kind):
     )
     assert key_type("volunteers.count") is int
     for point in experiment.points:
-        count, k = point.values["volunteers.count"], point.values["dispatch.broadcast_k"]
+        count, k = point.values["volunteers.count"], point.values["dispatch.broadcast.k"]
         assert type(count) is int and 2 <= count <= 9
         assert type(k) is int and 1 <= k <= 5
         scenario = experiment.point_scenario(point)
-        assert scenario.volunteers.count == count and scenario.dispatch.broadcast_k == k
+        assert scenario.volunteers.count == count and scenario.dispatch.broadcast.k == k
 
 
 @pytest.mark.parametrize("kind", ["factorial", "lhs", "morris"])

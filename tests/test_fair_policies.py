@@ -28,16 +28,16 @@ def test_two_policies_asking_the_same_people_the_same_way_give_identical_results
     """Centre dispatch through the app, one at a time, and an app broadcast to the single
     nearest (no radius, no phases) ask the same volunteers in the same order."""
     scenario = repo_root / "scenarios" / "chaoyangli.toml"
-    common = {"days": 21, "rng": 5, "dispatch.nearest_channel": "app"}
+    common = {"days": 21, "rng": 5, "dispatch.nearest.channel": "app"}
     nearest = run(scenario, policy="nearest", **common)
     broadcast = run(
         scenario,
         policy="broadcast",
         **common,
         **{
-            "dispatch.broadcast_k": 1,
-            "dispatch.broadcast_radius_m": 1e9,
-            "dispatch.broadcast_phase_min": 1e9,
+            "dispatch.broadcast.k": 1,
+            "dispatch.broadcast.radius_m": 1e9,
+            "dispatch.broadcast.phase_min": 1e9,
         },
     )
     a, b = nearest.summary(), broadcast.summary()
@@ -51,7 +51,7 @@ def test_two_policies_asking_the_same_people_the_same_way_give_identical_results
 def test_the_same_policies_through_different_channels_differ(repo_root):
     """The comparison above is not trivially equal: the channel changes the result."""
     scenario = repo_root / "scenarios" / "chaoyangli.toml"
-    by_app = run(scenario, policy="nearest", days=21, rng=5, **{"dispatch.nearest_channel": "app"})
+    by_app = run(scenario, policy="nearest", days=21, rng=5, **{"dispatch.nearest.channel": "app"})
     by_centre = run(scenario, policy="nearest", days=21, rng=5)
     assert not by_app.order_table().equals(by_centre.order_table())
 

@@ -299,8 +299,8 @@ def test_pairing_gives_eligible_elders_at_most_k_young_old_helpers_nearby(
         days=1,
         rng=8,
         **{
-            "dispatch.pairing_helpers_per_elder": helpers_per_elder,
-            "dispatch.pairing_max_distance_m": max_distance_m,
+            "dispatch.pairing.helpers_per_elder": helpers_per_elder,
+            "dispatch.pairing.max_distance_m": max_distance_m,
         },
     )
     params = model.scenario_params.dispatch
@@ -310,8 +310,8 @@ def test_pairing_gives_eligible_elders_at_most_k_young_old_helpers_nearby(
     eligible = set(np.flatnonzero((pop.age_years >= 80) & (pop.living_alone | pop.empty_nest)))
     young_old_active = np.flatnonzero(
         pop.active
-        & (pop.age_years >= params.pairing_helper_min_age_years)
-        & (pop.age_years <= params.pairing_helper_max_age_years)
+        & (pop.age_years >= params.pairing.helper_min_age_years)
+        & (pop.age_years <= params.pairing.helper_max_age_years)
     )
     load: dict[int, int] = {}
     paired = 0
@@ -326,7 +326,7 @@ def test_pairing_gives_eligible_elders_at_most_k_young_old_helpers_nearby(
             assert distance[pop.stairwell[elder], pop.stairwell[h]] <= max_distance_m
             load[h] = load.get(h, 0) + 1
     assert paired > 0, "some elder should have a helper"
-    assert max(load.values()) <= params.pairing_max_elders_per_helper
+    assert max(load.values()) <= params.pairing.max_elders_per_helper
     # greedy pairing leaves no elder short while a helper in reach has room
     for elder in eligible:
         helpers = pairing.pairs.get(elder, [])
@@ -336,7 +336,7 @@ def test_pairing_gives_eligible_elders_at_most_k_young_old_helpers_nearby(
             spare = [
                 h
                 for h in in_reach.tolist()
-                if h not in helpers and load.get(h, 0) < params.pairing_max_elders_per_helper
+                if h not in helpers and load.get(h, 0) < params.pairing.max_elders_per_helper
             ]
             assert not spare, f"elder {elder} lacks helpers while {spare} have room"
     assert model.paired_elders_share() == pytest.approx(paired / len(eligible))

@@ -134,8 +134,8 @@ BAD_TABLES = [
         "not one number",
     ),
     (
-        '[range."dispatch.broadcast_k"]\nlow = 1.5\nhigh = 5\nwhy = "a"\n',
-        'range."dispatch.broadcast_k".low',
+        '[range."dispatch.broadcast.k"]\nlow = 1.5\nhigh = 5\nwhy = "a"\n',
+        'range."dispatch.broadcast.k".low',
         "whole number",
     ),
     (

@@ -17,7 +17,7 @@ SEEDS = range(4)
 CASES = {
     "baseline": {},
     "app reaches only on-duty": {"channels.app.reaches_off_duty": False},
-    "broadcast_k=1": {"dispatch.broadcast_k": 1},
+    "broadcast.k=1": {"dispatch.broadcast.k": 1},
     "off_duty_multiplier=0.1": {"acceptance.off_duty_multiplier": 0.1},
     "off_duty_multiplier=0.6": {"acceptance.off_duty_multiplier": 0.6},
     "on_shift_multiplier=1.0": {"acceptance.on_shift_multiplier": 1.0},

@@ -1,7 +1,9 @@
 """Dispatch policies (派单), one class each, chosen by name; a chain adds fallbacks.
 
-``POLICIES`` is the one list of policy names: the scenario's validation, the command line's
-choices and the report's labels read it. ``parse_chain`` is the one reader of "a+b" strings.
+``POLICIES`` maps the registry's names (sim.policy_registry, the one list of policy names: the
+scenario's validation, the command line's choices and the report's labels read it) to their
+classes; each class names its parameter table as ``Params``. ``parse_chain`` is the one reader of
+"a+b" strings.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from sim.dispatch.neighbours import NeighboursPolicy
 from sim.dispatch.pairing import PairingPolicy
 from sim.dispatch.random_choice import RandomPolicy
 from sim.dispatch.station import StationPolicy
-from sim.scenario import POLICY_NAMES, parse_chain
+from sim.policy_registry import POLICY_PARAMS
+from sim.scenario import parse_chain
 
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
@@ -28,7 +31,9 @@ POLICIES: dict[str, type[Policy]] = {
         RandomPolicy,
     )
 }
-assert tuple(POLICIES) == POLICY_NAMES, "sim.scenario.POLICY_NAMES lists the same policies"
+assert [(name, cls.Params) for name, cls in POLICIES.items()] == list(POLICY_PARAMS.items()), (
+    "sim.policy_registry.POLICY_PARAMS lists the same policies, in order, with their tables"
+)
 
 
 def build_policy(names: list[str], ctx: DispatchContext) -> PolicyChain:

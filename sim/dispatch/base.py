@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from sim.policy_registry import Table
 from sim.roster import without
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class Policy:
     """
 
     name: ClassVar[str] = ""
+    #: the policy's parameter table, ``[dispatch.<name>]`` (sim.policy_registry)
+    Params: ClassVar[type[Table]] = Table
     #: one line for --help, the report and ODD
     description: ClassVar[str] = ""
     #: False for a policy that leaves some elders with no route to service (the report says so)
@@ -56,13 +59,10 @@ class Policy:
         self.ctx = ctx
         self.book = ctx.book
         self.roster = ctx.roster
-        self.params = ctx.scenario.dispatch
-        self.channel_name = self.default_channel()
+        self.params = getattr(ctx.scenario.dispatch, self.name)
+        #: the channel this policy asks through (its table's ``channel``)
+        self.channel_name = self.params.channel
         self.channel = getattr(ctx.scenario.channels, self.channel_name)
-
-    def default_channel(self) -> str:
-        """The channel this policy asks through."""
-        raise NotImplementedError
 
     @property
     def uses_free_volunteers(self) -> bool:

@@ -1,29 +1,29 @@
 """The 志愿和平 app: alert the k nearest within a radius; the first to accept takes the order.
 
-Phased alerting: while nobody has accepted, every ``broadcast_phase_min`` the next k nearest
+Phased alerting: while nobody has accepted, every ``phase_min`` the next k nearest
 are alerted too, and each who declines is replaced at once. An app push reaches volunteers at
 home off duty too (channel ``app``), who answer through the same acceptance rule, less willing.
+Its parameters are ``[dispatch.broadcast]``: k, radius_m, phase_min, channel.
 """
 
 from sim.dispatch.base import Policy
 from sim.orders import PENDING
+from sim.policy_registry import BroadcastParams
 
 
 class BroadcastPolicy(Policy):
     name = "broadcast"
     description = "the app alerts the k nearest within a radius; the first to accept goes"
+    Params = BroadcastParams
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self._next_phase_min: dict[int, float] = {}
 
-    def default_channel(self) -> str:
-        return self.params.broadcast_channel
-
     def dispatch(self, o: int) -> bool:
         """Keep k alerts out: a new order gets k, each decline is replaced at once."""
         outstanding = self.book.outstanding[o]
-        alerted = self._alert(o, self.params.broadcast_k - outstanding)
+        alerted = self._alert(o, self.params.k - outstanding)
         return alerted or outstanding > 0
 
     def _alert(self, o: int, count: int) -> bool:
@@ -31,7 +31,7 @@ class BroadcastPolicy(Policy):
         book = self.book
         if count <= 0:
             return False
-        ranked = self.ranked(o, count, self.params.broadcast_radius_m)
+        ranked = self.ranked(o, count, self.params.radius_m)
         if not ranked:
             return False
         for v in ranked:
@@ -39,7 +39,7 @@ class BroadcastPolicy(Policy):
                 break  # taken by an earlier alertee who answered at once
             if self.can_ask(v):  # answers given at once may have taken v for another order
                 book.offer(o, v, self.channel_name)
-        due = book.queue.now_min + self.params.broadcast_phase_min
+        due = book.queue.now_min + self.params.phase_min
         self._next_phase_min[o] = due
         book.queue.schedule(due, self._phase, o)
         return True
@@ -50,4 +50,4 @@ class BroadcastPolicy(Policy):
             return
         del self._next_phase_min[o]
         if book.status[o] == PENDING and o not in book.waiting:
-            self._alert(o, self.params.broadcast_k)
+            self._alert(o, self.params.k)

@@ -8,11 +8,13 @@ volunteers at home). A grid without focal households cannot dispatch.
 import numpy as np
 
 from sim.dispatch.base import Policy
+from sim.policy_registry import GridParams
 
 
 class GridPolicy(Policy):
     name = "grid"
     description = "the grid's focal household calls a grid volunteer (网格)"
+    Params = GridParams
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -24,9 +26,6 @@ class GridPolicy(Policy):
         self._has_focal = focal > 0
         grids = np.arange(layout.n_grids)
         self._in_grid = self._stairwell_grid[None, :] == grids[:, None]  # (grids, stairwells)
-
-    def default_channel(self) -> str:
-        return "focal_call"
 
     def dispatch(self, o: int) -> bool:
         book, roster = self.book, self.roster

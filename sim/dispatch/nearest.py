@@ -1,6 +1,7 @@
 """中心派单: the centre sends the nearest volunteer it can reach (its duty roster, by phone)."""
 
 from sim.dispatch.base import Policy
+from sim.policy_registry import NearestParams
 
 
 class NearestPolicy(Policy):
@@ -9,9 +10,7 @@ class NearestPolicy(Policy):
 
     name = "nearest"
     description = "the centre calls the nearest volunteer on duty (中心派单)"
-
-    def default_channel(self) -> str:
-        return self.params.nearest_channel
+    Params = NearestParams
 
     def dispatch(self, o: int) -> bool:
         ranked = self.ranked(o, limit=1)

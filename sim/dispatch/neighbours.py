@@ -6,12 +6,11 @@ their stairwell have no route here, so the policy is meant as a stage of a chain
 """
 
 from sim.dispatch.nearest import NearestPolicy
+from sim.policy_registry import NeighboursParams
 
 
 class NeighboursPolicy(NearestPolicy):
     name = "neighbours"
     description = "knock on volunteers' doors in the elder's own stairwell (邻里守望)"
     serves_all_elders = False
-
-    def default_channel(self) -> str:
-        return "knock"
+    Params = NeighboursParams

@@ -3,8 +3,8 @@ helpers (active volunteers aged 60-69) from the same or a nearby stairwell, whom
 first (channel ``phone``: it reaches a helper at home, day or night).
 
 Pairs are formed greedily, elders in id order, each taking the nearest helpers within
-``pairing_max_distance_m`` (ties: fewest elders so far) who have fewer than
-``pairing_max_elders_per_helper`` elders. Pairing alone serves only paired elders (the report
+``max_distance_m`` (ties: fewest elders so far) who have fewer than ``max_elders_per_helper``
+elders (its table, ``[dispatch.pairing]``). Pairing alone serves only paired elders (the report
 says so); what the community practises is pairs first, then the route every other elder has:
 a chain such as ``pairing+nearest``.
 """
@@ -12,6 +12,7 @@ a chain such as ``pairing+nearest``.
 import numpy as np
 
 from sim.dispatch.base import Policy
+from sim.policy_registry import PairingParams
 from sim.population import pairing_eligible
 
 
@@ -19,14 +20,12 @@ class PairingPolicy(Policy):
     name = "pairing"
     description = "the elder phones her young-old helpers first (花甲助耄耋)"
     serves_all_elders = False
+    Params = PairingParams
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self.pairs: dict[int, list[int]] = {}
         self.form_pairs()
-
-    def default_channel(self) -> str:
-        return "phone"
 
     def eligible_elders(self) -> np.ndarray:
         return np.flatnonzero(pairing_eligible(self.ctx.population))
@@ -35,9 +34,7 @@ class PairingPolicy(Policy):
         pop, p = self.ctx.population, self.params
         age = pop.age_years
         return np.flatnonzero(
-            pop.active
-            & (age >= p.pairing_helper_min_age_years)
-            & (age <= p.pairing_helper_max_age_years)
+            pop.active & (age >= p.helper_min_age_years) & (age <= p.helper_max_age_years)
         )
 
     def form_pairs(self) -> None:
@@ -56,11 +53,11 @@ class PairingPolicy(Policy):
         distance = self.ctx.layout.distance_m
         for elder in self.eligible_elders().tolist():
             have = self.pairs.setdefault(elder, [])
-            need = p.pairing_helpers_per_elder - len(have)
+            need = p.helpers_per_elder - len(have)
             if need <= 0 or len(helpers) == 0:
                 continue
             d = distance[pop.stairwell[elder], pop.stairwell[helpers]]
-            ok = (d <= p.pairing_max_distance_m) & (load[helpers] < p.pairing_max_elders_per_helper)
+            ok = (d <= p.max_distance_m) & (load[helpers] < p.max_elders_per_helper)
             ok &= ~np.isin(helpers, have)
             chosen = helpers[ok][np.lexsort((helpers[ok], load[helpers[ok]], d[ok]))][:need]
             have.extend(chosen.tolist())

@@ -1,6 +1,7 @@
 """A baseline: a uniformly random reachable volunteer, wherever they are."""
 
 from sim.dispatch.base import Policy
+from sim.policy_registry import RandomParams
 
 
 class RandomPolicy(Policy):
@@ -8,9 +9,7 @@ class RandomPolicy(Policy):
 
     name = "random"
     description = "a random volunteer on duty (a baseline)"
-
-    def default_channel(self) -> str:
-        return "centre_call"
+    Params = RandomParams
 
     def dispatch(self, o: int) -> bool:
         ids = self.reachable(o)

@@ -11,12 +11,14 @@ import numpy as np
 
 from sim.community import CATEGORIES_FOR_ORDER_TYPE, SERVICE_CATEGORIES
 from sim.dispatch.base import Policy
+from sim.policy_registry import StationParams
 from sim.scenario import ORDER_TYPES
 
 
 class StationPolicy(Policy):
     name = "station"
     description = "the nearest open service point of a matching category (家站服务点)"
+    Params = StationParams
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -35,9 +37,6 @@ class StationPolicy(Policy):
             )
             for t in ORDER_TYPES
         ]
-
-    def default_channel(self) -> str:
-        return "walk_in"
 
     @property
     def uses_free_volunteers(self) -> bool:

@@ -126,7 +126,7 @@ class ExperimentSection(_Strict):
         None,
         gt=0,
         description="helpers aged 60-69 per eligible elder below which pairing cannot cover "
-        "every eligible elder (default: 1 / dispatch.pairing_max_elders_per_helper)",
+        "every eligible elder (default: 1 / dispatch.pairing.max_elders_per_helper)",
     )
     batch_seeds: int | None = Field(None, ge=1, description="seeds added per round")
 

@@ -307,11 +307,13 @@ def _read_yearly(path: Path, runs: pd.DataFrame, others: list[str]) -> pd.DataFr
 
 def _threshold(spec: dict[str, Any], scenario: dict[str, Any]) -> float | None:
     """The experiment's pairing-ratio threshold, or the one the pairing rule implies: each
-    helper takes at most ``pairing_max_elders_per_helper`` elders."""
+    helper takes at most ``dispatch.pairing.max_elders_per_helper`` elders."""
     named = spec.get("experiment", {}).get("pairing_ratio_threshold")
     if named:
         return float(named)
-    per_helper = scenario_value(scenario, "dispatch.pairing_max_elders_per_helper")
+    per_helper = scenario_value(scenario, "dispatch.pairing.max_elders_per_helper")
+    if per_helper is None:  # results stored before the policies' own tables
+        per_helper = scenario_value(scenario, "dispatch.pairing_max_elders_per_helper")
     return 1.0 / per_helper if per_helper else None
 
 
