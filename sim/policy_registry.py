@@ -7,7 +7,8 @@ section is built from it (sim.scenario), the policy classes name their table as 
 (sim.dispatch checks they match), and the command line's choices and the report's labels read it.
 
 This module imports nothing of the model, so that both the schema and the policies can import it.
-Adding a policy: its ``Params`` here, its class in sim/dispatch, its labels.
+Adding a policy: its ``Params`` here; its class in sim/dispatch, naming them, added to
+``POLICIES`` (an import-time check refuses a class list that differs from this one); its labels.
 """
 
 from __future__ import annotations
