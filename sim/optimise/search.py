@@ -92,20 +92,28 @@ def _sampler(search: Search) -> Any:
     name = search.sampler
     if name == "auto":  # TPE is good with small budgets, single or several objectives
         name = "nsga2" if len(search.objectives) > 1 and search.trials >= 200 else "tpe"
-    if name == "grid":
-        space: dict[str, list[Any]] = {}
-        for lever in search.levers:
-            part = lever.search_space()
-            if part is None:
-                raise InputError("--sampler", "grid", f"lever {lever.text!r} is not enumerable")
-            space.update(part)
-        return optuna.samplers.GridSampler(space, seed=search.root_seed)
+    if name == "grid":  # every combination is queued (grid_points); the rest is random
+        return optuna.samplers.RandomSampler(seed=search.root_seed)
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=search.root_seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=search.root_seed)
     startup = min(10, max(3, search.trials // 3))
     return optuna.samplers.TPESampler(seed=search.root_seed, n_startup_trials=startup)
+
+
+def grid_points(search: Search) -> list[dict[str, Any]]:
+    """Every combination of the levers' values (``--sampler grid``), in a fixed order."""
+    import itertools
+
+    space: dict[str, list[Any]] = {}
+    for lever in search.levers:
+        part = lever.search_space()
+        if part is None:
+            raise InputError("--sampler", "grid", f"lever {lever.text!r} is not enumerable")
+        space.update(part)
+    names = list(space)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*space.values())]
 
 
 def open_study(search: Search, folder: Path) -> Any:
@@ -123,6 +131,9 @@ def open_study(search: Search, folder: Path) -> Any:
         directions=[o.direction for o in search.objectives],
         sampler=_sampler(search),
     )
+    if search.sampler == "grid" and not study.get_trials(deepcopy=False):
+        for params in grid_points(search):
+            study.enqueue_trial(params)
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
         if trial.params:
@@ -245,10 +256,10 @@ def _run_locked(
     batch_options = RunOptions(
         workers=options.workers, progress=_progress(options, offset, total), notice=options.notice
     )
-    grid = isinstance(study.sampler, optuna.samplers.GridSampler)
+    waiting = (optuna.trial.TrialState.WAITING,)
     while len(_complete(study)) < search.trials and not stop.requested:
-        if grid and study.sampler.is_exhausted(study):
-            break
+        if search.sampler == "grid" and not study.get_trials(deepcopy=False, states=waiting):
+            break  # every combination tried
         size = min(max(1, options.workers), search.trials - len(_complete(study)))
         batch = []
         for _ in range(size):
