@@ -208,3 +208,49 @@ def test_the_report_renders_for_an_optimise_folder(tiny: Path, tmp_path: Path) -
         assert "fig-opt-1-front" in page and "fig-opt-2-map" in page
         assert (out / "report" / "fig-opt-2-map.png").stat().st_size > 1000
     assert "地图" in page or "招募" in page
+
+
+def test_poisson_optimum_matches_the_closed_form() -> None:
+    """Two stairwells far apart, a grid each, orders 3:1, reach 0: the optimum of
+    3(1 - e^{-pa}) + (1 - e^{-p(N-a)}) is a = N/2 + ln(3)/(2p)."""
+    from sim.optimise import poisson
+
+    weights = {
+        "w": np.array([3.0, 1.0]),
+        "e": np.array([5.0, 5.0]),
+        "distance_m": np.array([[0.0, 500.0], [500.0, 0.0]]),
+        "grid": np.array([0, 1]),
+    }
+    matrix = poisson.reach_matrix(weights, reach_m=0.0)
+    assert matrix.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    p, total = 0.5, 4
+    best = poisson.optimum(matrix, weights["w"], p, total)
+    assert best[0] == pytest.approx(total / 2 + np.log(3) / (2 * p), abs=1e-4)
+    assert best.sum() == pytest.approx(total)
+    plan = np.array([3, 1])
+    assert poisson.fixed_count_share(plan, matrix, weights["w"], p) >= poisson.reached_share(
+        plan, matrix, weights["w"], p
+    )
+
+
+def test_ctrl_c_stops_and_keeps_what_is_done(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "opt"
+    command = [sys.executable, "-m", "sim", "optimise", str(tiny), "--out", str(out)]
+    command += ["--lever", "broadcast.radius_m=100..600", "--objective", METRIC]
+    command += ["--trials", "40", "--seeds", "2", "--days", "7"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    runs = out / "runs"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if runs.is_dir() and len(list(runs.glob("*.parquet"))) >= 6:
+            break
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "resume with: volsim optimise" in err.decode()
+    trials = pd.read_csv(out / "trials.csv")
+    assert 2 <= (trials["state"] == "COMPLETE").sum() < 40
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stopped"] == "SIGINT"
