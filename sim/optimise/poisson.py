@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim import scenario as scenario_module
+from sim.errors import InputError
 from sim.population import apportion
 from sim.scenario import Scenario
 
@@ -130,10 +131,20 @@ def compare(folder: Path, reach_m: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     resolved = manifest["resolved"]
     scenario = Scenario.model_validate(resolved["scenario"])
     metric = resolved["objectives"][0][0]
-    total = next(int(t.split(":")[1].split("@")[0]) for t in resolved["levers"] if "grid:" in t)
+    grid_levers = [t for t in resolved["levers"] if t.startswith("recruit=grid:")]
+    if len(grid_levers) != 1 or len(resolved["levers"]) != 1:
+        raise InputError(str(folder), "levers", "expected one lever, recruit=grid:N")
+    try:
+        total = int(grid_levers[0].removeprefix("recruit=grid:").split("@")[0])
+    except ValueError:
+        raise InputError(str(folder), "levers", "expected recruit=grid:N, one count") from None
     p = scenario.volunteers.accept_probability
     if p is None:
-        raise SystemExit("the comparison needs volunteers.accept_probability (a fixed p)")
+        raise InputError(
+            str(folder), "volunteers.accept_probability", "the comparison needs a fixed p"
+        )
+    if manifest.get("best") is None:
+        raise InputError(str(folder), "best", "no re-checked best: finish the search first")
     weights = stairwell_weights(scenario, manifest["search_seeds"])
     matrix = reach_matrix(weights, reach_m)
     grids = matrix.shape[1]
@@ -220,7 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reach-m", type=float, required=True, help="the reach r in metres")
     args = parser.parse_args(argv)
     folder = Path(args.dir)
-    table, allocations = compare(folder, args.reach_m)
+    try:
+        table, allocations = compare(folder, args.reach_m)
+    except (InputError, OSError, KeyError, ValueError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
     out = folder / "poisson"
     out.mkdir(exist_ok=True)
     table.to_csv(out / "comparison.csv", index=False)

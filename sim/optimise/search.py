@@ -167,6 +167,11 @@ def _tasks(
     ]
 
 
+def _run_entries(tasks: list[Task]) -> dict[str, dict[str, Any]]:
+    """The manifest's run list entries of these tasks (``volsim status`` reads them)."""
+    return {t.run_id: {"run_id": t.run_id, "point": t.point, "seed": t.seed} for t in tasks}
+
+
 def _candidate(search: Search, trial: Any) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     for lever in search.levers:
@@ -205,6 +210,8 @@ def run_search(search: Search, out: Path, options: RunOptions) -> dict[str, Any]
     ends it after the runs in flight: the tables hold what is done."""
     stop = Stop(options.notice)
     sha = search.sha256()
+    if search.sampler == "grid":
+        grid_points(search)  # a lever that cannot be enumerated: refused before any file
     ResultsFolder(out).check(sha, options.fresh)
     with stop.signals(), ResultsFolder(out).locked() as folder:
         try:
@@ -257,6 +264,7 @@ def _run_locked(
         workers=options.workers, progress=_progress(options, offset, total), notice=options.notice
     )
     waiting = (optuna.trial.TrialState.WAITING,)
+    runs: dict[str, dict[str, Any]] = {r["run_id"]: r for r in (previous or {}).get("runs", [])}
     while len(_complete(study)) < search.trials and not stop.requested:
         if search.sampler == "grid" and not study.get_trials(deepcopy=False, states=waiting):
             break  # every combination tried
@@ -275,6 +283,7 @@ def _run_locked(
             seeds = search.search_seeds
             batch.append((trial, _tasks(search, scenario, seeds, trial.number, folder)))
         tasks = [t for _, ts in batch for t in ts]
+        runs.update(_run_entries(tasks))
         counts = _execute_missing(tasks, folder, batch_options, stop, None)
         offset[0] += counts["done"]
         offset[1] += counts["failed"]
@@ -289,7 +298,8 @@ def _run_locked(
                 study.tell(trial, values)
     recheck = pd.DataFrame()
     if not stop.requested and _complete(study):
-        recheck = _recheck(search, study, folder, batch_options, stop, offset)
+        recheck = _recheck(search, study, folder, batch_options, stop, runs)
+    manifest["runs"] = list(runs.values())
     _write_tables(search, study, folder, recheck)
     manifest["tables_written"] = True
     manifest["complete_trials"] = len(_complete(study))
@@ -321,12 +331,13 @@ def candidates(search: Search, study: Any) -> list[Any]:
     return list(unique.values())[: max(search.recheck_top, 1)]
 
 
-def _recheck(search, study, folder, options, stop, offset) -> pd.DataFrame:
+def _recheck(search, study, folder, options, stop, runs) -> pd.DataFrame:
     chosen = candidates(search, study)
     tasks = []
     for trial in chosen:
         scenario = _scenario_for(search, json.loads(trial.user_attrs["overrides"]))
         tasks += _tasks(search, scenario, search.fresh_seeds, trial.number, folder)
+    runs.update(_run_entries(tasks))
     _execute_missing(tasks, folder, options, stop, None)
     rows = folder.read_runs([t.run_id for t in tasks])
     if len(rows) == 0:
