@@ -178,9 +178,11 @@ def test_bad_levers_and_objectives_are_one_line(tiny, tmp_path, capsys, flags, w
 
 def test_levers_map_to_todays_scenario_keys(tiny: Path) -> None:
     scenario = scenario_module.load(tiny)
-    for key in LEVER_KEYS.values():
-        section, name = key.split(".")
-        assert name in type(getattr(scenario, section)).model_fields, key
+    for key in LEVER_KEYS.values():  # flat (dispatch.broadcast_k) or nested keys
+        node = scenario
+        for part in key.split("."):
+            assert part in type(node).model_fields, key
+            node = getattr(node, part)
     levers = parse_levers(["recruit=grid:6", "recruit=stairwell:4/2@1,2,3"], scenario)
     assert [lever.name for lever in levers] == ["recruit.grid", "recruit.stairwell"]
 
@@ -254,3 +256,15 @@ def test_ctrl_c_stops_and_keeps_what_is_done(tiny: Path, tmp_path: Path) -> None
     assert 2 <= (trials["state"] == "COMPLETE").sum() < 40
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stopped"] == "SIGINT"
+
+
+def test_a_search_whose_every_trial_fails_stops(tiny: Path, tmp_path: Path, capsys) -> None:
+    """An objective no run defines (no urgent orders at all): every trial fails; the search
+    stops after a bounded number of attempts instead of asking for ever."""
+    out = tmp_path / "opt"
+    flags = ["--lever", "broadcast.k=1..3", "--objective", METRIC, "--trials", "2"]
+    flags += ["--set", "demand.type_shares.urgent=0", "--days", "2"]
+    assert _optimise(tiny, out, *flags) == 1
+    assert "too many failed" in capsys.readouterr().err
+    trials = pd.read_csv(out / "trials.csv")
+    assert (trials["state"] == "FAIL").all() and len(trials) <= 3 * 2 + 10

@@ -38,6 +38,8 @@ KIND = "optimise"
 #: the tables an optimise folder holds (Parquet and CSV)
 TABLES = ("trials", "front", "recheck")
 SAMPLERS = ("auto", "tpe", "nsga2", "grid", "random")
+#: a search stops when it has asked this many times the trials it had to do (most failed)
+MAX_ATTEMPTS_PER_TRIAL = 3
 
 
 @dataclass
@@ -188,7 +190,9 @@ def _means(folder: ResultsFolder, tasks: list[Task], objectives: list[Objective]
     rows = folder.read_runs([t.run_id for t in tasks])
     if len(rows) < len({t.run_id for t in tasks}) or (rows["status"] != "done").any():
         return [math.nan] * len(objectives)
-    return [float(np.nanmean(rows[o.metric].astype(float))) for o in objectives]
+    with warnings.catch_warnings():  # a metric no run defines is NaN: the trial fails
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return [float(np.nanmean(rows[o.metric].astype(float))) for o in objectives]
 
 
 Progress = Callable[[int, int, int], None]
@@ -265,9 +269,14 @@ def _run_locked(
     )
     waiting = (optuna.trial.TrialState.WAITING,)
     runs: dict[str, dict[str, Any]] = {r["run_id"]: r for r in (previous or {}).get("runs", [])}
+    attempts = 0
     while len(_complete(study)) < search.trials and not stop.requested:
         if search.sampler == "grid" and not study.get_trials(deepcopy=False, states=waiting):
             break  # every combination tried
+        if attempts >= MAX_ATTEMPTS_PER_TRIAL * todo + 10:
+            stop.request(f"{attempts} trials asked, too many failed (see trials.csv, error)")
+            break
+        attempts += min(max(1, options.workers), search.trials - len(_complete(study)))
         size = min(max(1, options.workers), search.trials - len(_complete(study)))
         batch = []
         for _ in range(size):
@@ -315,20 +324,29 @@ def _run_locked(
     return manifest
 
 
-def candidates(search: Search, study: Any) -> list[Any]:
-    """The trials to re-check: the Pareto front (several objectives) or the best
-    ``recheck_top`` distinct candidates (one objective), best first."""
-    trials = _complete(study)
+def front(search: Search, study: Any) -> list[Any]:
+    """Distinct candidates, best first: the whole Pareto front along the first objective
+    (several objectives), or every trial by its value (one objective)."""
     if len(search.objectives) > 1:
-        front = sorted(study.best_trials, key=lambda t: t.values)
-        chosen = front
+        chosen = sorted(study.best_trials, key=lambda t: (t.values, t.number))
     else:
         sign = search.objectives[0].sign
-        chosen = sorted(trials, key=lambda t: (sign * t.values[0], t.number))
+        chosen = sorted(_complete(study), key=lambda t: (sign * t.values[0], t.number))
     unique: dict[str, Any] = {}
     for trial in chosen:
         unique.setdefault(trial.user_attrs.get("overrides", ""), trial)
-    return list(unique.values())[: max(search.recheck_top, 1)]
+    return list(unique.values())
+
+
+def candidates(search: Search, study: Any) -> list[Any]:
+    """The trials to re-check: the best ``recheck_top`` (one objective), or that many spread
+    evenly along the Pareto front, its two ends included (several)."""
+    chosen = front(search, study)
+    top = max(search.recheck_top, 1)
+    if len(search.objectives) == 1 or len(chosen) <= top:
+        return chosen[:top]
+    picks = sorted({round(i) for i in np.linspace(0, len(chosen) - 1, top)})
+    return [chosen[i] for i in picks]
 
 
 def _recheck(search, study, folder, options, stop, runs) -> pd.DataFrame:
@@ -392,9 +410,14 @@ def trials_table(search: Search, study: Any) -> pd.DataFrame:
 
 def _write_tables(search, study, folder: ResultsFolder, recheck: pd.DataFrame) -> None:
     trials = trials_table(search, study)
-    chosen = {t.number for t in candidates(search, study)} if _complete(study) else set()
-    front = trials[trials["trial"].isin(chosen)] if len(trials) else trials
-    for name, frame in (("trials", trials), ("front", front), ("recheck", recheck)):
+    best = front(search, study) if _complete(study) else []
+    if len(search.objectives) == 1:
+        best = best[: max(search.recheck_top, 1)]
+    order = {t.number: i for i, t in enumerate(best)}
+    best_rows = trials[trials["trial"].isin(order)] if len(trials) else trials
+    if len(best_rows):
+        best_rows = best_rows.sort_values("trial", key=lambda c: c.map(order))
+    for name, frame in (("trials", trials), ("front", best_rows), ("recheck", recheck)):
         write_parquet(frame, folder.path / f"{name}.parquet")
         csv = folder.path / f"{name}.csv"
         tmp = csv.with_name(f".{csv.name}.tmp")
