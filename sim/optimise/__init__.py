@@ -2,8 +2,9 @@
 how many to recruit, broadcast k and radius, pairing distance and load) for the best headline
 metrics, every candidate on the same seeds, the best re-checked on fresh seeds.
 
-``levers`` parses levers and objectives, ``search`` runs the optuna study through the experiment
-runner, ``poisson`` is the Poisson model of van den Berg et al. (2025) it is compared with.
+``levers`` parses levers and objectives, ``study`` holds the search and its SQLite study,
+``search`` runs it through the experiment runner, ``tables`` writes its tables,
+and ``poisson`` is the Poisson model of van den Berg et al. (2025) it is compared with.
 """
 
 from sim.optimise.levers import LEVER_KEYS, parse_levers, parse_objectives

@@ -15,7 +15,6 @@ import math
 import warnings
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,128 +24,15 @@ import pandas as pd
 from sim import scenario as scenario_module
 from sim.errors import InputError
 from sim.experiment import statistics
-from sim.experiment.design import canonical_json, seeds_for
 from sim.experiment.runner import RunOptions, Stop, Task, _execute_missing
 from sim.experiment.store import ResultsFolder, now_iso, provenance, run_id
-from sim.optimise.levers import Lever, Objective
-from sim.scenario import Scenario
-from sim.storage import write_parquet
+from sim.optimise.levers import Objective
+from sim.optimise.study import STUDY_FILE, Search, complete, grid_points, open_study
+from sim.optimise.tables import TABLES, best, candidates, write_tables
 
-STUDY_FILE = "study.db"
-STUDY_NAME = "volsim"
 KIND = "optimise"
-#: the tables an optimise folder holds (Parquet and CSV)
-TABLES = ("trials", "front", "recheck")
-SAMPLERS = ("auto", "tpe", "nsga2", "grid", "random")
 #: a search stops when it has asked this many times the trials it had to do (most failed)
 MAX_ATTEMPTS_PER_TRIAL = 3
-
-
-@dataclass
-class Search:
-    """Everything that defines a search (what its results folder's hash covers, but
-    ``trials``: asking for more trials continues the same search)."""
-
-    scenario_file: str
-    scenario: Scenario
-    levers: list[Lever]
-    objectives: list[Objective]
-    seeds: int = 3
-    recheck_seeds: int = 10
-    recheck_top: int = 3
-    root_seed: int = 0
-    sampler: str = "auto"
-    trials: int = 30
-    overrides: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def search_seeds(self) -> list[int]:
-        return seeds_for(self.root_seed, self.seeds)
-
-    @property
-    def fresh_seeds(self) -> list[int]:
-        """Seeds the search never used: the next ones of the same sequence."""
-        return seeds_for(self.root_seed, self.seeds + self.recheck_seeds)[self.seeds :]
-
-    def resolved(self) -> dict[str, Any]:
-        return {
-            "scenario_file": self.scenario_file,
-            "scenario": self.scenario.model_dump(mode="json"),
-            "overrides": self.overrides,
-            "levers": [lever.text for lever in self.levers],
-            "objectives": [[o.metric, o.direction] for o in self.objectives],
-            "seeds": self.seeds,
-            "recheck_seeds": self.recheck_seeds,
-            "recheck_top": self.recheck_top,
-            "root_seed": self.root_seed,
-            "sampler": self.sampler,
-        }
-
-    def sha256(self) -> str:
-        import hashlib
-
-        return hashlib.sha256(canonical_json(self.resolved()).encode()).hexdigest()
-
-
-def _sampler(search: Search) -> Any:
-    import optuna
-
-    name = search.sampler
-    if name == "auto":  # TPE is good with small budgets, single or several objectives
-        name = "nsga2" if len(search.objectives) > 1 and search.trials >= 200 else "tpe"
-    if name == "grid":  # every combination is queued (grid_points); the rest is random
-        return optuna.samplers.RandomSampler(seed=search.root_seed)
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=search.root_seed)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=search.root_seed)
-    startup = min(10, max(3, search.trials // 3))
-    return optuna.samplers.TPESampler(seed=search.root_seed, n_startup_trials=startup)
-
-
-def grid_points(search: Search) -> list[dict[str, Any]]:
-    """Every combination of the levers' values (``--sampler grid``), in a fixed order."""
-    import itertools
-
-    space: dict[str, list[Any]] = {}
-    for lever in search.levers:
-        part = lever.search_space()
-        if part is None:
-            raise InputError("--sampler", "grid", f"lever {lever.text!r} is not enumerable")
-        space.update(part)
-    names = list(space)
-    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*space.values())]
-
-
-def open_study(search: Search, folder: Path) -> Any:
-    """The study in ``folder/study.db`` (created or loaded); trials a killed search left
-    running are marked failed and their levers queued again."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{folder / STUDY_FILE}")
-    study = optuna.create_study(
-        study_name=STUDY_NAME,
-        storage=storage,
-        load_if_exists=True,
-        directions=[o.direction for o in search.objectives],
-        sampler=_sampler(search),
-    )
-    if search.sampler == "grid" and not study.get_trials(deepcopy=False):
-        for params in grid_points(search):
-            study.enqueue_trial(params)
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-        if trial.params:
-            study.enqueue_trial(trial.params, skip_if_exists=False)
-    return study
-
-
-def _complete(study: Any) -> list[Any]:
-    import optuna
-
-    return study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
 
 
 def _tasks(
@@ -260,7 +146,7 @@ def _run_locked(
     except OSError as error:
         raise InputError(str(folder.path), None, f"cannot write: {error}") from None
     study = open_study(search, folder.path)
-    done_before = len(_complete(study))
+    done_before = len(complete(study))
     todo = max(0, search.trials - done_before)
     total = todo * search.seeds + search.recheck_top * search.recheck_seeds
     offset = [0, 0]
@@ -270,14 +156,14 @@ def _run_locked(
     waiting = (optuna.trial.TrialState.WAITING,)
     runs: dict[str, dict[str, Any]] = {r["run_id"]: r for r in (previous or {}).get("runs", [])}
     attempts = 0
-    while len(_complete(study)) < search.trials and not stop.requested:
+    while len(complete(study)) < search.trials and not stop.requested:
         if search.sampler == "grid" and not study.get_trials(deepcopy=False, states=waiting):
             break  # every combination tried
         if attempts >= MAX_ATTEMPTS_PER_TRIAL * todo + 10:
             stop.request(f"{attempts} trials asked, too many failed (see trials.csv, error)")
             break
-        attempts += min(max(1, options.workers), search.trials - len(_complete(study)))
-        size = min(max(1, options.workers), search.trials - len(_complete(study)))
+        attempts += min(max(1, options.workers), search.trials - len(complete(study)))
+        size = min(max(1, options.workers), search.trials - len(complete(study)))
         batch = []
         for _ in range(size):
             trial = study.ask()
@@ -306,13 +192,13 @@ def _run_locked(
             else:
                 study.tell(trial, values)
     recheck = pd.DataFrame()
-    if not stop.requested and _complete(study):
+    if not stop.requested and complete(study):
         recheck = _recheck(search, study, folder, batch_options, stop, runs)
     manifest["runs"] = list(runs.values())
-    _write_tables(search, study, folder, recheck)
+    write_tables(search, study, folder, recheck)
     manifest["tables_written"] = True
-    manifest["complete_trials"] = len(_complete(study))
-    manifest["best"] = _best(search, recheck)
+    manifest["complete_trials"] = len(complete(study))
+    manifest["best"] = best(search, recheck)
     if stop.requested:
         session["stopped"] = manifest["stopped"] = stop.reason
         manifest["interrupted"] = stop.signal
@@ -322,31 +208,6 @@ def _run_locked(
     with suppress(OSError):
         folder.write_manifest(manifest)
     return manifest
-
-
-def front(search: Search, study: Any) -> list[Any]:
-    """Distinct candidates, best first: the whole Pareto front along the first objective
-    (several objectives), or every trial by its value (one objective)."""
-    if len(search.objectives) > 1:
-        chosen = sorted(study.best_trials, key=lambda t: (t.values, t.number))
-    else:
-        sign = search.objectives[0].sign
-        chosen = sorted(_complete(study), key=lambda t: (sign * t.values[0], t.number))
-    unique: dict[str, Any] = {}
-    for trial in chosen:
-        unique.setdefault(trial.user_attrs.get("overrides", ""), trial)
-    return list(unique.values())
-
-
-def candidates(search: Search, study: Any) -> list[Any]:
-    """The trials to re-check: the best ``recheck_top`` (one objective), or that many spread
-    evenly along the Pareto front, its two ends included (several)."""
-    chosen = front(search, study)
-    top = max(search.recheck_top, 1)
-    if len(search.objectives) == 1 or len(chosen) <= top:
-        return chosen[:top]
-    picks = sorted({round(i) for i in np.linspace(0, len(chosen) - 1, top)})
-    return [chosen[i] for i in picks]
 
 
 def _recheck(search, study, folder, options, stop, runs) -> pd.DataFrame:
@@ -375,51 +236,3 @@ def _recheck(search, study, folder, options, stop, runs) -> pd.DataFrame:
     overrides = {t.number: t.user_attrs["overrides"] for t in chosen}
     table["overrides"] = table["trial"].map(overrides)
     return table
-
-
-def _best(search: Search, recheck: pd.DataFrame) -> dict[str, Any] | None:
-    """One objective: the candidate with the best mean on the fresh seeds."""
-    if len(recheck) == 0 or len(search.objectives) > 1:
-        return None
-    sign = search.objectives[0].sign
-    row = recheck.loc[(sign * recheck["mean"]).idxmin()]
-    return {
-        "trial": int(row["trial"]),
-        "overrides": json.loads(row["overrides"]),
-        "metric": row["metric"],
-        "mean": float(row["mean"]),
-        "ci_low": float(row["ci_low"]),
-        "ci_high": float(row["ci_high"]),
-        "search_mean": float(row["search_mean"]),
-    }
-
-
-def trials_table(search: Search, study: Any) -> pd.DataFrame:
-    """One row per trial: number, state, lever parameters, overrides and objective means."""
-    rows = []
-    for trial in study.get_trials(deepcopy=False):
-        row = {"trial": trial.number, "state": trial.state.name}
-        row.update({f"param.{k}": v for k, v in trial.params.items()})
-        row["overrides"] = trial.user_attrs.get("overrides", "")
-        row["error"] = trial.user_attrs.get("error", "")
-        values = trial.values or [math.nan] * len(search.objectives)
-        row.update({o.metric: v for o, v in zip(search.objectives, values, strict=True)})
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _write_tables(search, study, folder: ResultsFolder, recheck: pd.DataFrame) -> None:
-    trials = trials_table(search, study)
-    best = front(search, study) if _complete(study) else []
-    if len(search.objectives) == 1:
-        best = best[: max(search.recheck_top, 1)]
-    order = {t.number: i for i, t in enumerate(best)}
-    best_rows = trials[trials["trial"].isin(order)] if len(trials) else trials
-    if len(best_rows):
-        best_rows = best_rows.sort_values("trial", key=lambda c: c.map(order))
-    for name, frame in (("trials", trials), ("front", best_rows), ("recheck", recheck)):
-        write_parquet(frame, folder.path / f"{name}.parquet")
-        csv = folder.path / f"{name}.csv"
-        tmp = csv.with_name(f".{csv.name}.tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(csv)
