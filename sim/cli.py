@@ -414,6 +414,11 @@ def _command_optimise(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED if manifest.get("interrupted") else 1
     best = manifest.get("best")
     print(f"{manifest['complete_trials']} trials; results in {out}")
+    if not best and len(search.objectives) > 1:
+        print(
+            f"Pareto front: {manifest['front_size']} candidates, {manifest['rechecked']} "
+            f"re-checked on {args.recheck_seeds} fresh seeds (front.csv, recheck.csv)"
+        )
     if best:
         print(
             f"best (re-checked on {args.recheck_seeds} fresh seeds): {best['overrides']}: "
@@ -573,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Search levers (service point sites, where and how many to recruit, broadcast k "
             "and radius, pairing distance and load) with optuna for one objective (the best) or "
             "several (a Pareto front). Every candidate runs on the same seeds; the best (or the "
-            "front) are re-checked on fresh seeds with 95%% confidence intervals. Results go to "
+            "front) are re-checked on fresh seeds with 95% confidence intervals. Results go to "
             "DIR: manifest.json, study.db (SQLite: a killed search resumes when run again), "
             "trials, front and recheck tables (Parquet and CSV); `volsim report DIR` draws them. "
             "Exit status 2 for a bad lever, objective or scenario, 130 if interrupted."

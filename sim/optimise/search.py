@@ -28,7 +28,7 @@ from sim.experiment.runner import RunOptions, Stop, Task, _execute_missing
 from sim.experiment.store import ResultsFolder, now_iso, provenance, run_id
 from sim.optimise.levers import Objective
 from sim.optimise.study import STUDY_FILE, Search, complete, grid_points, open_study
-from sim.optimise.tables import TABLES, best, candidates, write_tables
+from sim.optimise.tables import TABLES, best, candidates, front, write_tables
 
 KIND = "optimise"
 #: a search stops when it has asked this many times the trials it had to do (most failed)
@@ -199,6 +199,8 @@ def _run_locked(
     manifest["tables_written"] = True
     manifest["complete_trials"] = len(complete(study))
     manifest["best"] = best(search, recheck)
+    manifest["front_size"] = len(front(search, study)) if complete(study) else 0
+    manifest["rechecked"] = int(recheck["trial"].nunique()) if len(recheck) else 0
     if stop.requested:
         session["stopped"] = manifest["stopped"] = stop.reason
         manifest["interrupted"] = stop.signal
