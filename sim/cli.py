@@ -365,6 +365,69 @@ def _command_app(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _command_optimise(args: argparse.Namespace) -> int:
+    from sim.experiment.runner import EXIT_INTERRUPTED, Interrupted, RunOptions
+    from sim.optimise import Search, parse_levers, parse_objectives, run_search
+
+    for flag in ("workers", "seeds", "recheck_seeds", "recheck_top", "trials"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise InputError(f"--{flag.replace('_', '-')}", None, "must be at least 1")
+    _check_days(args.days)
+    overrides = _parse_sets(args.set)
+    if args.days is not None:
+        overrides["simulation.days"] = args.days
+    scenario = scenario_module.load(args.scenario, overrides)
+    search = Search(
+        args.scenario,
+        scenario,
+        parse_levers(args.lever, scenario),
+        parse_objectives(args.objective),
+        seeds=args.seeds,
+        recheck_seeds=args.recheck_seeds,
+        recheck_top=args.recheck_top,
+        root_seed=args.root_seed,
+        sampler=args.sampler,
+        trials=args.trials,
+        overrides=overrides,
+    )
+    out = _out_folder(args.out) or Path("results") / f"optimise-{scenario.scenario.name}"
+    resume = _resume_command(args.argv)
+
+    def notice(text: str) -> None:
+        print(f"volsim optimise: {text}", file=sys.stderr, flush=True)
+
+    try:
+        with _RunProgress() as progress:
+            options = RunOptions(args.workers or 1, None, args.fresh, None, progress, notice)
+            manifest = run_search(search, out, options)
+    except Interrupted as signal_name:
+        notice(f"stopped at once by a second {signal_name}; the study is kept in {out}")
+        notice(f"resume with: {resume}")
+        return EXIT_INTERRUPTED
+    if manifest.get("stopped"):
+        notice(
+            f"stopped ({manifest['stopped']}) with {manifest['complete_trials']} trials done; "
+            f"tables for those in {out}"
+        )
+        notice(f"resume with: {resume}")
+        return EXIT_INTERRUPTED if manifest.get("interrupted") else 1
+    best = manifest.get("best")
+    print(f"{manifest['complete_trials']} trials; results in {out}")
+    if not best and len(search.objectives) > 1:
+        print(
+            f"Pareto front: {manifest['front_size']} candidates, {manifest['rechecked']} "
+            f"re-checked on {args.recheck_seeds} fresh seeds (front.csv, recheck.csv)"
+        )
+    if best:
+        print(
+            f"best (re-checked on {args.recheck_seeds} fresh seeds): {best['overrides']}: "
+            f"{best['metric']} {best['mean']:.4g} (95% CI {best['ci_low']:.4g} to "
+            f"{best['ci_high']:.4g}; {best['search_mean']:.4g} on the search seeds)"
+        )
+    return 0
+
+
 def _command_calibrate(args: argparse.Namespace) -> int:
     from sim.calibration import command
 
@@ -510,6 +573,77 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
     calibrate.set_defaults(handler=_command_calibrate)
+
+    optimise = commands.add_parser(
+        "optimise",
+        help="search the levers a community controls for the best headline metrics",
+        description=(
+            "Search levers (service point sites, where and how many to recruit, broadcast k "
+            "and radius, pairing distance and load) with optuna for one objective (the best) or "
+            "several (a Pareto front). Every candidate runs on the same seeds; the best (or the "
+            "front) are re-checked on fresh seeds with 95% confidence intervals. Results go to "
+            "DIR: manifest.json, study.db (SQLite: a killed search resumes when run again), "
+            "trials, front and recheck tables (Parquet and CSV); `volsim report DIR` draws them. "
+            "Exit status 2 for a bad lever, objective or scenario, 130 if interrupted."
+        ),
+    )
+    optimise.add_argument("scenario", help="scenario file (TOML), e.g. scenarios/chaoyangli.toml")
+    optimise.add_argument(
+        "--lever",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help=(
+            "a lever to search (repeatable): broadcast.k=1..10, broadcast.radius_m=200..1500"
+            "[/100], pairing.max_distance_m=50..300, pairing.max_elders_per_helper=1..6, "
+            "policy=nearest,broadcast, points=N[@S1,S2,..] (N service point sites among the "
+            "stairwells), recruit=grid:N[@G1,..] (N recruits shared over grids), "
+            "recruit=stairwell:N/K (N recruits over K chosen stairwells); see docs/ODD.md 7.16"
+        ),
+    )
+    optimise.add_argument(
+        "--objective",
+        action="append",
+        default=[],
+        metavar="METRIC[:min|max]",
+        help=(
+            "a metric of `volsim run --json` to optimise (repeatable: several give a Pareto "
+            "front), e.g. urgent_response_time_p90_min, urgent_within_window_share, "
+            "urgent_unmet_share; headline metrics know their direction"
+        ),
+    )
+    optimise.add_argument("--trials", type=int, default=30, help="trials in all (default 30)")
+    optimise.add_argument(
+        "--seeds", type=int, default=3, help="seeds per candidate, the same for all (default 3)"
+    )
+    optimise.add_argument(
+        "--recheck-seeds", type=int, default=10, help="fresh seeds of the re-check (default 10)"
+    )
+    optimise.add_argument(
+        "--recheck-top",
+        type=int,
+        default=3,
+        help="candidates re-checked: the best N, or up to N of the front (default 3)",
+    )
+    optimise.add_argument("--root-seed", type=int, default=0, help="seeds and sampler (default 0)")
+    optimise.add_argument(
+        "--sampler",
+        choices=("auto", "tpe", "nsga2", "grid", "random"),
+        default="auto",
+        help="auto: TPE (NSGA-II for several objectives and 200+ trials); grid enumerates",
+    )
+    optimise.add_argument(
+        "--days", type=int, help="simulated days per run (default: the scenario's)"
+    )
+    optimise.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario key"
+    )
+    optimise.add_argument("--workers", type=int, help="local worker processes (default 1)")
+    optimise.add_argument(
+        "--out", metavar="DIR", help="results folder (default results/optimise-<scenario name>)"
+    )
+    optimise.add_argument("--fresh", action="store_true", help="discard the study, start over")
+    optimise.set_defaults(handler=_command_optimise)
 
     status = commands.add_parser(
         "status",

@@ -126,11 +126,20 @@ def build_layout(params: CommunityParams, rng: np.random.Generator) -> Layout:
         building_grid=grid_of_building.astype(np.int64),
         building_focal_count=np.full(params.buildings, params.focal_households_per_building),
         distance_m=cells_apart * params.cell_size_m,
-        point_stairwell=rng.integers(0, len(building_of), n_points),
+        point_stairwell=_point_sites(params, rng.integers(0, len(building_of), n_points)),
         point_category=np.arange(n_points) % len(SERVICE_CATEGORIES),
         point_open_hour=hours[window, 0],
         point_close_hour=hours[window, 1],
     )
+
+
+def _point_sites(params: CommunityParams, drawn: np.ndarray) -> np.ndarray:
+    """The stairwells the service points stand at: ``service_point_stairwells`` in turn if
+    given (drawn anyway, so the layout stream is the same either way), else the drawn ones."""
+    sites = params.service_point_stairwells
+    if not sites:
+        return drawn
+    return np.resize(np.asarray(sites, dtype=np.int64), len(drawn))
 
 
 def _blocks(

@@ -251,6 +251,42 @@ def _registry(
     return registered, active
 
 
+def _recruit(
+    scenario: Scenario,
+    layout: Layout,
+    age: np.ndarray,
+    stairwell: np.ndarray,
+    active: np.ndarray,
+    rng: np.random.Generator,
+    source: str,
+) -> None:
+    """Make ``volunteers.recruits_by_grid`` and ``recruits_by_stairwell`` extra residents of
+    volunteer age active there, in place (registered too, via ``active``). Drawn from a child
+    of the population stream, so the rest of the population is the same with or without them
+    (common random numbers across recruitment plans). Fewer candidates than asked: all of them.
+    """
+    v = scenario.volunteers
+    if not v.recruits_by_grid and not v.recruits_by_stairwell:
+        return
+    if len(v.recruits_by_grid) > layout.n_grids:
+        raise InputError(
+            source, "volunteers.recruits_by_grid", f"more entries than the {layout.n_grids} grids"
+        )
+    child = rng.spawn(1)[0]
+    of_age = (age >= v.min_age_years) & (age <= v.max_age_years)
+    places = [(layout.stairwell_grid[stairwell] == g, n) for g, n in enumerate(v.recruits_by_grid)]
+    for site, count in v.recruits_by_stairwell:
+        if site >= layout.n_stairwells:
+            raise InputError(
+                source, "volunteers.recruits_by_stairwell", f"stairwell {site} does not exist"
+            )
+        places.append((stairwell == site, count))
+    for here, count in places:
+        pool = np.flatnonzero(here & of_age & ~active)
+        if count and len(pool):
+            active[child.choice(pool, min(count, len(pool)), replace=False)] = True
+
+
 def client_groups(age: np.ndarray, living_alone: np.ndarray, empty_nest: np.ndarray) -> np.ndarray:
     """Which order-rate group each resident is in (0: places no orders).
 
@@ -279,6 +315,8 @@ def build_population(
     household_stairwell = rng.permutation(np.arange(n_households) % layout.n_stairwells)
     household_floor = rng.integers(1, scenario.community.floors_per_building + 1, n_households)
     registered, active = _registry(scenario, age, rng, source)
+    _recruit(scenario, layout, age, household_stairwell[household], active, rng, source)
+    registered |= active
     return Population(
         age_years=age,
         household=household,

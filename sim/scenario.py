@@ -131,6 +131,11 @@ class Community(_Section):
         default_factory=lambda: [[8, 12], [14, 18], [8, 18], [18, 21]],
         description="opening windows [open_hour, close_hour) a point draws from",
     )
+    service_point_stairwells: list[int] = Field(
+        default_factory=list,
+        description="stairwells the service points stand at, in turn (a lever of volsim "
+        "optimise); empty: each point at a random stairwell",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Community:
@@ -151,6 +156,12 @@ class Community(_Section):
                 raise ValueError("service_point_hours: each window is [open, close], 0-24")
         if self.service_points and not self.service_point_hours:
             raise ValueError("service_point_hours: service points need at least one window")
+        for site in self.service_point_stairwells:
+            if not 0 <= site < self.stairwells:
+                raise ValueError(
+                    f"service_point_stairwells: stairwell {site} does not exist "
+                    f"(0 to {self.stairwells - 1})"
+                )
         return self
 
 
@@ -254,6 +265,15 @@ class Volunteers(_Section):
     daily_availability_share: float = Field(
         1.0, ge=0, le=1, description="share of volunteers able to serve on a given day"
     )
+    recruits_by_grid: list[int] = Field(
+        default_factory=list,
+        description="extra volunteers recruited at the start in each grid, by grid index "
+        "(a lever of volsim optimise; missing grids: none)",
+    )
+    recruits_by_stairwell: list[list[int]] = Field(
+        default_factory=list,
+        description="[[stairwell, count], ...]: extra volunteers recruited at the start there",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Volunteers:
@@ -263,6 +283,11 @@ class Volunteers(_Section):
             window = getattr(self, name)
             if len(window) != 2 or not 0 <= window[0] < window[1] <= 24:
                 raise ValueError(f"{name}: must be [start_hour, end_hour] within 0-24")
+        if any(count < 0 for count in self.recruits_by_grid):
+            raise ValueError("recruits_by_grid: counts must be 0 or more")
+        for entry in self.recruits_by_stairwell:
+            if len(entry) != 2 or entry[0] < 0 or entry[1] < 0:
+                raise ValueError("recruits_by_stairwell: each entry is [stairwell, count], >= 0")
         return self
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import matplotlib
 
 from sim.errors import InputError
-from sim.report import data, figures, fonts, html, labels, mapfig, summary_text
+from sim.report import data, figures, fonts, html, labels, mapfig, optimise, summary_text
 from sim.storage import Writer, check_writable, write_files, writing
 
 REPORT_DIR = "report"
@@ -67,6 +67,11 @@ def write_report(results_dir: Path, lang: str = "zh", baseline: str | None = Non
     """
     if lang not in labels.LANGS:
         raise InputError("--lang", None, f"unknown language {lang!r} (choose zh or en)")
+    if optimise.is_optimise(Path(results_dir)):  # a `volsim optimise` folder: its own page
+        folder = Path(results_dir) / REPORT_DIR
+        check_writable(folder, str(results_dir))
+        with writing("the report", folder):
+            return optimise.write(Path(results_dir), lang, folder, _render)
     results = data.load(Path(results_dir), baseline)
     rc = fonts.rc_params(lang)
     folder = results.path / REPORT_DIR

@@ -582,6 +582,82 @@ _EN = {
     "index.mu_star": "μ*",
 }
 
+#: the report of a `volsim optimise` folder (sim/report/optimise.py)
+_ZH_OPTIMISE = {
+    "optimise.title": "杠杆优化：{name}",
+    "optimise.subtitle": "volsim optimise：社区可调的杠杆，同一组随机种子比较，"
+    "最优者在新种子上复核",
+    "optimise.section.front": "候选方案与最优前沿",
+    "optimise.section.map": "所选站点与招募地点",
+    "optimise.section.recheck": "新种子复核（95%置信区间）",
+    "optimise.section.about": "搜索设置",
+    "optimise.caption.front": "每个点是一个候选方案（{seeds}个相同种子的均值）；"
+    "红色为复核的方案，竖线为{fresh}个新种子上的95%置信区间。",
+    "optimise.caption.map": "最优方案（{trial}号）：星号为服务点所在楼门，"
+    "楼栋颜色为新招募的志愿者人数。",
+    "optimise.axis.trial": "候选方案序号",
+    "optimise.legend.trial": "候选方案（搜索种子）",
+    "optimise.legend.recheck": "复核（新种子，95%置信区间）",
+    "optimise.legend.front": "最优前沿",
+    "optimise.legend.site": "所选服务点站址",
+    "optimise.legend.recruit_site": "招募楼门",
+    "optimise.axis.recruits": "新招募志愿者（人）",
+    "optimise.note.no_sites": "所选杠杆不涉及地点（服务点或招募），无需地图。",
+    "optimise.col.trial": "方案",
+    "optimise.col.levers": "杠杆取值",
+    "optimise.col.metric": "指标",
+    "optimise.col.search": "搜索种子均值",
+    "optimise.col.recheck": "新种子均值",
+    "optimise.col.ci": "95%置信区间",
+    "optimise.about.levers": "杠杆",
+    "optimise.about.objectives": "目标",
+    "optimise.about.seeds": "种子",
+    "optimise.about.seeds_value": "每个方案{seeds}个相同种子；复核{fresh}个新种子",
+    "optimise.about.trials": "已完成方案",
+    "optimise.about.scenario": "情景文件",
+    "optimise.direction.minimize": "越小越好",
+    "optimise.direction.maximize": "越大越好",
+}
+_EN_OPTIMISE = {
+    "optimise.title": "Levers optimised: {name}",
+    "optimise.subtitle": "volsim optimise: levers a community controls, every candidate on the "
+    "same seeds, the best re-checked on fresh seeds",
+    "optimise.section.front": "Candidates and the best front",
+    "optimise.section.map": "Chosen sites and where to recruit",
+    "optimise.section.recheck": "Re-check on fresh seeds (95% confidence intervals)",
+    "optimise.section.about": "How the search was set up",
+    "optimise.caption.front": "Each dot is a candidate (mean over the same {seeds} seeds); red: "
+    "the candidates re-checked, with their 95% confidence interval over {fresh} fresh seeds.",
+    "optimise.caption.map": "The best candidate (trial {trial}): stars mark the stairwells where "
+    "its service points stand; buildings are coloured by the volunteers it recruits there.",
+    "optimise.axis.trial": "Candidate (trial number)",
+    "optimise.legend.trial": "Candidate (search seeds)",
+    "optimise.legend.recheck": "Re-check (fresh seeds, 95% CI)",
+    "optimise.legend.front": "Best front",
+    "optimise.legend.site": "Chosen service point site",
+    "optimise.legend.recruit_site": "Recruiting stairwell",
+    "optimise.axis.recruits": "Volunteers recruited",
+    "optimise.note.no_sites": "The levers place nothing (no service points, no recruitment): "
+    "no map.",
+    "optimise.col.trial": "Trial",
+    "optimise.col.levers": "Levers",
+    "optimise.col.metric": "Metric",
+    "optimise.col.search": "Mean, search seeds",
+    "optimise.col.recheck": "Mean, fresh seeds",
+    "optimise.col.ci": "95% CI",
+    "optimise.about.levers": "Levers",
+    "optimise.about.objectives": "Objectives",
+    "optimise.about.seeds": "Seeds",
+    "optimise.about.seeds_value": "{seeds} common seeds per candidate; {fresh} fresh seeds "
+    "for the re-check",
+    "optimise.about.trials": "Trials completed",
+    "optimise.about.scenario": "Scenario file",
+    "optimise.direction.minimize": "lower is better",
+    "optimise.direction.maximize": "higher is better",
+}
+_ZH.update(_ZH_OPTIMISE)
+_EN.update(_EN_OPTIMISE)
+
 LABELS: dict[str, dict[str, str]] = {"zh": _ZH, "en": _EN}
 
 

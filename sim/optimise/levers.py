@@ -1,0 +1,314 @@
+"""The levers a community controls and the objectives ``volsim optimise`` can pursue.
+
+A lever is ``NAME=SPEC`` on the command line (``--lever``); each turns an optuna trial's
+suggestions into dotted scenario overrides. ``LEVER_KEYS`` is the one map from lever names to
+scenario keys.
+
+=========================  ======================================  =============================
+lever                      spec                                    scenario key
+=========================  ======================================  =============================
+``broadcast.k``            ``1..10`` (integers), ``1,3,5`` (list)  ``dispatch.broadcast_k``
+``broadcast.radius_m``     ``200..1500`` (``/100``: in steps)      ``dispatch.broadcast_radius_m``
+``pairing.max_distance_m`` as radius                               ``dispatch.pairing_max_...``
+``pairing.max_elders_per_helper``  as k                            ``dispatch.pairing_max_...``
+``policy``                 ``nearest,broadcast`` (a list)          ``dispatch.policy``
+``points``                 ``N`` or ``N@S1,S2,..``: N sites among  ``community.service_point_
+                           all (or the listed) stairwells          stairwells``
+``recruit``                ``grid:N`` (or ``grid:A..B``, or        ``volunteers.recruits_by_grid``
+                           ``grid:N@G1,G2,..``): N recruits shared
+                           over grids by chosen weights;
+                           ``stairwell:N/K[@S1,..]``: N shared     ``volunteers.recruits_by_
+                           over K chosen stairwells                stairwell``
+=========================  ======================================  =============================
+
+An objective is ``METRIC`` or ``METRIC:min`` / ``METRIC:max`` (``--objective``); the headline
+metrics have a default direction (``DIRECTIONS``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.errors import InputError
+from sim.experiment.design import DEFAULT_METRICS, EXTRA_METRICS
+from sim.population import apportion
+from sim.scenario import POLICY_NAMES, Scenario, parse_chain
+
+#: lever name -> the scenario key it sets (the one place to change when keys move)
+LEVER_KEYS = {
+    "broadcast.k": "dispatch.broadcast_k",
+    "broadcast.radius_m": "dispatch.broadcast_radius_m",
+    "pairing.max_distance_m": "dispatch.pairing_max_distance_m",
+    "pairing.max_elders_per_helper": "dispatch.pairing_max_elders_per_helper",
+    "policy": "dispatch.policy",
+    "points": "community.service_point_stairwells",
+    "recruit.grid": "volunteers.recruits_by_grid",
+    "recruit.stairwell": "volunteers.recruits_by_stairwell",
+}
+#: numeric levers and whether they take integers
+NUMERIC = {
+    "broadcast.k": int,
+    "broadcast.radius_m": float,
+    "pairing.max_distance_m": float,
+    "pairing.max_elders_per_helper": int,
+}
+#: the headline metrics' better direction (others need METRIC:min or METRIC:max)
+DIRECTIONS = {
+    "urgent_response_time_p90_min": "minimize",
+    "urgent_response_time_p50_min": "minimize",
+    "urgent_response_time_p95_min": "minimize",
+    "urgent_within_window_share": "maximize",
+    "same_day_within_window_share": "maximize",
+    "scheduled_within_window_share": "maximize",
+    "eligible_within_window_share": "maximize",
+    "urgent_unmet_share": "minimize",
+    "same_day_unmet_share": "minimize",
+    "scheduled_unmet_share": "minimize",
+    "eligible_unmet_share": "minimize",
+    "unmet": "minimize",
+    "willing_coverage_15min_share": "maximize",
+    "workload_gini": "minimize",
+}
+METRICS = (*DEFAULT_METRICS, *EXTRA_METRICS)
+LEVER_HELP = (
+    "broadcast.k=1..10, broadcast.radius_m=200..1500[/100], pairing.max_distance_m=50..300, "
+    "pairing.max_elders_per_helper=1..6, policy=nearest,broadcast, points=N[@S1,S2,..], "
+    "recruit=grid:N[@G1,..] or grid:A..B, recruit=stairwell:N/K[@S1,..]"
+)
+
+
+@dataclass
+class Lever:
+    """One lever: its name, the text it came from, and how it suggests values."""
+
+    name: str
+    text: str
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    choices: list[Any] = field(default_factory=list)
+    count: int | tuple[int, int] = 0  # points, recruits (a range: the count is a lever too)
+    spread: int = 1  # recruit.stairwell: how many stairwells
+    candidates: list[int] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return LEVER_KEYS[self.name]
+
+    @property
+    def discrete(self) -> bool:
+        return self.name != "recruit.grid" and (
+            bool(self.choices) or NUMERIC.get(self.name) is not float or self.step is not None
+        )
+
+    def suggest(self, trial: Any) -> dict[str, Any]:
+        """Dotted scenario overrides for this trial."""
+        name = self.name
+        if self.choices:
+            return {self.key: trial.suggest_categorical(name, self.choices)}
+        if name in NUMERIC:
+            if NUMERIC[name] is int:
+                value = trial.suggest_int(name, int(self.low), int(self.high))
+            else:
+                value = trial.suggest_float(name, self.low, self.high, step=self.step)
+            return {self.key: value}
+        count = self.count
+        if isinstance(count, tuple):
+            count = trial.suggest_int(f"{name}.n", *count)
+        if name == "points":
+            sites = [
+                trial.suggest_categorical(f"points.{i}", self.candidates) for i in range(count)
+            ]
+            return {self.key: sorted(sites)}
+        if name == "recruit.stairwell":
+            sites = [
+                trial.suggest_categorical(f"{name}.{i}", self.candidates)
+                for i in range(self.spread)
+            ]
+            shares = apportion(count, np.ones(len(sites)))
+            merged: dict[int, int] = {}
+            for site, n in zip(sites, shares.tolist(), strict=True):
+                merged[site] = merged.get(site, 0) + n
+            return {self.key: [[s, n] for s, n in sorted(merged.items())]}
+        # recruit.grid: a weight per candidate grid, the count shared by largest remainders
+        weights = np.array([trial.suggest_float(f"{name}.w{g}", 0.0, 1.0) for g in self.candidates])
+        if weights.sum() <= 0:
+            weights = np.ones(len(weights))
+        per_grid = np.zeros(max(self.candidates) + 1, dtype=int)
+        per_grid[self.candidates] = apportion(count, weights)
+        return {self.key: per_grid.tolist()}
+
+    def search_space(self) -> dict[str, list[Any]] | None:
+        """Every value of each parameter, for a grid search (None: not enumerable)."""
+        if not self.discrete:
+            return None
+        if self.choices:
+            return {self.name: list(self.choices)}
+        if self.name in NUMERIC:
+            if NUMERIC[self.name] is int:
+                return {self.name: list(range(int(self.low), int(self.high) + 1))}
+            return {self.name: np.arange(self.low, self.high + self.step / 2, self.step).tolist()}
+        space: dict[str, list[Any]] = {}
+        if isinstance(self.count, tuple):
+            space[f"{self.name}.n"] = list(range(self.count[0], self.count[1] + 1))
+        count = self.count[1] if isinstance(self.count, tuple) else self.count
+        slots = count if self.name == "points" else self.spread
+        for i in range(slots):
+            space[f"{self.name}.{i}"] = list(self.candidates)
+        return space
+
+
+def _bad(text: str, message: str) -> InputError:
+    return InputError("--lever", text, message)
+
+
+def _number(text: str, kind: type, spec: str) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise _bad(spec, f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+    if not np.isfinite(value):
+        raise _bad(spec, f"{text!r} is not finite")
+    return value
+
+
+def _range(text: str, kind: type, spec: str) -> tuple[float, float, float | None]:
+    body, _, step_text = text.partition("/")
+    low_text, sep, high_text = body.partition("..")
+    if not sep:
+        raise _bad(spec, "expected LOW..HIGH or a list A,B,C")
+    low, high = _number(low_text, kind, spec), _number(high_text, kind, spec)
+    step = _number(step_text, kind, spec) if step_text else None
+    if low > high:
+        raise _bad(spec, f"LOW {low:g} is above HIGH {high:g}")
+    if step is not None and not step > 0:
+        raise _bad(spec, "the step must be positive")
+    return low, high, step
+
+
+def _indices(text: str, size: int, what: str, spec: str) -> list[int]:
+    if not text:
+        return list(range(size))
+    values = sorted({int(_number(part, int, spec)) for part in text.split(",")})
+    if values[0] < 0 or values[-1] >= size:
+        raise _bad(spec, f"{what} must be from 0 to {size - 1}")
+    return values
+
+
+def _count(text: str, spec: str) -> int | tuple[int, int]:
+    if ".." in text:
+        low, high, _ = _range(text, int, spec)
+        if low < 0:
+            raise _bad(spec, "counts must be 0 or more")
+        return (int(low), int(high))
+    value = int(_number(text, int, spec))
+    if value < 1:
+        raise _bad(spec, "the count must be at least 1")
+    return value
+
+
+def parse_lever(spec: str, scenario: Scenario) -> Lever:
+    """A lever from ``NAME=SPEC``, checked against the scenario; bad input is an InputError."""
+    name, sep, body = spec.partition("=")
+    name, body = name.strip(), body.strip()
+    if not sep or not body:
+        raise _bad(spec, f"expected NAME=SPEC, e.g. {LEVER_HELP}")
+    community = scenario.community
+    if name in NUMERIC:
+        kind = NUMERIC[name]
+        if "," in body:
+            choices = [_number(part, kind, spec) for part in body.split(",")]
+            return Lever(name, spec, choices=sorted(set(choices)))
+        low, high, step = _range(body, kind, spec)
+        if low < 0 or (low == 0 and name != "pairing.max_distance_m"):
+            raise _bad(spec, "values must be positive")
+        return Lever(name, spec, low=low, high=high, step=step)
+    if name == "policy":
+        choices = [part.strip() for part in body.split(",") if part.strip()]
+        for chain in choices:
+            for policy in parse_chain(chain):
+                if policy not in POLICY_NAMES:
+                    raise _bad(spec, f"unknown policy {policy!r} ({', '.join(POLICY_NAMES)})")
+        return Lever(name, spec, choices=choices)
+    if name == "points":
+        count_text, _, where = body.partition("@")
+        count = _count(count_text, spec)
+        if isinstance(count, tuple):
+            raise _bad(spec, "points takes one count, e.g. points=2")
+        candidates = _indices(where, community.stairwells, "stairwells", spec)
+        if community.service_points < 1:
+            raise _bad(spec, "the scenario has no service points to place")
+        return Lever(name, spec, count=count, candidates=candidates)
+    if name == "recruit":
+        kind, _, rest = body.partition(":")
+        rest, _, where = rest.partition("@")
+        if kind == "grid" and rest:
+            candidates = _indices(where, community.grids, "grids", spec)
+            return Lever("recruit.grid", spec, count=_count(rest, spec), candidates=candidates)
+        if kind == "stairwell" and rest:
+            count_text, _, spread_text = rest.partition("/")
+            count = _count(count_text, spec)
+            spread = int(_number(spread_text, int, spec)) if spread_text else 1
+            if spread < 1:
+                raise _bad(spec, "the number of stairwells must be at least 1")
+            candidates = _indices(where, community.stairwells, "stairwells", spec)
+            return Lever(
+                "recruit.stairwell", spec, count=count, spread=spread, candidates=candidates
+            )
+        raise _bad(spec, "expected recruit=grid:N or recruit=stairwell:N/K")
+    known = ", ".join(sorted({n.split(".")[0] if "recruit" in n else n for n in LEVER_KEYS}))
+    raise _bad(spec, f"unknown lever {name!r} (choose from {known})")
+
+
+def parse_levers(specs: list[str], scenario: Scenario) -> list[Lever]:
+    if not specs:
+        raise InputError("--lever", None, f"give at least one lever, e.g. {LEVER_HELP}")
+    levers = [parse_lever(spec, scenario) for spec in specs]
+    names = [lever.name for lever in levers]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError("--lever", twice[0], "given twice")
+    return levers
+
+
+@dataclass(frozen=True)
+class Objective:
+    metric: str
+    direction: str  # "minimize" or "maximize"
+
+    @property
+    def sign(self) -> float:
+        """+1 to minimise, -1 to maximise: sign × value is lower for better."""
+        return 1.0 if self.direction == "minimize" else -1.0
+
+
+_DIRECTION_WORDS = {"min": "minimize", "max": "maximize"}
+
+
+def parse_objectives(specs: list[str]) -> list[Objective]:
+    """Objectives from ``METRIC[:min|max]``; bad input is an InputError on ``--objective``."""
+    if not specs:
+        raise InputError(
+            "--objective", None, "give at least one, e.g. urgent_response_time_p90_min"
+        )
+    objectives = []
+    for spec in specs:
+        metric, _, word = spec.strip().partition(":")
+        if metric not in METRICS:
+            close = [m for m in METRICS if re.sub(r"_", "", metric) in re.sub(r"_", "", m)][:3]
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise InputError("--objective", spec, f"unknown metric {metric!r}{hint}")
+        if word and word not in _DIRECTION_WORDS:
+            raise InputError("--objective", spec, "the direction is min or max")
+        direction = _DIRECTION_WORDS.get(word) or DIRECTIONS.get(metric)
+        if direction is None:
+            raise InputError("--objective", spec, f"say {metric}:min or {metric}:max")
+        objectives.append(Objective(metric, direction))
+    metrics = [o.metric for o in objectives]
+    if len(set(metrics)) < len(metrics):
+        raise InputError("--objective", None, "a metric given twice")
+    return objectives

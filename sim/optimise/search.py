@@ -1,0 +1,240 @@
+"""The search: an optuna study over the levers, every candidate on the same seeds, the best
+re-checked on fresh seeds.
+
+Runs go through the experiment runner (``sim.experiment.runner``: one Parquet file per run,
+named by a hash of its scenario and seed, a local process pool, the same stop on Ctrl-C), so a
+candidate met twice is simulated once. The study lives in ``DIR/study.db`` (SQLite): a search
+killed at any moment resumes with the trials it had; trials it left running are run again with
+the same levers (their finished runs are kept).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import scenario as scenario_module
+from sim.errors import InputError
+from sim.experiment import statistics
+from sim.experiment.runner import RunOptions, Stop, Task, _execute_missing
+from sim.experiment.store import ResultsFolder, now_iso, provenance, run_id
+from sim.optimise.levers import Objective
+from sim.optimise.study import STUDY_FILE, Search, complete, grid_points, open_study
+from sim.optimise.tables import TABLES, best, candidates, front, write_tables
+
+KIND = "optimise"
+#: a search stops when it has asked this many times the trials it had to do (most failed)
+MAX_ATTEMPTS_PER_TRIAL = 3
+
+
+def _tasks(
+    search: Search, scenario: dict[str, Any], seeds: list[int], point: int, folder: ResultsFolder
+) -> list[Task]:
+    metrics = tuple(o.metric for o in search.objectives)
+    return [
+        Task(
+            run_id(scenario, seed),
+            point,
+            None,
+            seed,
+            {"trial": point},
+            scenario,
+            metrics,
+            (),
+            str(folder.run_path(run_id(scenario, seed))),
+        )
+        for seed in seeds
+    ]
+
+
+def _run_entries(tasks: list[Task]) -> dict[str, dict[str, Any]]:
+    """The manifest's run list entries of these tasks (``volsim status`` reads them)."""
+    return {t.run_id: {"run_id": t.run_id, "point": t.point, "seed": t.seed} for t in tasks}
+
+
+def _candidate(search: Search, trial: Any) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for lever in search.levers:
+        overrides.update(lever.suggest(trial))
+    return overrides
+
+
+def _scenario_for(search: Search, overrides: dict[str, Any]) -> dict[str, Any]:
+    return scenario_module.with_overrides(search.scenario, overrides).model_dump(mode="json")
+
+
+def _means(folder: ResultsFolder, tasks: list[Task], objectives: list[Objective]) -> list[float]:
+    """The objectives' means over the tasks' runs (NaN if a run is missing or failed)."""
+    rows = folder.read_runs([t.run_id for t in tasks])
+    if len(rows) < len({t.run_id for t in tasks}) or (rows["status"] != "done").any():
+        return [math.nan] * len(objectives)
+    with warnings.catch_warnings():  # a metric no run defines is NaN: the trial fails
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return [float(np.nanmean(rows[o.metric].astype(float))) for o in objectives]
+
+
+Progress = Callable[[int, int, int], None]
+
+
+def _progress(options: RunOptions, offset: list[int], total: int) -> Progress | None:
+    if options.progress is None:
+        return None
+    outer = options.progress
+
+    def report(done: int, failed: int, _total: int) -> None:
+        outer(offset[0] + done, offset[1] + failed, total)
+
+    return report
+
+
+def run_search(search: Search, out: Path, options: RunOptions) -> dict[str, Any]:
+    """Run (or resume) a search into ``out``; return its manifest. A stop (Ctrl-C, SIGTERM)
+    ends it after the runs in flight: the tables hold what is done."""
+    stop = Stop(options.notice)
+    sha = search.sha256()
+    if search.sampler == "grid":
+        grid_points(search)  # a lever that cannot be enumerated: refused before any file
+    ResultsFolder(out).check(sha, options.fresh)
+    with stop.signals(), ResultsFolder(out).locked() as folder:
+        try:
+            if options.fresh:
+                (folder.path / STUDY_FILE).unlink(missing_ok=True)
+                for name in TABLES:
+                    for suffix in (".parquet", ".csv"):
+                        (folder.path / f"{name}{suffix}").unlink(missing_ok=True)
+            previous = folder.prepare(sha, options.fresh)
+            return _run_locked(search, folder, options, stop, previous)
+        finally:
+            folder.remove_temporary()
+
+
+def _run_locked(
+    search: Search,
+    folder: ResultsFolder,
+    options: RunOptions,
+    stop: Stop,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    import optuna
+
+    manifest = {
+        "kind": KIND,
+        "experiment": f"optimise-{search.scenario.scenario.name}",
+        "experiment_sha256": search.sha256(),
+        "resolved": search.resolved(),
+        "trials": search.trials,
+        "search_seeds": search.search_seeds,
+        "fresh_seeds": search.fresh_seeds,
+        "study": STUDY_FILE,
+        "created": (previous or {}).get("created") or now_iso(),
+        "sessions": [*(previous or {}).get("sessions", [])],
+        "runs": [],
+    }
+    session = {"started": now_iso(), "executor": f"local:{options.workers}", **provenance()}
+    manifest["sessions"].append(session)
+    try:
+        folder.write_manifest(manifest)
+        folder.runs_dir.mkdir(exist_ok=True)
+    except OSError as error:
+        raise InputError(str(folder.path), None, f"cannot write: {error}") from None
+    study = open_study(search, folder.path)
+    done_before = len(complete(study))
+    todo = max(0, search.trials - done_before)
+    total = todo * search.seeds + search.recheck_top * search.recheck_seeds
+    offset = [0, 0]
+    batch_options = RunOptions(
+        workers=options.workers, progress=_progress(options, offset, total), notice=options.notice
+    )
+    waiting = (optuna.trial.TrialState.WAITING,)
+    runs: dict[str, dict[str, Any]] = {r["run_id"]: r for r in (previous or {}).get("runs", [])}
+    attempts = 0
+    while len(complete(study)) < search.trials and not stop.requested:
+        if search.sampler == "grid" and not study.get_trials(deepcopy=False, states=waiting):
+            break  # every combination tried
+        if attempts >= MAX_ATTEMPTS_PER_TRIAL * todo + 10:
+            stop.request(f"{attempts} trials asked, too many failed (see trials.csv, error)")
+            break
+        attempts += min(max(1, options.workers), search.trials - len(complete(study)))
+        size = min(max(1, options.workers), search.trials - len(complete(study)))
+        batch = []
+        for _ in range(size):
+            trial = study.ask()
+            try:
+                overrides = _candidate(search, trial)
+                scenario = _scenario_for(search, overrides)
+            except InputError as error:  # a lever value the scenario refuses
+                trial.set_user_attr("error", str(error))
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                continue
+            trial.set_user_attr("overrides", json.dumps(overrides))
+            seeds = search.search_seeds
+            batch.append((trial, _tasks(search, scenario, seeds, trial.number, folder)))
+        tasks = [t for _, ts in batch for t in ts]
+        runs.update(_run_entries(tasks))
+        counts = _execute_missing(tasks, folder, batch_options, stop, None)
+        offset[0] += counts["done"]
+        offset[1] += counts["failed"]
+        if stop.requested:
+            break  # trials of the batch stay "running": a resume runs them again
+        for trial, trial_tasks in batch:
+            values = _means(folder, trial_tasks, search.objectives)
+            if any(math.isnan(v) for v in values):
+                trial.set_user_attr("error", "a run failed or a metric is undefined (NaN)")
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                study.tell(trial, values)
+    recheck = pd.DataFrame()
+    if not stop.requested and complete(study):
+        recheck = _recheck(search, study, folder, batch_options, stop, runs)
+    manifest["runs"] = list(runs.values())
+    write_tables(search, study, folder, recheck)
+    manifest["tables_written"] = True
+    manifest["complete_trials"] = len(complete(study))
+    manifest["best"] = best(search, recheck)
+    manifest["front_size"] = len(front(search, study)) if complete(study) else 0
+    manifest["rechecked"] = int(recheck["trial"].nunique()) if len(recheck) else 0
+    if stop.requested:
+        session["stopped"] = manifest["stopped"] = stop.reason
+        manifest["interrupted"] = stop.signal
+    else:
+        session["finished"] = now_iso()
+        manifest.pop("stopped", None)
+    with suppress(OSError):
+        folder.write_manifest(manifest)
+    return manifest
+
+
+def _recheck(search, study, folder, options, stop, runs) -> pd.DataFrame:
+    chosen = candidates(search, study)
+    tasks = []
+    for trial in chosen:
+        scenario = _scenario_for(search, json.loads(trial.user_attrs["overrides"]))
+        tasks += _tasks(search, scenario, search.fresh_seeds, trial.number, folder)
+    runs.update(_run_entries(tasks))
+    _execute_missing(tasks, folder, options, stop, None)
+    rows = folder.read_runs([t.run_id for t in tasks])
+    if len(rows) == 0:
+        return pd.DataFrame()
+    by_id = rows.set_index("run_id")
+    runs = pd.DataFrame(
+        [{**by_id.loc[t.run_id].to_dict(), "run_id": t.run_id, "point": t.point} for t in tasks]
+    )
+    runs["trial"] = runs["point"]
+    metrics = [o.metric for o in search.objectives]
+    table = statistics.summarize(runs, ["trial"], metrics).drop(columns="point")
+    searched = {
+        (t.number, o.metric): t.values[i] for t in chosen for i, o in enumerate(search.objectives)
+    }
+    table["search_mean"] = [searched[(r.trial, r.metric)] for r in table.itertuples()]
+    table["direction"] = table["metric"].map({o.metric: o.direction for o in search.objectives})
+    overrides = {t.number: t.user_attrs["overrides"] for t in chosen}
+    table["overrides"] = table["trial"].map(overrides)
+    return table

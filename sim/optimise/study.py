@@ -1,0 +1,124 @@
+"""The study behind ``volsim optimise``: what defines a search (its hash), the sampler, and the
+optuna study in the results folder's SQLite file, with trials a killed search left running
+queued again."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.errors import InputError
+from sim.experiment.design import canonical_json, seeds_for
+from sim.optimise.levers import Lever, Objective
+from sim.scenario import Scenario
+
+STUDY_FILE = "study.db"
+STUDY_NAME = "volsim"
+SAMPLERS = ("auto", "tpe", "nsga2", "grid", "random")
+
+
+@dataclass
+class Search:
+    """Everything that defines a search (what its results folder's hash covers, but
+    ``trials``: asking for more trials continues the same search)."""
+
+    scenario_file: str
+    scenario: Scenario
+    levers: list[Lever]
+    objectives: list[Objective]
+    seeds: int = 3
+    recheck_seeds: int = 10
+    recheck_top: int = 3
+    root_seed: int = 0
+    sampler: str = "auto"
+    trials: int = 30
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def search_seeds(self) -> list[int]:
+        return seeds_for(self.root_seed, self.seeds)
+
+    @property
+    def fresh_seeds(self) -> list[int]:
+        """Seeds the search never used: the next ones of the same sequence."""
+        return seeds_for(self.root_seed, self.seeds + self.recheck_seeds)[self.seeds :]
+
+    def resolved(self) -> dict[str, Any]:
+        return {
+            "scenario_file": self.scenario_file,
+            "scenario": self.scenario.model_dump(mode="json"),
+            "overrides": self.overrides,
+            "levers": [lever.text for lever in self.levers],
+            "objectives": [[o.metric, o.direction] for o in self.objectives],
+            "seeds": self.seeds,
+            "recheck_seeds": self.recheck_seeds,
+            "recheck_top": self.recheck_top,
+            "root_seed": self.root_seed,
+            "sampler": self.sampler,
+        }
+
+    def sha256(self) -> str:
+        return hashlib.sha256(canonical_json(self.resolved()).encode()).hexdigest()
+
+
+def _sampler(search: Search) -> Any:
+    import optuna
+
+    name = search.sampler
+    if name == "auto":  # TPE is good with small budgets, single or several objectives
+        name = "nsga2" if len(search.objectives) > 1 and search.trials >= 200 else "tpe"
+    if name == "grid":  # every combination is queued (grid_points); the rest is random
+        return optuna.samplers.RandomSampler(seed=search.root_seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=search.root_seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=search.root_seed)
+    startup = min(10, max(3, search.trials // 3))
+    return optuna.samplers.TPESampler(seed=search.root_seed, n_startup_trials=startup)
+
+
+def grid_points(search: Search) -> list[dict[str, Any]]:
+    """Every combination of the levers' values (``--sampler grid``), in a fixed order."""
+    space: dict[str, list[Any]] = {}
+    for lever in search.levers:
+        part = lever.search_space()
+        if part is None:
+            raise InputError("--sampler", "grid", f"lever {lever.text!r} is not enumerable")
+        space.update(part)
+    names = list(space)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*space.values())]
+
+
+def open_study(search: Search, folder: Path) -> Any:
+    """The study in ``folder/study.db`` (created or loaded); trials a killed search left
+    running are marked failed and their levers queued again."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    storage = optuna.storages.RDBStorage(f"sqlite:///{folder / STUDY_FILE}")
+    study = optuna.create_study(
+        study_name=STUDY_NAME,
+        storage=storage,
+        load_if_exists=True,
+        directions=[o.direction for o in search.objectives],
+        sampler=_sampler(search),
+    )
+    if search.sampler == "grid" and not study.get_trials(deepcopy=False):
+        for params in grid_points(search):
+            study.enqueue_trial(params)
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        if trial.params:
+            study.enqueue_trial(trial.params, skip_if_exists=False)
+    return study
+
+
+def complete(study: Any) -> list[Any]:
+    import optuna
+
+    return study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
