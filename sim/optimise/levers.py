@@ -7,10 +7,10 @@ scenario keys.
 =========================  ======================================  =============================
 lever                      spec                                    scenario key
 =========================  ======================================  =============================
-``broadcast.k``            ``1..10`` (integers), ``1,3,5`` (list)  ``dispatch.broadcast_k``
-``broadcast.radius_m``     ``200..1500`` (``/100``: in steps)      ``dispatch.broadcast_radius_m``
-``pairing.max_distance_m`` as radius                               ``dispatch.pairing_max_...``
-``pairing.max_elders_per_helper``  as k                            ``dispatch.pairing_max_...``
+``broadcast.k``            ``1..10`` (integers), ``1,3,5`` (list)  ``dispatch.broadcast.k``
+``broadcast.radius_m``     ``200..1500`` (``/100``: in steps)      ``dispatch.broadcast.radius_m``
+``pairing.max_distance_m`` as radius                               ``dispatch.pairing.max_...``
+``pairing.max_elders_per_helper``  as k                            ``dispatch.pairing.max_...``
 ``policy``                 ``nearest,broadcast`` (a list)          ``dispatch.policy``
 ``points``                 ``N`` or ``N@S1,S2,..``: N sites among  ``community.service_point_
                            all (or the listed) stairwells          stairwells``
@@ -40,10 +40,10 @@ from sim.scenario import POLICY_NAMES, Scenario, parse_chain
 
 #: lever name -> the scenario key it sets (the one place to change when keys move)
 LEVER_KEYS = {
-    "broadcast.k": "dispatch.broadcast_k",
-    "broadcast.radius_m": "dispatch.broadcast_radius_m",
-    "pairing.max_distance_m": "dispatch.pairing_max_distance_m",
-    "pairing.max_elders_per_helper": "dispatch.pairing_max_elders_per_helper",
+    "broadcast.k": "dispatch.broadcast.k",
+    "broadcast.radius_m": "dispatch.broadcast.radius_m",
+    "pairing.max_distance_m": "dispatch.pairing.max_distance_m",
+    "pairing.max_elders_per_helper": "dispatch.pairing.max_elders_per_helper",
     "policy": "dispatch.policy",
     "points": "community.service_point_stairwells",
     "recruit.grid": "volunteers.recruits_by_grid",
