@@ -67,6 +67,7 @@ class Roster:
         self._stairwell = population.stairwell.tolist()
         self._floor = population.floor.tolist()
         self._speed = speed_m_per_min
+        self.walks = speed_m_per_min != float("inf")  # False: no travel at all
         self._stair_min = stair_min_per_floor
         self.on_duty = np.zeros(n, dtype=bool)
         self.busy = np.zeros(n, dtype=bool)
@@ -188,8 +189,19 @@ class Roster:
         self._set(v, idle, idle and bool(self.on_duty[v]))
 
     def reserve(self, v: int) -> None:
+        """``v`` holds an offer: neither idle nor free until the answer."""
         self.reserved[v] = True
-        self._set(v, False, False)
+        s = self._stairwell[v]
+        at = self._idle_at[s]
+        if v in at:
+            self.idle_mask[v] = False
+            at.discard(v)
+            self._idle_count[s] -= 1
+        if v in self.free:
+            self.free_mask[v] = False
+            self.free.discard(v)
+            self._free_count[s] -= 1
+        self.changed = True
 
     def release(self, v: int) -> None:
         self.reserved[v] = False
@@ -203,20 +215,27 @@ class Roster:
         self.changed = True
 
     def end_service(self, v: int, busy_min: float, fatigue_per_min: float) -> None:
+        """``v`` finished a service (and holds no offer: only idle volunteers are asked)."""
         self.busy[v] = False
         self.served_count[v] += 1
         self._served[v] += 1
         self.busy_min[v] += busy_min
-        self.week_busy_min[v] += busy_min
-        self.week_services[v] += 1
+        week_busy_min = self.week_busy_min
+        week_busy_min[v] += busy_min
+        week_services = self.week_services
+        week_services[v] += 1
         if (
-            self.week_busy_min[v] >= self._weekly_budget_min
-            or self.week_services[v] >= self._max_services
+            week_busy_min[v] >= self._weekly_budget_min
+            or week_services[v] >= self._max_services
         ):
             self.exhausted[v] = True
+            idle = False
+        else:
+            idle = not (self.reserved[v] or self.exhausted[v])
+            idle = idle and bool(self.population.active[v]) and bool(self.available_today[v])
         if fatigue_per_min:
             self.fatigue[v] = min(1.0, self.fatigue[v] + busy_min * fatigue_per_min)
-        self._update(v)
+        self._set(v, idle, idle and bool(self.on_duty[v]))
 
     def end_day(self, recovery_share: float) -> None:
         self.fatigue *= 1.0 - recovery_share
