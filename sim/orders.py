@@ -254,10 +254,9 @@ class OrderBook:
         self.channel[o] = channel
         self.served_stage[o] = self.stage[o]
         elder = self.elder[o]
-        if self._walks:
-            arrived = now + self.roster.travel_min(v, elder, self.origin.get(o))
-        else:
-            arrived = now  # no travel at all (the queueing limit)
+        # no travel at all in the queueing limit
+        walk_min = self.roster.travel_min(v, elder, self.origin.get(o)) if self._walks else 0.0
+        arrived = now + walk_min
         self.arrived_min[o] = arrived
         helpers = self.helpers_of.get(elder)
         self.familiar[o] = helpers is not None and v in helpers

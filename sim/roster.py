@@ -224,10 +224,7 @@ class Roster:
         week_busy_min[v] += busy_min
         week_services = self.week_services
         week_services[v] += 1
-        if (
-            week_busy_min[v] >= self._weekly_budget_min
-            or week_services[v] >= self._max_services
-        ):
+        if week_busy_min[v] >= self._weekly_budget_min or week_services[v] >= self._max_services:
             self.exhausted[v] = True
             idle = False
         else:
