@@ -191,7 +191,7 @@ class VolunteerModel(mesa.Model):
             self.streams["service"],
             self.streams["needs"],
         )
-        self.dynamics = Dynamics(self)
+        self.dynamics = Dynamics(params, self.population, self.layout, self.roster, self.streams)
         changing = self.dynamics.volunteers_change
         self.orders = OrderBook(
             self.events,

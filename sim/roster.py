@@ -27,6 +27,8 @@ def without(mask: np.ndarray, exclude: set[int] | None) -> np.ndarray:
 
 #: below this many free volunteers, looking at each beats visiting stairwells nearest first
 _FEW = 32
+#: up to this many changes to the free set, updating it beats rebuilding it (Roster.refresh)
+_FEW_CHANGES = 128
 
 
 class _DistanceOrder:
@@ -137,8 +139,8 @@ class Roster:
     def refresh(self) -> None:
         """Recompute who is idle and free after duty or registry changes.
 
-        Idle volunteers change little at a shift change, so their sets and counts are updated;
-        the free set, where hundreds may come on or go off duty, is rebuilt."""
+        Only those whose state changed are touched when they are few (most shift changes);
+        the free set and its counts are rebuilt when many come on or go off duty at once."""
         idle = self.population.active & self.available_today
         idle &= ~(self.busy | self.reserved | self.exhausted)
         mask = self.on_duty & idle
@@ -151,11 +153,22 @@ class Roster:
             s = stairwell[v]
             at[s].add(v)
             idle_count[s] += 1
+        went = np.flatnonzero(self.free_mask > mask).tolist()
+        came = np.flatnonzero(mask > self.free_mask).tolist()
+        if len(went) + len(came) <= _FEW_CHANGES:
+            free, free_count = self.free, self._free_count
+            for v in went:
+                free.discard(v)
+                free_count[stairwell[v]] -= 1
+            for v in came:
+                free.add(v)
+                free_count[stairwell[v]] += 1
+        else:
+            self.free = set(np.flatnonzero(mask).tolist())
+            where = self.population.stairwell[mask]
+            self._free_count = np.bincount(where, minlength=len(at)).tolist()
         self.idle_mask = idle
         self.free_mask = mask
-        self.free = set(np.flatnonzero(mask).tolist())
-        where = self.population.stairwell[mask]
-        self._free_count = np.bincount(where, minlength=len(at)).tolist()
         self.changed = True
 
     def _set(self, v: int, idle: bool, free: bool) -> None:
