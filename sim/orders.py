@@ -61,6 +61,7 @@ class OrderBook:
         self.on_service = on_service
         self.on_decline = on_decline
         # bound once: called at every offer and service
+        self._schedule = queue.schedule
         self._reserve = roster.reserve
         self._decide = acceptance.decide
         self._rate = rating_model.rate
@@ -146,10 +147,10 @@ class OrderBook:
         self.excluded.extend({e} for e in day_orders.elder.tolist())
         expire = day_orders.expire_min
         for i in np.flatnonzero(np.isfinite(expire)).tolist():
-            self.queue.schedule(float(expire[i]), self._expire, first + i)
+            self._schedule(float(expire[i]), self._expire, first + i)
         settle = np.minimum(expire, day_orders.release_min + MIN_PER_DAY).max()
         self.settled_min = max(self.settled_min, float(settle))
-        self.queue.schedule(placed[0], self._place, (first, first + n))
+        self._schedule(placed[0], self._place, (first, first + n))
 
     def _place(self, event: tuple[int, int]) -> None:
         o, day_end = event
@@ -157,10 +158,10 @@ class OrderBook:
         self.counts["requests"] += 1
         now = self.placed_min[o]
         if o + 1 < day_end:
-            self.queue.schedule(self.placed_min[o + 1], self._place, (o + 1, day_end))
+            self._schedule(self.placed_min[o + 1], self._place, (o + 1, day_end))
         release = self.release_min[o]
         if release > now:
-            self.queue.schedule(release, self._release, o)
+            self._schedule(release, self._release, o)
         elif not self._dispatch_one(o) and self.outstanding[o] == 0:
             self._wait(o)
 
@@ -179,7 +180,7 @@ class OrderBook:
             if self.offers[o] and o not in self._retry_due:
                 # declined by all it could ask: forget them in a while (one retry at a time)
                 self._retry_due.add(o)
-                self.queue.schedule(self.queue.now_min + self.retry_interval_min, self._retry, o)
+                self._schedule(self.queue.now_min + self.retry_interval_min, self._retry, o)
 
     def offer(
         self,
@@ -207,7 +208,7 @@ class OrderBook:
         )
         event = (o, v, accepted, self._channel_index[channel])
         if answer_min > 0:
-            self.queue.schedule(self.queue.now_min + answer_min, self._answer, event)
+            self._schedule(self.queue.now_min + answer_min, self._answer, event)
         elif self._answering:
             # an immediate answer given while one is being handled waits its turn, so a long
             # run of declines is a loop, not a recursion
@@ -261,7 +262,7 @@ class OrderBook:
         helpers = self.helpers_of.get(elder)
         self.familiar[o] = helpers is not None and v in helpers
         self.roster.start_service(v)
-        self.queue.schedule(arrived + self.service_min[o], self._finish, o)
+        self._schedule(arrived + self.service_min[o], self._finish, o)
 
     def _finish(self, o: int) -> None:
         now = self.queue.now_min

@@ -79,8 +79,9 @@ class Roster:
         self.free: set[int] = set()
         self.exhausted = np.zeros(n, dtype=bool)
         self.available_today = np.ones(n, dtype=bool)
-        self.week_busy_min = np.zeros(n)
-        self.week_services = np.zeros(n, dtype=np.int64)
+        # the week's work per volunteer as Python lists: updated one at a time at each service
+        self.week_busy_min = [0.0] * n
+        self.week_services = [0] * n
         self._weekly_budget_min = weekly_budget_min
         self._max_services = max_services_per_week if max_services_per_week else 1 << 62
         self.budget_min_total = np.zeros(n)  # budget pledged while active, for utilisation
@@ -96,7 +97,7 @@ class Roster:
         self.served_count = np.zeros(n, dtype=np.int64)
         self._served = [0] * n  # served_count as Python ints, for rankings (one item at a time)
         self.orders_today = [0] * n
-        self.busy_min = np.zeros(n)
+        self._busy_min = [0.0] * n  # minutes served, one at a time (busy_min: as an array)
         self.fatigue = np.zeros(n)
         self.on_duty_min_total = 0.0
 
@@ -106,10 +107,12 @@ class Roster:
         for name in ("on_duty", "busy", "reserved", "free_mask", "idle_mask", "exhausted"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n, dtype=bool)]))
         self.available_today = np.concatenate([self.available_today, np.ones(n, dtype=bool)])
-        for name in ("served_count", "week_services"):
-            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n, dtype=np.int64)]))
-        for name in ("busy_min", "fatigue", "week_busy_min", "budget_min_total"):
+        self.served_count = np.concatenate([self.served_count, np.zeros(n, dtype=np.int64)])
+        for name in ("fatigue", "budget_min_total"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n)]))
+        self.week_busy_min.extend([0.0] * n)
+        self.week_services.extend([0] * n)
+        self._busy_min.extend([0.0] * n)
         self.orders_today.extend([0] * n)
         self._served.extend([0] * n)
         self._stairwell = pop.stairwell.tolist()
@@ -131,8 +134,9 @@ class Roster:
     def new_week(self) -> None:
         """Weekly budgets start again; the week's pledge counts toward utilisation."""
         self.budget_min_total[self.population.active] += self._weekly_budget_min
-        self.week_busy_min[:] = 0.0
-        self.week_services[:] = 0
+        n = len(self.week_busy_min)
+        self.week_busy_min = [0.0] * n
+        self.week_services = [0] * n
         self.exhausted[:] = False
         self.refresh()
 
@@ -232,12 +236,12 @@ class Roster:
         self.busy[v] = False
         self.served_count[v] += 1
         self._served[v] += 1
-        self.busy_min[v] += busy_min
-        week_busy_min = self.week_busy_min
-        week_busy_min[v] += busy_min
-        week_services = self.week_services
-        week_services[v] += 1
-        if week_busy_min[v] >= self._weekly_budget_min or week_services[v] >= self._max_services:
+        self._busy_min[v] += busy_min
+        week_busy_min = self.week_busy_min[v] + busy_min
+        self.week_busy_min[v] = week_busy_min
+        week_services = self.week_services[v] + 1
+        self.week_services[v] = week_services
+        if week_busy_min >= self._weekly_budget_min or week_services >= self._max_services:
             self.exhausted[v] = True
             idle = False
         else:
@@ -252,6 +256,11 @@ class Roster:
         self.orders_today = [0] * len(self.orders_today)
 
     # --- queries ------------------------------------------------------------------------
+    @property
+    def busy_min(self) -> np.ndarray:
+        """Minutes each resident has spent serving (walk and service), as an array."""
+        return np.array(self._busy_min)
+
     def travel_min(self, v: int, elder: int, origin_stairwell: int | None = None) -> float:
         """Walk to the elder's door, from the volunteer's stairwell unless another origin is
         given, and climb to the elder's floor (0 at infinite speed: no travel at all)."""
