@@ -306,7 +306,8 @@ class VolunteerModel(mesa.Model):
 
     def _duty_change(self, hour: int) -> None:
         """Shifts change; waiting orders meet the volunteers who came on duty."""
-        self._set_hour(hour)
+        self.roster.change_shift(hour % 168)
+        self._on_duty_count = int(self.roster.on_duty.sum())
         self.orders.serve_waiting()
         self._schedule_duty_change(hour + 1)
 

@@ -144,10 +144,12 @@ class OrderBook:
         for column in (self.served_stage, self.channel):
             column.extend([-1] * n)
         self.familiar.extend([False] * n)
-        self.excluded.extend({e} for e in day_orders.elder.tolist())
+        self.excluded.extend([{e} for e in day_orders.elder.tolist()])
         expire = day_orders.expire_min
-        for i in np.flatnonzero(np.isfinite(expire)).tolist():
-            self._schedule(float(expire[i]), self._expire, first + i)
+        schedule, on_expiry, isfinite = self._schedule, self._expire, math.isfinite
+        for o, expire_min in enumerate(expire.tolist(), first):
+            if isfinite(expire_min):
+                schedule(expire_min, on_expiry, o)
         settle = np.minimum(expire, day_orders.release_min + MIN_PER_DAY).max()
         self.settled_min = max(self.settled_min, float(settle))
         self._schedule(placed[0], self._place, (first, first + n))

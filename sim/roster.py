@@ -127,6 +127,16 @@ class Roster:
         self.on_duty &= self.available_today
         self.refresh()
 
+    def change_shift(self, hour_of_week: int) -> None:
+        """:meth:`set_hour` within a day, when only duty changes: who is idle (kept up to date at
+        each offer and service; the registry, absences and budgets change only between days,
+        each followed by :meth:`set_hour`) stays, and only the free set follows the duty."""
+        pop = self.population
+        self.on_duty = self.availability[:, hour_of_week][pop.pattern] & pop.active
+        self.on_duty &= self.available_today
+        self._refresh_free(self.on_duty & self.idle_mask)
+        self.changed = True
+
     def start_day(self, available_today: np.ndarray) -> None:
         """Who is well and at home today (the rest are asked by nobody)."""
         self.available_today = available_today
@@ -157,10 +167,17 @@ class Roster:
             s = stairwell[v]
             at[s].add(v)
             idle_count[s] += 1
+        self.idle_mask = idle
+        self._refresh_free(mask)
+        self.changed = True
+
+    def _refresh_free(self, mask: np.ndarray) -> None:
+        """The free set, its mask and counts per stairwell become ``mask``'s: updated in place
+        when few change, rebuilt when many come on or go off duty at once."""
         went = np.flatnonzero(self.free_mask > mask).tolist()
         came = np.flatnonzero(mask > self.free_mask).tolist()
         if len(went) + len(came) <= _FEW_CHANGES:
-            free, free_count = self.free, self._free_count
+            free, free_count, stairwell = self.free, self._free_count, self._stairwell
             for v in went:
                 free.discard(v)
                 free_count[stairwell[v]] -= 1
@@ -170,10 +187,8 @@ class Roster:
         else:
             self.free = set(np.flatnonzero(mask).tolist())
             where = self.population.stairwell[mask]
-            self._free_count = np.bincount(where, minlength=len(at)).tolist()
-        self.idle_mask = idle
+            self._free_count = np.bincount(where, minlength=len(self._idle_at)).tolist()
         self.free_mask = mask
-        self.changed = True
 
     def _set(self, v: int, idle: bool, free: bool) -> None:
         """Volunteer ``v`` becomes idle (reachable at home) and free (on duty) or not.
