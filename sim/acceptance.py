@@ -30,7 +30,13 @@ class AcceptanceModel:
         self._fixed = scenario.volunteers.accept_probability
         self._tireless = scenario.volunteers.always_available
         self._uniform = uniform
+        self._next_uniform = uniform.next
         self._roster = roster
+        # per-run constants of the rule, read at every offer
+        self._base = a.base_probability
+        self._scale_m = a.distance_scale_m
+        self._load_penalty = a.load_penalty_per_order_today
+        self._fatigue_weight = a.fatigue_weight
         self.offers = 0
         self.accepted = 0
 
@@ -40,32 +46,31 @@ class AcceptanceModel:
         """The chance that volunteer ``v`` accepts an order from ``elder``."""
         if self._fixed is not None:
             return self._fixed
-        a, roster = self._params, self._roster
-        p = a.base_probability * math.exp(-roster.distance_m_between(v, elder) / a.distance_scale_m)
-        p *= max(0.0, 1.0 - a.load_penalty_per_order_today * roster.orders_today[v])
+        roster = self._roster
+        p = self._base * math.exp(-roster.distance_m_between(v, elder) / self._scale_m)
+        p *= max(0.0, 1.0 - self._load_penalty * roster.orders_today[v])
         if not self._tireless:
-            p *= 1.0 - a.fatigue_weight * float(roster.fatigue[v])
+            p *= 1.0 - self._fatigue_weight * float(roster.fatigue[v])
         if familiar:
-            p *= a.familiarity_multiplier
+            p *= self._params.familiarity_multiplier
         if on_shift:
-            p *= a.on_shift_multiplier
+            p *= self._params.on_shift_multiplier
         elif not on_duty:
-            p *= a.off_duty_multiplier
+            p *= self._params.off_duty_multiplier
         return min(1.0, max(0.0, p))
 
     def decide(
         self, v: int, elder: int, familiar: bool, channel: Channel, on_shift: bool = False
     ) -> tuple[bool, float]:
         """(accepted, minutes until the answer) for an offer through ``channel``."""
-        if self._fixed is not None:  # the queueing limit: skip the roster look-ups
-            p = self._fixed
-        else:
+        p = self._fixed
+        if p is None:
             on_duty = on_shift or bool(self._roster.on_duty[v])
             p = self.probability(v, elder, familiar, on_duty, on_shift)
-        accepted = p >= 1.0 or (p > 0.0 and self._uniform.next() < p)
+        accepted = p >= 1.0 or (p > 0.0 and self._next_uniform() < p)
         self.offers += 1
         self.accepted += accepted
-        if self._fixed is not None:
+        if self._fixed is not None:  # the queueing limit: answers come at once
             return accepted, 0.0
         return accepted, self._uniform.exponential(channel.answer_delay_mean_min)
 

@@ -67,6 +67,17 @@ class Demand:
         means = [s.mean_min] * len(ORDER_TYPES) if s.mean_min else s.mean_min_by_type.as_list()
         self._service_mean_min = np.array(means, dtype=float)
         self._clocks = NeedClocks(scenario)
+        # the type draw's cumulative shares, as numpy's choice computes them from p
+        self._type_cdf = self._type_share.cumsum()
+        self._type_cdf /= self._type_cdf[-1]
+        self._sigma2 = np.log1p(s.cv**2)
+        self._sigma = np.sqrt(self._sigma2)
+        with np.errstate(divide="ignore"):
+            self._log_mean_min = np.log(self._service_mean_min) - self._sigma2 / 2
+        # who may order and the cumulative shares of their rates, kept while the population's
+        # version (arrivals, departures, yearly refresh) does not change
+        self._clients_key: tuple[int, int] | None = None
+        self._clients: tuple[np.ndarray, np.ndarray, float, np.ndarray] | None = None
         self._surges = [(first, first + days, mult) for first, days, mult in d.surges]
 
     def surge_multiplier(self, day: int) -> float:
@@ -91,11 +102,27 @@ class Demand:
             return clients, rates
         return clients, self._group_rate_per_day[population.client_group[clients]]
 
+    def _clients_now(
+        self, population: Population
+    ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """(clients, rates, their sum, cumulative shares), cached per population version."""
+        key = (population.version, id(population.client_group))
+        if key != self._clients_key or self._clients is None:
+            clients, rates = self.elder_rates_per_day(population)
+            rate_sum = rates.sum()
+            cdf = rates
+            if rate_sum > 0:  # no orders to draw otherwise
+                cdf = (rates / rate_sum).cumsum()
+                cdf /= cdf[-1]
+            self._clients = (clients, rates, rate_sum, cdf)
+            self._clients_key = key
+        return self._clients
+
     def draw_day(self, day: int, population: Population) -> DayOrders:
         """The orders placed on ``day`` (minutes counted from the start of the run)."""
         rng = self._demand_rng
-        clients, rates = self.elder_rates_per_day(population)
-        total = rates.sum() * self.surge_multiplier(day)
+        clients, _, rate_sum, cdf = self._clients_now(population)
+        total = rate_sum * self.surge_multiplier(day)
         if total <= 0:
             empty, none = np.empty(0), np.empty(0, dtype=np.int64)
             return DayOrders(
@@ -105,8 +132,10 @@ class Demand:
         n = int(per_hour.sum())
         hour_start = np.repeat(np.arange(24) * 60.0, per_hour)
         placed = np.sort(day * MIN_PER_DAY + hour_start + rng.random(n) * 60.0)
-        elder = clients[rng.choice(len(clients), n, p=rates / rates.sum())]
-        order_type = rng.choice(len(ORDER_TYPES), n, p=self._type_share)
+        # numpy's choice(len(p), n, p=p) draws exactly so: n uniforms looked up in the
+        # cumulative shares (here computed once, not at every draw)
+        elder = clients[cdf.searchsorted(rng.random(n), side="right")]
+        order_type = self._type_cdf.searchsorted(rng.random(n), side="right")
         clocks = self._clocks.clocks(placed, order_type, self._needs_rng)
         eligible = pairing_eligible(population, elder)
         return DayOrders(
@@ -128,5 +157,4 @@ class Demand:
             return self._service_rng.exponential(mean)
         if s.distribution == "deterministic" or s.cv == 0:
             return mean.copy()
-        sigma2 = np.log1p(s.cv**2)
-        return self._service_rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2))
+        return self._service_rng.lognormal(self._log_mean_min[order_type], self._sigma)

@@ -34,7 +34,9 @@ import numpy as np
 from sim.population import Population, patterns
 
 if TYPE_CHECKING:
-    from sim.model import VolunteerModel
+    from sim.community import Layout
+    from sim.roster import Roster
+    from sim.scenario import Scenario
 
 DAYS_PER_YEAR = 365
 MONTH_START_DAY = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
@@ -51,40 +53,54 @@ def per_period(per_year: np.ndarray | float, days: int) -> np.ndarray | float:
 
 
 class Dynamics:
-    """Daily bookkeeping and periodic updates of the population and the volunteer registry."""
+    """Daily bookkeeping and periodic updates of the population and the volunteer registry.
 
-    def __init__(self, model: VolunteerModel) -> None:
-        params = model.scenario_params
-        self.model = model
-        self.params = params.dynamics
-        self.start_year = params.simulation.start_year
-        self.retiree_age_years = params.volunteers.retiree_age_years
-        self.min_age = params.volunteers.min_age_years
-        self.max_age = params.volunteers.max_age_years
+    It takes only what it uses: the scenario, the residents (updated in place), the layout
+    (stairwells, grids, focal households), the roster (who is busy, fatigue) and the run's
+    ``ageing`` and ``dynamics`` streams. The order book calls :meth:`record_service` and
+    :meth:`record_decline`; the model calls :meth:`end_of_day` and :meth:`end_of_year`.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        population: Population,
+        layout: Layout,
+        roster: Roster,
+        streams: dict[str, np.random.Generator],
+    ) -> None:
+        self.scenario = scenario
+        self.population = population
+        self.layout = layout
+        self.roster = roster
+        self.params = scenario.dynamics
+        self.start_year = scenario.simulation.start_year
+        self.retiree_age_years = scenario.volunteers.retiree_age_years
+        self.min_age = scenario.volunteers.min_age_years
+        self.max_age = scenario.volunteers.max_age_years
         self.fixed_volunteers = (
-            params.volunteers.always_available or params.volunteers.count is not None
+            scenario.volunteers.always_available or scenario.volunteers.count is not None
         )
         self.volunteers_change = self.params.volunteers and not self.fixed_volunteers
         self.people_change = self.params.population
-        self.ageing_rng = model.streams["ageing"]
-        self.rng = model.streams["dynamics"]
+        self.ageing_rng = streams["ageing"]
+        self.rng = streams["dynamics"]
         self.counts = {"arrivals": 0, "births": 0, "deaths": 0, "departures": 0}
         self.counts.update(left_home=0, moved_in_with_family=0, partners=0)
         self.counts.update(joined=0, stopped=0, burnt_out=0, returned=0, left_registry=0)
         self._last_year_counts = dict(self.counts)
-        self.left_day = np.full(model.population.size, -1)
+        self.left_day = np.full(population.size, -1)
         self._period_start = 0
         self._work_today: dict[int, float] = {}
         self._burnt: set[int] = set()  # fatigue reached burnout after a service
-        self._reset_period(model.population.size)
-        layout = model.layout
+        self._reset_period(population.size)
         self._focal_stairwell = layout.building_focal_count[layout.stairwell_building] > 0
         self._tables: dict[int, dict[str, np.ndarray | float]] = {}
 
     def _period_tables(self, days: int) -> dict[str, np.ndarray | float]:
         """Probabilities over a period of ``days`` (cached: periods repeat)."""
         if days not in self._tables:
-            p, people = self.params, self.model.scenario_params.population
+            p, people = self.params, self.scenario.population
             ages = np.arange(MAX_AGE_YEARS + 1)
             # a household moves away at the rate of its oldest member's age band
             move = np.select(
@@ -121,7 +137,7 @@ class Dynamics:
         """A finished service: its rating, its minutes, and burnout if fatigue has built up."""
         self.rating_sum[v] += stars - self.params.rating_neutral_stars
         self._work_today[v] = self._work_today.get(v, 0.0) + work_min
-        if self.model.roster.fatigue[v] >= self.params.burnout_fatigue:
+        if self.roster.fatigue[v] >= self.params.burnout_fatigue:
             self._burnt.add(v)
 
     def record_decline(self, v: int) -> None:
@@ -152,7 +168,7 @@ class Dynamics:
             return none, none
         first, days = self._period_start, day + 1 - self._period_start
         self._period_start = day + 1
-        pop = self.model.population
+        pop = self.population
         tables = self._period_tables(days)
         left, arrived = none, none
         if self.volunteers_change:
@@ -190,7 +206,7 @@ class Dynamics:
         resting = pop.registered & ~pop.active
         back = resting & (u < tables["return"])
         leave = resting & (u > 1.0 - tables["leave"])
-        busy = self.model.roster.busy
+        busy = self.roster.busy
         stop &= ~busy  # a volunteer finishes the order in hand first
         pop.active[stop] = False
         pop.active[back] = True
@@ -228,7 +244,7 @@ class Dynamics:
         return 1.0
 
     def _recruitment(self, pop: Population, first_day: int, days: int) -> None:
-        p, layout = self.params, self.model.layout
+        p, layout = self.params, self.layout
         year = self.calendar(first_day)[0]
         events = np.mean(
             [self.event_multiplier(self.calendar(d)[1]) for d in range(first_day, first_day + days)]
@@ -287,7 +303,7 @@ class Dynamics:
         elder_goes = stays & (size[home] == 1) & (u > 1.0 - elder_p)
         # the top share of that interval: into a family household of the same stairwell
         into_family = elder_goes & (
-            u > 1.0 - elder_p * self.model.scenario_params.population.moves_in_with_family_share
+            u > 1.0 - elder_p * self.scenario.population.moves_in_with_family_share
         )
         if self.fixed_volunteers:  # the queueing-limit volunteers never leave
             for leaving in (dies, moves, leaves_home, elder_goes, into_family):
@@ -334,14 +350,14 @@ class Dynamics:
         singles = np.flatnonzero(
             here & (size[pop.household] == 1) & (pop.age_years >= 22) & (pop.age_years < 60)
         )
-        partner_p = per_period(self.model.scenario_params.population.single_partner_per_year, days)
+        partner_p = per_period(self.scenario.population.single_partner_per_year, days)
         singles = singles[rng.random(len(singles)) < partner_p]
         if households == 0 and len(singles) == 0 and (births == 0 or not mothers.any()):
             return np.empty(0, dtype=np.int64)
         ages, household, stairwell, floor = [], [], [], []
         next_household = int(pop.household.max()) + 1
-        layout = self.model.layout
-        floors = self.model.scenario_params.community.floors_per_building
+        layout = self.layout
+        floors = self.scenario.community.floors_per_building
         for h in range(households):
             size = int(rng.choice([1, 2, 3], p=[0.3, 0.3, 0.4]))
             adult = int(rng.integers(22, 46))
@@ -392,7 +408,7 @@ class Dynamics:
         """Birthdays; volunteers of 80 stop; arrangements and order groups recomputed."""
         if not self.people_change:
             return
-        pop = self.model.population
+        pop = self.population
         pop.age_years[pop.present] += 1
         aged_out = pop.registered & (pop.age_years > self.max_age)
         if self.fixed_volunteers:
@@ -405,7 +421,7 @@ class Dynamics:
         """What decides sustainability, for the year's row: living arrangements of those aged
         60+, helpers aged 60-69 per elder eligible for a pair, the age of active volunteers,
         and stops (burnout among them) in the year."""
-        pop = self.model.population
+        pop = self.population
         elder = pop.present & (pop.age_years >= 60)
         n_elder = max(1, int(elder.sum()))
         eligible = pop.present & (pop.age_years >= 80) & (pop.living_alone | pop.empty_nest)

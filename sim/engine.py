@@ -53,18 +53,29 @@ class EventQueue:
         if self._next_sample_min >= self._sample_until_min:
             self._next_sample_min = math.inf
 
-    def schedule(self, time_min: float, callback: Callable[[Any], None], argument: Any) -> None:
-        heapq.heappush(self._heap, (time_min, next(self._sequence), callback, argument))
+    def schedule(
+        self,
+        time_min: float,
+        callback: Callable[[Any], None],
+        argument: Any,
+        _push: Callable = heapq.heappush,
+    ) -> None:
+        _push(self._heap, (time_min, next(self._sequence), callback, argument))
 
     def run_until(self, end_min: float) -> None:
         """Run every event due before ``end_min``, then set the clock to ``end_min``."""
         heap = self._heap
         pop = heapq.heappop
         count = 0
-        while heap and heap[0][0] < end_min:
-            if heap[0][0] > self._next_sample_min:
-                self._sample(heap[0][0])
-            time_min, _, callback, argument = pop(heap)
+        next_sample_min = self._next_sample_min
+        while heap:
+            time_min = heap[0][0]
+            if time_min >= end_min:
+                break
+            if time_min > next_sample_min:
+                self._sample(time_min)
+                next_sample_min = self._next_sample_min
+            _, _, callback, argument = pop(heap)
             self.now_min = time_min
             callback(argument)
             count += 1

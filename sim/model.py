@@ -191,7 +191,7 @@ class VolunteerModel(mesa.Model):
             self.streams["service"],
             self.streams["needs"],
         )
-        self.dynamics = Dynamics(self)
+        self.dynamics = Dynamics(params, self.population, self.layout, self.roster, self.streams)
         changing = self.dynamics.volunteers_change
         self.orders = OrderBook(
             self.events,
@@ -306,7 +306,8 @@ class VolunteerModel(mesa.Model):
 
     def _duty_change(self, hour: int) -> None:
         """Shifts change; waiting orders meet the volunteers who came on duty."""
-        self._set_hour(hour)
+        self.roster.change_shift(hour % 168)
+        self._on_duty_count = int(self.roster.on_duty.sum())
         self.orders.serve_waiting()
         self._schedule_duty_change(hour + 1)
 

@@ -56,9 +56,16 @@ class OrderBook:
         self.roster = roster
         self.acceptance = acceptance
         self.rating_model = rating_model
-        self.dispatcher: Any = None  # the policy chain, set once policies are built
+        self._dispatcher: Any = None  # the policy chain, set once policies are built
+        self._dispatch_one: Callable[[int], bool] = lambda o: False
         self.on_service = on_service
         self.on_decline = on_decline
+        # bound once: called at every offer and service
+        self._schedule = queue.schedule
+        self._reserve = roster.reserve
+        self._decide = acceptance.decide
+        self._rate = rating_model.rate
+        self._walks = roster.walks
         self._channels = {name: getattr(scenario.channels, name) for name in CHANNEL_NAMES}
         self._channel_index = {name: i for i, name in enumerate(CHANNEL_NAMES)}
         self.retry_interval_min = scenario.dispatch.retry_interval_min
@@ -101,6 +108,16 @@ class OrderBook:
         #: when every order added so far has been released and had its time to be taken
         self.settled_min = 0.0
 
+    @property
+    def dispatcher(self) -> Any:
+        """The policy chain (set once policies are built)."""
+        return self._dispatcher
+
+    @dispatcher.setter
+    def dispatcher(self, chain: Any) -> None:
+        self._dispatcher = chain
+        self._dispatch_one = chain.dispatch
+
     # --- placing ------------------------------------------------------------------------
     def start_day(self, day_orders: DayOrders) -> None:
         """Add the day's orders to the book; each is placed by an event at its time."""
@@ -127,13 +144,15 @@ class OrderBook:
         for column in (self.served_stage, self.channel):
             column.extend([-1] * n)
         self.familiar.extend([False] * n)
-        self.excluded.extend({e} for e in day_orders.elder.tolist())
+        self.excluded.extend([{e} for e in day_orders.elder.tolist()])
         expire = day_orders.expire_min
-        for i in np.flatnonzero(np.isfinite(expire)).tolist():
-            self.queue.schedule(float(expire[i]), self._expire, first + i)
+        schedule, on_expiry, isfinite = self._schedule, self._expire, math.isfinite
+        for o, expire_min in enumerate(expire.tolist(), first):
+            if isfinite(expire_min):
+                schedule(expire_min, on_expiry, o)
         settle = np.minimum(expire, day_orders.release_min + MIN_PER_DAY).max()
         self.settled_min = max(self.settled_min, float(settle))
-        self.queue.schedule(placed[0], self._place, (first, first + n))
+        self._schedule(placed[0], self._place, (first, first + n))
 
     def _place(self, event: tuple[int, int]) -> None:
         o, day_end = event
@@ -141,12 +160,12 @@ class OrderBook:
         self.counts["requests"] += 1
         now = self.placed_min[o]
         if o + 1 < day_end:
-            self.queue.schedule(self.placed_min[o + 1], self._place, (o + 1, day_end))
+            self._schedule(self.placed_min[o + 1], self._place, (o + 1, day_end))
         release = self.release_min[o]
         if release > now:
-            self.queue.schedule(release, self._release, o)
-        else:
-            self._dispatch(o)
+            self._schedule(release, self._release, o)
+        elif not self._dispatch_one(o) and self.outstanding[o] == 0:
+            self._wait(o)
 
     def _release(self, o: int) -> None:
         if self.status[o] == PENDING:
@@ -154,7 +173,7 @@ class OrderBook:
 
     # --- offers -------------------------------------------------------------------------
     def _dispatch(self, o: int) -> None:
-        if not self.dispatcher.dispatch(o) and self.outstanding[o] == 0:
+        if not self._dispatch_one(o) and self.outstanding[o] == 0:
             self._wait(o)
 
     def _wait(self, o: int) -> None:
@@ -163,7 +182,7 @@ class OrderBook:
             if self.offers[o] and o not in self._retry_due:
                 # declined by all it could ask: forget them in a while (one retry at a time)
                 self._retry_due.add(o)
-                self.queue.schedule(self.queue.now_min + self.retry_interval_min, self._retry, o)
+                self._schedule(self.queue.now_min + self.retry_interval_min, self._retry, o)
 
     def offer(
         self,
@@ -181,67 +200,71 @@ class OrderBook:
         """
         if origin_stairwell is not None:
             self.origin[o] = origin_stairwell
-        self.roster.reserve(v)
+        self._reserve(v)
         self.offers[o] += 1
         self.outstanding[o] += 1
-        elder = self.elder[o]
-        familiar = v in self.helpers_of.get(elder, ())
-        accepted, answer_min = self.acceptance.decide(
-            v, elder, familiar, self._channels[channel], on_shift
+        helpers = self.helpers_of.get(self.elder[o])
+        familiar = helpers is not None and v in helpers
+        accepted, answer_min = self._decide(
+            v, self.elder[o], familiar, self._channels[channel], on_shift
         )
         event = (o, v, accepted, self._channel_index[channel])
         if answer_min > 0:
-            self.queue.schedule(self.queue.now_min + answer_min, self._answer, event)
-        else:
-            self._answer_now(event)
-
-    def _answer_now(self, event: tuple[int, int, bool, int]) -> None:
-        """An immediate answer; answers given while one is being handled wait their turn, so a
-        long run of declines is a loop, not a recursion."""
-        if self._answering:
+            self._schedule(self.queue.now_min + answer_min, self._answer, event)
+        elif self._answering:
+            # an immediate answer given while one is being handled waits its turn, so a long
+            # run of declines is a loop, not a recursion
             self._immediate.append(event)
-            return
-        self._answering = True
-        try:
-            self._answer(event)
-            while self._immediate:
-                self._answer(self._immediate.popleft())
-        finally:
-            self._answering = False
+        else:
+            self._answering = True
+            try:
+                self._answer(event)
+                while self._immediate:
+                    self._answer(self._immediate.popleft())
+            finally:
+                self._answering = False
 
     def _answer(self, event: tuple[int, int, bool, int]) -> None:
         o, v, accepted, channel = event
-        if accepted and not self.roster.population.present[v]:
+        roster = self.roster
+        if accepted and not roster.population.present[v]:
             accepted = False  # died or moved away while the offer was out
         self.outstanding[o] -= 1
         if self.status[o] != PENDING:
-            self.roster.release(v)
-            self.serve_waiting()
+            roster.release(v)
+            if self.waiting:
+                self.serve_waiting()
             return
         if accepted:
             self._start(o, v, channel)
             return
-        self.roster.release(v)
+        roster.release(v)
         self.excluded[o].add(v)
         if self.on_decline is not None:
             self.on_decline(v)
         self.origin.pop(o, None)
         self._dispatch(o)
-        self.serve_waiting()
+        if self.waiting:
+            self.serve_waiting()
 
     def _start(self, o: int, v: int, channel: int) -> None:
         now = self.queue.now_min
-        self.waiting.pop(o, None)
+        if self.waiting:
+            self.waiting.pop(o, None)
         self.status[o] = ACCEPTED
         self.volunteer[o] = v
         self.accepted_min[o] = now
         self.channel[o] = channel
         self.served_stage[o] = self.stage[o]
-        arrived = now + self.roster.travel_min(v, self.elder[o], self.origin.get(o))
+        elder = self.elder[o]
+        # no travel at all in the queueing limit
+        walk_min = self.roster.travel_min(v, elder, self.origin.get(o)) if self._walks else 0.0
+        arrived = now + walk_min
         self.arrived_min[o] = arrived
-        self.familiar[o] = v in self.helpers_of.get(self.elder[o], ())
+        helpers = self.helpers_of.get(elder)
+        self.familiar[o] = helpers is not None and v in helpers
         self.roster.start_service(v)
-        self.queue.schedule(arrived + self.service_min[o], self._finish, o)
+        self._schedule(arrived + self.service_min[o], self._finish, o)
 
     def _finish(self, o: int) -> None:
         now = self.queue.now_min
@@ -249,14 +272,19 @@ class OrderBook:
         self.status[o] = SERVED
         self.ended_min[o] = now
         self.counts["served"] += 1
-        stars = self.rating_model.rate(self.arrived_min[o] - self.due_min[o], self.familiar[o])
+        stars = self._rate(self.arrived_min[o] - self.due_min[o], self.familiar[o])
         self.rating[o] = stars
-        self.helpers_of.setdefault(elder, set()).add(v)
+        helpers = self.helpers_of.get(elder)
+        if helpers is None:
+            self.helpers_of[elder] = {v}
+        else:
+            helpers.add(v)
         work_min = now - self.accepted_min[o]
         self.roster.end_service(v, work_min, self.fatigue_per_min)
         if self.on_service is not None:
             self.on_service(v, stars, work_min)
-        self.serve_waiting()
+        if self.waiting:
+            self.serve_waiting()
 
     def _expire(self, o: int) -> None:
         if self.status[o] == PENDING:

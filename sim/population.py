@@ -45,6 +45,9 @@ class Population:
     client_group: np.ndarray
     present: np.ndarray  # living in the community (not dead, not moved away)
     motivation: np.ndarray  # of registered volunteers, 0-1 (sim.dynamics)
+    #: bumped whenever who may order changes (arrivals, departures, yearly refresh), so that
+    #: per-day readers (sim.demand) can keep what they derive from it
+    version: int = 0
 
     @property
     def size(self) -> int:
@@ -66,7 +69,9 @@ class Population:
         """Add residents (every field given); return their ids."""
         first = self.size
         for f in fields(self):
-            setattr(self, f.name, np.concatenate([getattr(self, f.name), columns[f.name]]))
+            if f.name != "version":
+                setattr(self, f.name, np.concatenate([getattr(self, f.name), columns[f.name]]))
+        self.version += 1
         return np.arange(first, self.size)
 
     def remove(self, ids: np.ndarray) -> None:
@@ -74,6 +79,7 @@ class Population:
         for name in ("present", "registered", "active", "living_alone", "empty_nest"):
             getattr(self, name)[ids] = False
         self.client_group[ids] = 0
+        self.version += 1
 
     def refresh_households(self, retiree_age_years: int) -> None:
         """Living arrangements, availability patterns and order groups from ages and households
@@ -91,6 +97,7 @@ class Population:
         self.client_group = np.where(
             here, client_groups(self.age_years, self.living_alone, self.empty_nest), 0
         )
+        self.version += 1
 
 
 def apportion(total: int, weights: np.ndarray) -> np.ndarray:

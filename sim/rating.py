@@ -14,14 +14,20 @@ from sim.streams import Buffered
 
 class RatingModel:
     def __init__(self, scenario: Scenario, normal: Buffered) -> None:
-        self._params = scenario.rating
+        r = scenario.rating
+        self._params = r
         self._normal = normal
+        # per-run constants, read at every service
+        self._base = r.base_stars
+        self._late_penalty = r.late_penalty_per_min
+        self._familiar_bonus = r.familiar_bonus_stars
+        self._noise_sd = r.noise_sd_stars
+        self._next_normal = normal.next
 
     def rate(self, late_min: float, familiar: bool) -> float:
-        r = self._params
-        stars = r.base_stars - r.late_penalty_per_min * max(0.0, late_min)
+        stars = self._base - self._late_penalty * max(0.0, late_min)
         if familiar:
-            stars += r.familiar_bonus_stars
-        if r.noise_sd_stars > 0:
-            stars += r.noise_sd_stars * self._normal.next()
+            stars += self._familiar_bonus
+        if self._noise_sd > 0:
+            stars += self._noise_sd * self._next_normal()
         return min(5.0, max(1.0, stars))

@@ -27,6 +27,8 @@ def without(mask: np.ndarray, exclude: set[int] | None) -> np.ndarray:
 
 #: below this many free volunteers, looking at each beats visiting stairwells nearest first
 _FEW = 32
+#: up to this many changes to the free set, updating it beats rebuilding it (Roster.refresh)
+_FEW_CHANGES = 128
 
 
 class _DistanceOrder:
@@ -67,6 +69,7 @@ class Roster:
         self._stairwell = population.stairwell.tolist()
         self._floor = population.floor.tolist()
         self._speed = speed_m_per_min
+        self.walks = speed_m_per_min != float("inf")  # False: no travel at all
         self._stair_min = stair_min_per_floor
         self.on_duty = np.zeros(n, dtype=bool)
         self.busy = np.zeros(n, dtype=bool)
@@ -76,8 +79,9 @@ class Roster:
         self.free: set[int] = set()
         self.exhausted = np.zeros(n, dtype=bool)
         self.available_today = np.ones(n, dtype=bool)
-        self.week_busy_min = np.zeros(n)
-        self.week_services = np.zeros(n, dtype=np.int64)
+        # the week's work per volunteer as Python lists: updated one at a time at each service
+        self.week_busy_min = [0.0] * n
+        self.week_services = [0] * n
         self._weekly_budget_min = weekly_budget_min
         self._max_services = max_services_per_week if max_services_per_week else 1 << 62
         self.budget_min_total = np.zeros(n)  # budget pledged while active, for utilisation
@@ -93,7 +97,7 @@ class Roster:
         self.served_count = np.zeros(n, dtype=np.int64)
         self._served = [0] * n  # served_count as Python ints, for rankings (one item at a time)
         self.orders_today = [0] * n
-        self.busy_min = np.zeros(n)
+        self._busy_min = [0.0] * n  # minutes served, one at a time (busy_min: as an array)
         self.fatigue = np.zeros(n)
         self.on_duty_min_total = 0.0
 
@@ -103,10 +107,12 @@ class Roster:
         for name in ("on_duty", "busy", "reserved", "free_mask", "idle_mask", "exhausted"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n, dtype=bool)]))
         self.available_today = np.concatenate([self.available_today, np.ones(n, dtype=bool)])
-        for name in ("served_count", "week_services"):
-            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n, dtype=np.int64)]))
-        for name in ("busy_min", "fatigue", "week_busy_min", "budget_min_total"):
+        self.served_count = np.concatenate([self.served_count, np.zeros(n, dtype=np.int64)])
+        for name in ("fatigue", "budget_min_total"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n)]))
+        self.week_busy_min.extend([0.0] * n)
+        self.week_services.extend([0] * n)
+        self._busy_min.extend([0.0] * n)
         self.orders_today.extend([0] * n)
         self._served.extend([0] * n)
         self._stairwell = pop.stairwell.tolist()
@@ -121,6 +127,16 @@ class Roster:
         self.on_duty &= self.available_today
         self.refresh()
 
+    def change_shift(self, hour_of_week: int) -> None:
+        """:meth:`set_hour` within a day, when only duty changes: who is idle (kept up to date at
+        each offer and service; the registry, absences and budgets change only between days,
+        each followed by :meth:`set_hour`) stays, and only the free set follows the duty."""
+        pop = self.population
+        self.on_duty = self.availability[:, hour_of_week][pop.pattern] & pop.active
+        self.on_duty &= self.available_today
+        self._refresh_free(self.on_duty & self.idle_mask)
+        self.changed = True
+
     def start_day(self, available_today: np.ndarray) -> None:
         """Who is well and at home today (the rest are asked by nobody)."""
         self.available_today = available_today
@@ -128,16 +144,17 @@ class Roster:
     def new_week(self) -> None:
         """Weekly budgets start again; the week's pledge counts toward utilisation."""
         self.budget_min_total[self.population.active] += self._weekly_budget_min
-        self.week_busy_min[:] = 0.0
-        self.week_services[:] = 0
+        n = len(self.week_busy_min)
+        self.week_busy_min = [0.0] * n
+        self.week_services = [0] * n
         self.exhausted[:] = False
         self.refresh()
 
     def refresh(self) -> None:
         """Recompute who is idle and free after duty or registry changes.
 
-        Idle volunteers change little at a shift change, so their sets and counts are updated;
-        the free set, where hundreds may come on or go off duty, is rebuilt."""
+        Only those whose state changed are touched when they are few (most shift changes);
+        the free set and its counts are rebuilt when many come on or go off duty at once."""
         idle = self.population.active & self.available_today
         idle &= ~(self.busy | self.reserved | self.exhausted)
         mask = self.on_duty & idle
@@ -151,11 +168,27 @@ class Roster:
             at[s].add(v)
             idle_count[s] += 1
         self.idle_mask = idle
-        self.free_mask = mask
-        self.free = set(np.flatnonzero(mask).tolist())
-        where = self.population.stairwell[mask]
-        self._free_count = np.bincount(where, minlength=len(at)).tolist()
+        self._refresh_free(mask)
         self.changed = True
+
+    def _refresh_free(self, mask: np.ndarray) -> None:
+        """The free set, its mask and counts per stairwell become ``mask``'s: updated in place
+        when few change, rebuilt when many come on or go off duty at once."""
+        went = np.flatnonzero(self.free_mask > mask).tolist()
+        came = np.flatnonzero(mask > self.free_mask).tolist()
+        if len(went) + len(came) <= _FEW_CHANGES:
+            free, free_count, stairwell = self.free, self._free_count, self._stairwell
+            for v in went:
+                free.discard(v)
+                free_count[stairwell[v]] -= 1
+            for v in came:
+                free.add(v)
+                free_count[stairwell[v]] += 1
+        else:
+            self.free = set(np.flatnonzero(mask).tolist())
+            where = self.population.stairwell[mask]
+            self._free_count = np.bincount(where, minlength=len(self._idle_at)).tolist()
+        self.free_mask = mask
 
     def _set(self, v: int, idle: bool, free: bool) -> None:
         """Volunteer ``v`` becomes idle (reachable at home) and free (on duty) or not.
@@ -188,8 +221,19 @@ class Roster:
         self._set(v, idle, idle and bool(self.on_duty[v]))
 
     def reserve(self, v: int) -> None:
+        """``v`` holds an offer: neither idle nor free until the answer."""
         self.reserved[v] = True
-        self._set(v, False, False)
+        s = self._stairwell[v]
+        at = self._idle_at[s]
+        if v in at:
+            self.idle_mask[v] = False
+            at.discard(v)
+            self._idle_count[s] -= 1
+        if v in self.free:
+            self.free_mask[v] = False
+            self.free.discard(v)
+            self._free_count[s] -= 1
+        self.changed = True
 
     def release(self, v: int) -> None:
         self.reserved[v] = False
@@ -203,26 +247,35 @@ class Roster:
         self.changed = True
 
     def end_service(self, v: int, busy_min: float, fatigue_per_min: float) -> None:
+        """``v`` finished a service (and holds no offer: only idle volunteers are asked)."""
         self.busy[v] = False
         self.served_count[v] += 1
         self._served[v] += 1
-        self.busy_min[v] += busy_min
-        self.week_busy_min[v] += busy_min
-        self.week_services[v] += 1
-        if (
-            self.week_busy_min[v] >= self._weekly_budget_min
-            or self.week_services[v] >= self._max_services
-        ):
+        self._busy_min[v] += busy_min
+        week_busy_min = self.week_busy_min[v] + busy_min
+        self.week_busy_min[v] = week_busy_min
+        week_services = self.week_services[v] + 1
+        self.week_services[v] = week_services
+        if week_busy_min >= self._weekly_budget_min or week_services >= self._max_services:
             self.exhausted[v] = True
+            idle = False
+        else:
+            idle = not (self.reserved[v] or self.exhausted[v])
+            idle = idle and bool(self.population.active[v]) and bool(self.available_today[v])
         if fatigue_per_min:
             self.fatigue[v] = min(1.0, self.fatigue[v] + busy_min * fatigue_per_min)
-        self._update(v)
+        self._set(v, idle, idle and bool(self.on_duty[v]))
 
     def end_day(self, recovery_share: float) -> None:
         self.fatigue *= 1.0 - recovery_share
         self.orders_today = [0] * len(self.orders_today)
 
     # --- queries ------------------------------------------------------------------------
+    @property
+    def busy_min(self) -> np.ndarray:
+        """Minutes each resident has spent serving (walk and service), as an array."""
+        return np.array(self._busy_min)
+
     def travel_min(self, v: int, elder: int, origin_stairwell: int | None = None) -> float:
         """Walk to the elder's door, from the volunteer's stairwell unless another origin is
         given, and climb to the elder's floor (0 at infinite speed: no travel at all)."""

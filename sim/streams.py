@@ -47,10 +47,12 @@ class Buffered:
         self._values: list[float] = []
 
     def next(self) -> float:
-        if not self._values:
+        try:
+            return self._values.pop()
+        except IndexError:  # a new block, the same numbers in the same order
             self._values = self._draw(self._block).tolist()
             self._values.reverse()
-        return self._values.pop()
+            return self._values.pop()
 
     def exponential(self, mean: float) -> float:
         """An exponential variate with this mean (0 if the mean is 0)."""

@@ -1,0 +1,44 @@
+"""sim.dynamics on its own: built from what it uses (scenario, residents, layout, roster, streams),
+without a VolunteerModel, it conserves people over a year of daily bookkeeping and periods."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import scenario as scenario_module
+from sim.community import build_layout
+from sim.dynamics import DAYS_PER_YEAR, Dynamics
+from sim.population import availability_table, build_population
+from sim.roster import Roster
+from sim.streams import spawn_streams
+
+
+def test_dynamics_without_a_model_conserves_people() -> None:
+    params = scenario_module.with_overrides(
+        scenario_module.Scenario(), {"dynamics.population": True, "dynamics.volunteers": True}
+    )
+    streams = spawn_streams(3)
+    layout = build_layout(params.community, streams["layout"])
+    population = build_population(params, layout, streams["population"], "test")
+    roster = Roster(
+        population,
+        layout,
+        availability_table(params, params.simulation.start_weekday),
+        params.travel.speed_m_per_min,
+        params.travel.stair_min_per_floor,
+    )
+    dynamics = Dynamics(params, population, layout, roster, streams)
+    start = population.residents
+    for day in range(DAYS_PER_YEAR):
+        arrived, _ = dynamics.end_of_day(day, last=day + 1 == DAYS_PER_YEAR)
+        if len(arrived):
+            roster.grow(len(arrived))
+    dynamics.end_of_year()
+    c = dynamics.counts
+    assert (
+        population.residents == start + c["arrivals"] + c["births"] - c["deaths"] - c["departures"]
+    )
+    assert c["deaths"] > 0 and c["joined"] > 0
+    assert not (population.active & ~population.present).any()
+    assert not (population.registered & ~population.present).any()
+    assert np.isfinite(population.motivation).all()
