@@ -392,7 +392,7 @@ def sobol_design(
     if cpu is not None:
         lines.append(
             f"# (about {cpu:,.0f} s of runs at that folder's mean wall time per run: "
-            f"{cpu / 3600 / 2:.1f} h on two cores)."
+            f"{cpu / 60 / 2:,.0f} minutes on two cores)."
         )
     lines += [
         "",
@@ -411,6 +411,10 @@ def sobol_design(
     for key in ("root_seed", "baseline_policy", "metrics"):
         if experiment.get(key) is not None:
             lines.append(f"{key} = {_toml_value(experiment[key])}")
+    overrides = spec.get("overrides") or {}
+    if overrides:
+        lines += ["", "[overrides]"]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in overrides.items()]
     lines += ["", "[design]", 'kind = "sobol"', f"samples = {samples}", "second_order = false"]
     lines += ["sample_seed = 0", "", "[variables]"]
     for key, values in listed.items():

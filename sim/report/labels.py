@@ -824,24 +824,23 @@ _ZH_HOLDS = {
     "holds.col.mu_star": "μ*",
     "holds.col.sigma": "σ",
     "holds.sobol_cell": "S1 {s1} ± {s1c}；ST {st} ± {stc}",
-    "holds.condition.above": "{name}高于{value}{unit}",
-    "holds.condition.below": "{name}低于{value}{unit}",
-    "holds.condition.between": "{name}在{low}至{high}{unit}之间",
+    "holds.condition.above": "{name}高于{value}",
+    "holds.condition.below": "{name}低于{value}",
+    "holds.condition.between": "{name}在{low}至{high}之间",
     "holds.condition.and": "且",
     "sentence.holds_rule": (
         "只有在整个合理假设空间内都站得住的比较才列为结论：A在至少{holds}的样本点上优于B，且B超出"
         "种子噪声优于A的样本点少于{noise}；其余比较注明其成立的条件。"
     ),
-    "sentence.holds_found": "{scenario}，{metric}：在整个合理假设空间内站得住的是{pairs}。",
-    "sentence.holds_none": "{scenario}，{metric}：没有一项比较在整个合理假设空间内站得住。",
+    "sentence.holds_found": "{metric}：在整个合理假设空间内站得住的是{pairs}。",
+    "holds.lead": "{scenario}，",
+    "sentence.holds_none": "{metric}：没有一项比较在整个合理假设空间内站得住。",
     "sentence.holds_pair": "{a}优于{b}（{share}的样本点）",
-    "sentence.depends": (
-        "{scenario}：{a}在{share}的合理假设空间内{metric}优于{b}；当{condition}时不如{b}。"
-    ),
+    "sentence.depends": ("{a}在{share}的合理假设空间内{metric}优于{b}；当{condition}时不如{b}。"),
     "sentence.depends_nobox": (
-        "{scenario}：{a}在{share}的合理假设空间内{metric}优于{b}；其余情形没有少数几个假设能说清。"
+        "{a}在{share}的合理假设空间内{metric}优于{b}；其余情形没有少数几个假设能说清。"
     ),
-    "sentence.no_difference": "{scenario}：{a}与{b}的{metric}在所有样本点上都相同。",
+    "sentence.no_difference": "{a}与{b}的{metric}在所有样本点上都相同。",
     "sentence.assumed_values": (
         "以上比较都基于情景的假设取值；其中哪些在各假设的合理范围内站得住，由稳健性实验检验"
         "（experiments/robustness.toml；volsim report DIR --robustness 稳健性结果目录）。"
@@ -897,31 +896,28 @@ _EN_HOLDS = {
     "holds.col.mu_star": "μ*",
     "holds.col.sigma": "σ",
     "holds.sobol_cell": "S1 {s1} ± {s1c}; ST {st} ± {stc}",
-    "holds.condition.above": "the {name} is above {value}{unit}",
-    "holds.condition.below": "the {name} is below {value}{unit}",
-    "holds.condition.between": "the {name} is between {low} and {high}{unit}",
+    "holds.condition.above": "the {name} is above {value}",
+    "holds.condition.below": "the {name} is below {value}",
+    "holds.condition.between": "the {name} is between {low} and {high}",
     "holds.condition.and": " and ",
     "sentence.holds_rule": (
         "Only comparisons that hold across the plausible space are stated as findings: A beats "
         "B at {holds} of the sampled points or more, and B beats A beyond the seeds' noise at "
         "fewer than {noise}; every other comparison is stated with its condition."
     ),
-    "sentence.holds_found": "{scenario}, {metric}: across the plausible space, {pairs}.",
-    "sentence.holds_none": (
-        "{scenario}, {metric}: no comparison holds across the whole plausible space."
-    ),
+    "sentence.holds_found": "{metric}: across the plausible space, {pairs}.",
+    "holds.lead": "in {scenario}, ",
+    "sentence.holds_none": ("{metric}: no comparison holds across the whole plausible space."),
     "sentence.holds_pair": "{a} beats {b} ({share} of the points)",
     "sentence.depends": (
-        "{scenario}: {a} beats {b} on the {metric} in {share} of the plausible space; it loses "
+        "{a} beats {b} on the {metric} in {share} of the plausible space; it loses "
         "where {condition}."
     ),
     "sentence.depends_nobox": (
-        "{scenario}: {a} beats {b} on the {metric} in {share} of the plausible space; no few "
+        "{a} beats {b} on the {metric} in {share} of the plausible space; no few "
         "assumptions single out where it loses."
     ),
-    "sentence.no_difference": (
-        "{scenario}: {a} and {b} have the same {metric} at every sampled point."
-    ),
+    "sentence.no_difference": ("{a} and {b} have the same {metric} at every sampled point."),
     "sentence.assumed_values": (
         "These comparisons are at the scenario's assumed values; which of them hold across the "
         "plausible ranges of the assumptions is what the robustness experiment tests "
