@@ -137,7 +137,9 @@ def load(folder: Path, write: bool = True, option: str | None = None) -> Robustn
 
 
 def percent(share: float) -> str:
-    return f"{L.number(share * 100, 0)}%"
+    """A share of points as a whole percentage, rounded down: 89.9% is "89%", never "90%",
+    so a share shown at the 90% rule's threshold has met it."""
+    return f"{math.floor(share * 100 + 1e-9):.0f}%"
 
 
 def _capital(lang: str, text: str) -> str:
