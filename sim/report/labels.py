@@ -976,9 +976,10 @@ def variable_name(lang: str, variable: str) -> str:
     key without a label as it is (a scenario key)."""
     if f"variable.{variable}" in LABELS[lang]:
         return LABELS[lang][f"variable.{variable}"]
-    if variable in PARAMETERS:
+    if variable in PARAMETERS:  # a share is plotted as a fraction: no "%" after its name
         name, units = parameter_name(lang, variable), parameter_unit(lang, variable)
-        return t(lang, "axis.value_unit", label=name, unit=units) if units else name
+        shown = units and PARAMETERS[variable][2] != "pct"
+        return t(lang, "axis.value_unit", label=name, unit=units) if shown else name
     return variable
 
 
