@@ -329,6 +329,11 @@ def _command_discover(args: argparse.Namespace) -> int:
     path = discover.write(args.dir, table)
     discover.print_table(table)
     print(f"written to {path} (and discovery.parquet)")
+    if args.sobol_design:
+        out = discover.write_sobol_design(
+            args.dir, args.sobol_design, args.top, args.samples, args.seeds
+        )
+        print(f"Sobol design over the top {args.top} parameters written to {out}")
     return 0
 
 
@@ -336,7 +341,10 @@ def _command_report(args: argparse.Namespace) -> int:
     from sim.report import write_report
 
     started = time.perf_counter()
-    index = write_report(Path(args.dir), lang=args.lang, baseline=args.baseline)
+    robustness = Path(args.robustness) if args.robustness else None
+    index = write_report(
+        Path(args.dir), lang=args.lang, baseline=args.baseline, robustness=robustness
+    )
     print(f"report written to {index} in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -682,10 +690,28 @@ def build_parser() -> argparse.ArgumentParser:
             "headline metric (urgent p90, urgent within window, urgent unmet), the share of "
             "sampled points where A beats B, and a PRIM box naming the few assumptions, with "
             "thresholds, under which the usual winner loses. Writes DIR/discovery.csv and "
-            "DIR/discovery.parquet. Exit status 2 if DIR is not such a results folder."
+            "DIR/discovery.parquet. A comparison holds when A beats B at 90% of the points or "
+            "more and B beats A beyond the seeds' noise at fewer than 5% (docs/ODD.md §7.15). "
+            "With --sobol-design, also writes a Sobol experiment over the --top parameters "
+            "with the largest Morris mu* (DIR must be a finished Morris experiment). "
+            "Exit status 2 if DIR is not such a results folder."
         ),
     )
     discover.add_argument("dir", help="results folder of `volsim experiment`")
+    discover.add_argument(
+        "--sobol-design",
+        metavar="OUT.toml",
+        help="write a Sobol experiment over the parameters that matter most to OUT.toml",
+    )
+    discover.add_argument(
+        "--top", type=int, default=8, help="parameters in the Sobol design (default 8)"
+    )
+    discover.add_argument(
+        "--samples", type=int, default=32, help="Sobol N, a power of two (default 32)"
+    )
+    discover.add_argument(
+        "--seeds", type=int, help="seeds of the Sobol design (default: the folder's)"
+    )
     discover.set_defaults(handler=_command_discover)
 
     report = commands.add_parser(
@@ -695,7 +721,10 @@ def build_parser() -> argparse.ArgumentParser:
             "Write DIR/report/index.html: a self-contained page (works offline) with a summary "
             "in plain words, the policy comparison, response-time distributions, a map of the "
             "community, daily series, workloads and (where swept or computed) parameter effects "
-            "and sensitivity indices; every figure also as PNG and SVG beside it. The folder is "
+            "and sensitivity indices; every figure also as PNG and SVG beside it. A robustness "
+            "design (Morris or Sobol over ranged parameters, or a folder with discovery results) "
+            "gets the section 'What holds, and what depends on assumptions' (discovery is run if "
+            "missing), and its summary states as findings only what holds. The folder is "
             "checked before drawing and the files are written all or none (exit status 2 for "
             "bad input, 1 if they cannot be written, e.g. a full disk)."
         ),
@@ -706,6 +735,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--baseline", help="policy to compare against (default: the experiment's baseline_policy)"
+    )
+    report.add_argument(
+        "--robustness",
+        metavar="ROBUSTNESS_DIR",
+        help=(
+            "results folder of a robustness experiment (experiments/robustness.toml): the "
+            "summary then says which of this report's comparisons hold across the plausible "
+            "ranges and which assumptions could flip the others"
+        ),
     )
     report.set_defaults(handler=_command_report)
 

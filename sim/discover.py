@@ -6,15 +6,24 @@ Input is a results folder of an experiment with ``policy`` as a variable and sam
 same seeds for every policy: common random numbers). For each setting of the other listed
 variables (the scenario), each pair of policies A, B and each headline metric:
 
-* ``share_a_better``: the share of sampled points where A is strictly better than B (lower
-  urgent p90 and unmet share, higher share within the window);
+* ``share_a_better`` (``share_b_better``): the share of sampled points where A's (B's) mean over
+  seeds is strictly better (lower urgent p90 and unmet share, higher share within the window);
+* ``share_a_clearly_better`` (``share_b_clearly_better``): the share where it is better by more
+  than the seeds' noise, ``NOISE_SE`` standard errors of the point's mean paired difference (the
+  seeds' spread of paired differences pooled over the pair's points, so two seeds suffice);
+* ``holds``: ``a`` (``b``) when the comparison holds across the space: A beats B at
+  ``HOLDS_SHARE`` or more of the points and B beats A beyond the noise at fewer than
+  ``NOISE_SHARE`` of them (docs/ODD.md §7.15 justifies both); empty when neither holds;
 * a PRIM box around the *less common* outcome (where the usual winner loses): the assumptions it
   restricts, with their thresholds, its coverage (the share of those cases inside the box) and
   density (the share of the box's points that are such cases). The box is the one on PRIM's
   peeling trajectory with at most ``MAX_DIMENSIONS`` restrictions that has the best harmonic
   mean of coverage and density. No box when one policy wins everywhere sampled.
 
-``volsim discover DIR`` writes ``DIR/discovery.csv`` (and ``.parquet``) and prints the table.
+``limits`` holds the box as JSON (``[[key, low or null, high or null], ...]``) for the report's
+sentences. ``volsim discover DIR`` writes ``DIR/discovery.csv`` (and ``.parquet``) and prints the
+table; ``--sobol-design OUT.toml --top K`` also writes the Sobol follow-up over the K parameters
+that matter most by Morris mu* (:func:`parameter_ranking`, :func:`write_sobol_design`).
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -42,6 +52,29 @@ HEADLINE_METRICS = {
 MAX_DIMENSIONS = 3
 #: PRIM's smallest box, as a share of the points
 MASS_MIN = 0.05
+#: a comparison holds when A beats B at this share of the sampled points or more ...
+HOLDS_SHARE = 0.9
+#: ... and B beats A beyond the seeds' noise at fewer than this share of them
+NOISE_SHARE = 0.05
+#: "beyond the noise": more than this many standard errors of the point's mean difference
+NOISE_SE = 2.0
+#: the columns discovery adds to a row (the rest name the scenario)
+FIELDS = (
+    "metric",
+    "a",
+    "b",
+    "points",
+    "share_a_better",
+    "share_b_better",
+    "share_a_clearly_better",
+    "share_b_clearly_better",
+    "holds",
+    "box_holds",
+    "conditions",
+    "limits",
+    "coverage",
+    "density",
+)
 
 
 def read_results(folder: str | Path) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -76,40 +109,67 @@ def read_results(folder: str | Path) -> tuple[pd.DataFrame, list[str], list[str]
     return runs, sampled, listed
 
 
-def point_means(runs: pd.DataFrame, sampled: list[str], listed: list[str]) -> pd.DataFrame:
-    """One row per sampled point, setting of the listed variables and policy: metric means over
-    seeds. Points are identified by their sampled values (a Morris design repeats some)."""
-    metrics = [m for m in HEADLINE_METRICS if m in runs]
-    keys = [*listed, *sampled]
-    return runs.groupby(keys, dropna=False)[metrics].mean().reset_index()
+def paired_differences(
+    runs: pd.DataFrame, sampled: list[str], listed: list[str], metric: str, a: str, b: str
+) -> pd.DataFrame:
+    """Per scenario, sampled point and seed where both ran: how much better A is than B on
+    ``metric`` (positive: A better), over the seed-mean of each policy's runs at that point."""
+    context = [name for name in listed if name != "policy"]
+    keys = [*context, *sampled, "seed"]
+    values = runs[runs["policy"].isin([a, b])].groupby([*keys, "policy"], dropna=False)[metric]
+    wide = values.mean().unstack("policy")
+    if a not in wide or b not in wide:
+        return pd.DataFrame(columns=[*keys, "gain"])
+    gain = wide[a] - wide[b] if HEADLINE_METRICS[metric] else wide[b] - wide[a]
+    return gain.dropna().rename("gain").reset_index()
 
 
-def compare(means: pd.DataFrame, sampled: list[str], listed: list[str]) -> list[dict[str, Any]]:
+def point_gains(gains: pd.DataFrame, sampled: list[str]) -> pd.DataFrame:
+    """Per sampled point: the mean gain over seeds and its standard error, from the variance
+    of the per-seed gains pooled over every point (each point has only a few seeds)."""
+    by_point = gains.groupby(sampled, dropna=False)["gain"]
+    table = by_point.agg(gain="mean", n="count", var="var").reset_index()
+    dof = (table["n"] - 1).clip(lower=0)
+    pooled = (table["var"].fillna(0) * dof).sum() / dof.sum() if dof.sum() > 0 else math.nan
+    table["se"] = np.sqrt(pooled / table["n"]) if np.isfinite(pooled) else math.nan
+    return table
+
+
+def verdict(share_a: float, share_b: float, clear_a: float, clear_b: float) -> str:
+    """``a`` or ``b`` when that policy's advantage holds across the space, else empty."""
+    if share_a >= HOLDS_SHARE and clear_b < NOISE_SHARE:
+        return "a"
+    if share_b >= HOLDS_SHARE and clear_a < NOISE_SHARE:
+        return "b"
+    return ""
+
+
+def compare(runs: pd.DataFrame, sampled: list[str], listed: list[str]) -> list[dict[str, Any]]:
     """The discovery table's rows (see the module docstring)."""
     context = [name for name in listed if name != "policy"]
     rows = []
-    groups = means.groupby(context, dropna=False) if context else [((), means)]
+    groups = runs.groupby(context, dropna=False, sort=True) if context else [((), runs)]
     for setting, frame in groups:
         setting = setting if isinstance(setting, tuple) else (setting,)
-        metrics = [m for m in HEADLINE_METRICS if m in frame]
-        wide = frame.pivot_table(
-            index=sampled, columns="policy", values=metrics, aggfunc="first", dropna=False
-        )
         policies = sorted(frame["policy"].unique(), key=str)
-        for metric in metrics:
-            larger_better = HEADLINE_METRICS[metric]
+        for metric in [m for m in HEADLINE_METRICS if m in frame]:
             for a, b in itertools.combinations(policies, 2):
-                ya, yb = wide[(metric, a)], wide[(metric, b)]
-                both = ya.notna() & yb.notna()
-                if not both.any():
+                gains = paired_differences(frame, sampled, [], metric, a, b)
+                if gains.empty:
                     continue
-                better = (ya > yb) if larger_better else (ya < yb)
-                x = wide.index.to_frame(index=False)[both.to_numpy()]
-                wins = better[both].to_numpy()
+                points = point_gains(gains, sampled)
+                gain, se = points["gain"].to_numpy(), points["se"].to_numpy()
+                noise = np.where(np.isfinite(se), NOISE_SE * se, 0.0)
+                shares = {
+                    "share_a_better": float((gain > 0).mean()),
+                    "share_b_better": float((gain < 0).mean()),
+                    "share_a_clearly_better": float((gain > noise).mean()),
+                    "share_b_clearly_better": float((gain < -noise).mean()),
+                }
                 row = dict(zip(context, setting, strict=True))
-                row |= {"metric": metric, "a": a, "b": b, "points": int(both.sum())}
-                row |= {"share_a_better": float(wins.mean())}
-                row |= box_row(x, wins)
+                row |= {"metric": metric, "a": a, "b": b, "points": len(points)} | shares
+                row["holds"] = verdict(*shares.values())
+                row |= box_row(points[sampled], gain > 0)
                 rows.append(row)
     return rows
 
@@ -119,25 +179,40 @@ def box_row(x: pd.DataFrame, wins: np.ndarray) -> dict[str, Any]:
     fields: which outcome the box holds, its conditions, coverage and density."""
     a_mostly = wins.mean() >= 0.5
     interest = ~wins if a_mostly else wins
-    empty = {"box_holds": "", "conditions": "", "coverage": math.nan, "density": math.nan}
+    empty = {"box_holds": "", "conditions": "", "limits": "[]"}
+    empty |= {"coverage": math.nan, "density": math.nan}
     if not interest.any():  # the usual winner wins at every point
         return empty | {"conditions": "everywhere sampled"}
     box = find_box(x, interest.astype(int))
     if box is None:
         return empty
-    conditions, coverage, density = box
+    limits, coverage, density = box
     holds = "b better or equal" if a_mostly else "a better"
     return {
         "box_holds": holds,
-        "conditions": conditions,
+        "conditions": conditions_text(limits),
+        "limits": json.dumps(limits),
         "coverage": coverage,
         "density": density,
     }
 
 
-def find_box(x: pd.DataFrame, y: np.ndarray) -> tuple[str, float, float] | None:
-    """One PRIM box for the cases ``y == 1``: its conditions as text (``key >= a``,
-    ``key <= b``; ``;`` between them), coverage and density; None if PRIM finds none."""
+def conditions_text(limits: list[list[Any]]) -> str:
+    """A box's limits as text: ``key >= a``, ``key <= b``, ``a <= key <= b``; ``;`` between."""
+    parts = []
+    for name, low, high in limits:
+        if low is not None and high is not None:
+            parts.append(f"{low:.3g} <= {name} <= {high:.3g}")
+        elif low is not None:
+            parts.append(f"{name} >= {low:.3g}")
+        else:
+            parts.append(f"{name} <= {high:.3g}")
+    return "; ".join(parts)
+
+
+def find_box(x: pd.DataFrame, y: np.ndarray) -> tuple[list[list[Any]], float, float] | None:
+    """One PRIM box for the cases ``y == 1``: its limits (``[key, low, high]``, None for a side
+    it leaves open), coverage and density; None if PRIM finds none."""
     x = x.reset_index(drop=True).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ema-workbench warns of optional parts it has not
@@ -163,23 +238,18 @@ def find_box(x: pd.DataFrame, y: np.ndarray) -> tuple[str, float, float] | None:
     initial = finder.box_init
     parts = []
     for name in limits.columns:
-        low, high = limits[name].iloc[0], limits[name].iloc[1]
-        low0, high0 = initial[name].iloc[0], initial[name].iloc[1]
-        if low > low0 and high < high0:
-            parts.append(f"{low:.3g} <= {name} <= {high:.3g}")
-        elif low > low0:
-            parts.append(f"{name} >= {low:.3g}")
-        elif high < high0:
-            parts.append(f"{name} <= {high:.3g}")
+        low, high = float(limits[name].iloc[0]), float(limits[name].iloc[1])
+        low0, high0 = float(initial[name].iloc[0]), float(initial[name].iloc[1])
+        if low > low0 or high < high0:
+            parts.append([name, low if low > low0 else None, high if high < high0 else None])
     step = trajectory.loc[best]
-    return "; ".join(parts), float(step["coverage"]), float(step["density"])
+    return parts, float(step["coverage"]), float(step["density"])
 
 
 def discover(folder: str | Path) -> pd.DataFrame:
     """The discovery table of a results folder (read, averaged over seeds, compared)."""
     runs, sampled, listed = read_results(folder)
-    means = point_means(runs, sampled, listed)
-    return pd.DataFrame(compare(means, sampled, listed))
+    return pd.DataFrame(compare(runs, sampled, listed), columns=None)
 
 
 def write(folder: str | Path, table: pd.DataFrame) -> Path:
@@ -202,31 +272,20 @@ def print_table(table: pd.DataFrame) -> None:
     from rich.table import Table
 
     out = Table(title="Where policy A beats policy B over the plausible space (volsim discover)")
-    context = [c for c in table.columns if c not in _FIELDS]
-    names = [*context, "metric", "a", "b", "points", "A better", "where it flips", "cov", "dens"]
+    context = [c for c in table.columns if c not in FIELDS]
+    names = [*context, "metric", "a", "b", "points", "A better", "B better", "holds"]
+    names += ["where it flips", "cov", "dens"]
     for name in names:
         out.add_column(name, overflow="fold")
     for row in table.to_dict("records"):
         cells = [escape(_label(row[c])) for c in context]
         cells += [row["metric"], row["a"], row["b"], str(row["points"])]
-        cells += [f"{row['share_a_better']:.0%}"]
+        cells += [f"{row['share_a_better']:.0%}", f"{row['share_b_better']:.0%}"]
+        cells += [{"a": row["a"], "b": row["b"]}.get(row["holds"], "-")]
         cells += [escape(row["conditions"] or "-")]
         cells += [_share(row["coverage"]), _share(row["density"])]
         out.add_row(*cells)
     Console().print(out)
-
-
-_FIELDS = {
-    "metric",
-    "a",
-    "b",
-    "points",
-    "share_a_better",
-    "box_holds",
-    "conditions",
-    "coverage",
-    "density",
-}
 
 
 def _label(value: Any) -> str:
@@ -237,3 +296,163 @@ def _label(value: Any) -> str:
 
 def _share(value: float) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.0%}"
+
+
+# --- which assumptions matter, and the Sobol follow-up -----------------------------------------
+
+#: the file of a results folder with the Morris or Sobol indices (sim/experiment/runner.py)
+SENSITIVITY = "sensitivity.parquet"
+
+
+def read_sensitivity(folder: str | Path) -> pd.DataFrame:
+    """The sensitivity indices of a Morris or Sobol results folder (InputError if none)."""
+    path = Path(folder) / SENSITIVITY
+    if not path.is_file():
+        raise InputError(str(path), None, "missing: not a finished Morris or Sobol experiment")
+    return pd.read_parquet(path)
+
+
+def parameter_ranking(
+    sensitivity: pd.DataFrame, metrics: list[str] | None = None, index: str = "mu_star"
+) -> pd.DataFrame:
+    """The parameters by how much they matter over the headline metrics: ``score`` is the
+    mean over every (policy, scenario, metric) combination of the parameter's index divided by
+    the combination's largest (so metrics in different units weigh alike); highest first."""
+    metrics = list(HEADLINE_METRICS) if metrics is None else metrics
+    table = sensitivity[sensitivity["metric"].isin(metrics) & sensitivity[index].notna()]
+    if table.empty:
+        return pd.DataFrame(columns=["parameter", "score"])
+    combos = [c for c in table.columns[: list(table.columns).index("metric")]] + ["metric"]
+    largest = table.groupby(combos, dropna=False)[index].transform("max")
+    share = (table[index] / largest.where(largest > 0)).fillna(0.0)
+    score = share.groupby(table["parameter"]).mean().rename("score")
+    return score.sort_values(ascending=False, kind="stable").reset_index()
+
+
+def _toml_value(value: Any) -> str:
+    """A number, string or list of them as TOML (strings as JSON strings, which TOML reads)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def _rebase(path: str, source: Path | None, target_dir: Path) -> str:
+    """A path written relative to ``source``'s folder, rewritten relative to ``target_dir``."""
+    if source is None or Path(path).is_absolute():
+        return path
+    absolute = (source.parent / path).resolve()
+    return Path(os.path.relpath(absolute, target_dir.resolve())).as_posix()
+
+
+def sobol_design(
+    folder: str | Path, out: str | Path, top: int, samples: int, seeds: int | None = None
+) -> str:
+    """The text of a Sobol experiment over the ``top`` parameters the Morris results folder
+    ranks highest (:func:`parameter_ranking`), the others at each scenario's values; the same
+    policies, scenarios, metrics, baseline and root seed. Paths are rewritten for ``out``."""
+    folder, out = Path(folder), Path(out)
+    if top < 1:
+        raise InputError("--top", None, f"must be 1 or more, got {top}")
+    if samples < 1:
+        raise InputError("--samples", None, f"must be 1 or more, got {samples}")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    spec = manifest["resolved"]["experiment"]
+    sensitivity = read_sensitivity(folder)
+    if "mu_star" not in sensitivity:
+        raise InputError(str(folder / SENSITIVITY), "mu_star", "not a Morris results folder")
+    ranking = parameter_ranking(sensitivity).head(top)
+    variables = spec["variables"]
+    source = Path(manifest.get("experiment_file") or "")
+    source = source if source.name and source.is_file() else None
+    listed = {k: v for k, v in variables.items() if not isinstance(v, dict)}
+    if "scenario" in listed:
+        listed["scenario"] = [_rebase(p, source, out.parent) for p in listed["scenario"]]
+    experiment = spec["experiment"]
+    seeds = int(seeds or experiment.get("seeds") or len(manifest.get("seeds", [])) or 2)
+    k = len(ranking)
+    combos = math.prod(len(v) for v in listed.values())
+    runs = samples * (k + 2) * combos * seeds
+    cpu = _cpu_estimate(folder, listed, samples * (k + 2) * seeds)
+    name = experiment.get("name", folder.name)
+    lines = [
+        f"# Sobol follow-up of {name}: first-order and total Sobol indices (SALib) of the {k}",
+        "# assumptions that matter most by its Morris screening, every other assumption at each",
+        "# scenario's own value. Generated by",
+        f"#   volsim discover {folder.as_posix()} --sobol-design {out.as_posix()} --top {top} "
+        f"--samples {samples}",
+        "# from the Morris ranking of that results folder (mu* over the headline metrics, each",
+        "# (policy, scenario, metric) scaled by its largest mu*, averaged; score after each key).",
+        f"# {samples} × ({k} + 2) = {samples * (k + 2)} sample rows × {combos} policy and scenario "
+        f"combinations × {seeds} seeds = {runs:,} runs",
+    ]
+    if cpu is not None:
+        lines.append(
+            f"# (about {cpu:,.0f} s of runs at that folder's mean wall time per run: "
+            f"{cpu / 60 / 2:,.0f} minutes on two cores)."
+        )
+    lines += [
+        "",
+        "[experiment]",
+        f"name = {_toml_value(str(name) + '-sobol')}",
+        f"description = {_toml_value(f'Sobol indices of the {k} assumptions that matter most')}",
+    ]
+    if "scenario" in experiment:
+        lines.append(
+            f"scenario = {_toml_value(_rebase(experiment['scenario'], source, out.parent))}"
+        )
+    for key in ("days",):
+        if experiment.get(key):
+            lines.append(f"{key} = {_toml_value(experiment[key])}")
+    lines.append(f"seeds = {seeds}")
+    for key in ("root_seed", "baseline_policy", "metrics"):
+        if experiment.get(key) is not None:
+            lines.append(f"{key} = {_toml_value(experiment[key])}")
+    overrides = spec.get("overrides") or {}
+    if overrides:
+        lines += ["", "[overrides]"]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in overrides.items()]
+    lines += ["", "[design]", 'kind = "sobol"', f"samples = {samples}", "second_order = false"]
+    lines += ["sample_seed = 0", "", "[variables]"]
+    for key, values in listed.items():
+        lines.append(f"{_toml_key(key)} = {_toml_value(values)}")
+    for parameter, score in ranking.itertuples(index=False):
+        bounds = variables[parameter]
+        lines.append(
+            f"{_toml_key(parameter)} = {{ min = {bounds['min']!r}, max = {bounds['max']!r} }}"
+            f"  # score {score:.2f}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").isalnum() else json.dumps(key)
+
+
+def _cpu_estimate(folder: Path, listed: dict[str, list], rows_seeds: int) -> float | None:
+    """CPU seconds of a design with ``rows_seeds`` sample rows × seeds per combination of the
+    listed variables, at the folder's mean time per run of each combination."""
+    runs, _, _ = read_results(folder)
+    if "wall_seconds" not in runs:
+        return None
+    keys = [k for k in listed if k in runs]
+    per_run = runs.groupby(keys)["wall_seconds"].mean() if keys else runs["wall_seconds"].mean()
+    total = (
+        float(np.sum(per_run)) if keys else float(per_run) * math.prod(map(len, listed.values()))
+    )
+    return total * rows_seeds
+
+
+def write_sobol_design(
+    folder: str | Path, out: str | Path, top: int, samples: int, seeds: int | None = None
+) -> Path:
+    """:func:`sobol_design` written to ``out`` (whole or not at all)."""
+    text = sobol_design(folder, out, top, samples, seeds)
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out

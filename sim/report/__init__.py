@@ -19,6 +19,7 @@ import matplotlib
 
 from sim.errors import InputError
 from sim.report import data, figures, fonts, html, labels, mapfig, optimise, summary_text
+from sim.report import robustness as robustness_module
 from sim.storage import Writer, check_writable, write_files, writing
 
 REPORT_DIR = "report"
@@ -34,10 +35,26 @@ def plots_for(results: data.Results, lang: str) -> list[figures.Plot]:
         figures.yearly_series(results, lang),
         figures.workload(results, lang),
     ]
-    plots += [figures.sweep(results, lang, variable) for variable in results.numeric]
+    plots += [figures.sweep(results, lang, variable) for variable in swept(results)]
     if results.sensitivity is not None:
         plots.append(figures.sensitivity(results, lang))
     return plots
+
+
+#: a design sampling more variables than this draws sweeps of only the top ones
+MAX_SWEEPS = 6
+
+
+def swept(results: data.Results) -> list[str]:
+    """The numeric variables drawn as sweeps: all of them, or in a screening of many (the
+    robustness designs) the ``MAX_SWEEPS`` with the largest sensitivity indices."""
+    numeric = results.numeric
+    table = results.sensitivity
+    if len(numeric) <= MAX_SWEEPS or table is None or table.empty:
+        return numeric[:MAX_SWEEPS] if len(numeric) > MAX_SWEEPS else numeric
+    index = "ST" if "ST" in table.columns else "mu_star"
+    ranking = figures.sensitivity_ranking(table[table[index].notna()], index)
+    return [p for p in ranking.index if p in numeric][:MAX_SWEEPS]
 
 
 def _render(plot: figures.Plot) -> tuple[bytes, bytes, tuple[int, int]]:
@@ -55,8 +72,18 @@ def _bytes_writer(content: bytes) -> Writer:
     return lambda tmp: Path(tmp).write_bytes(content)
 
 
-def write_report(results_dir: Path, lang: str = "zh", baseline: str | None = None) -> Path:
+def write_report(
+    results_dir: Path,
+    lang: str = "zh",
+    baseline: str | None = None,
+    robustness: Path | None = None,
+) -> Path:
     """Write the report of a results folder into ``results_dir/report``; return index.html.
+
+    A robustness design (:func:`sim.report.robustness.is_design`) gets the section "What holds,
+    and what depends on assumptions" (discovery is run and written into the folder if missing)
+    and a summary of what holds; an ordinary experiment's summary is checked against the
+    robustness results folder ``robustness`` when given (``volsim report --robustness``).
 
     Raises:
         InputError: for an unknown ``lang``, a folder that is not a finished results folder,
@@ -76,6 +103,14 @@ def write_report(results_dir: Path, lang: str = "zh", baseline: str | None = Non
     rc = fonts.rc_params(lang)
     folder = results.path / REPORT_DIR
     check_writable(folder, str(results.path))
+    own = robustness_module.load(results.path) if robustness_module.is_design(results) else None
+    other = None
+    if own is None and robustness is not None:
+        other = robustness_module.load(Path(robustness), write=False, option="--robustness")
+    sections = []
+    if own is not None:
+        title = labels.t(lang, "section.holds")
+        sections.append(("holds", title, robustness_module.section(own, lang)))
     images, writers = {}, {}
     with matplotlib.rc_context(rc), fonts.glyphs_checked():
         plots = plots_for(results, lang)
@@ -85,8 +120,8 @@ def write_report(results_dir: Path, lang: str = "zh", baseline: str | None = Non
                 images[plot.stem] = (png, size)
                 writers[folder / f"{plot.stem}.png"] = _bytes_writer(png)
                 writers[folder / f"{plot.stem}.svg"] = _bytes_writer(svg)
-    sentences = summary_text.sentences(results, lang)
-    text = html.page(results, lang, sentences, plots, images)
+    sentences = summary_text.sentences(results, lang, own, other)
+    text = html.page(results, lang, sentences, plots, images, sections)
     text = fonts.embed_page_font(text, lang)  # the page's own text in the bundled face
     index = folder / "index.html"
     writers[index] = _bytes_writer(text.encode("utf-8"))

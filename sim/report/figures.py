@@ -555,6 +555,18 @@ def sweep(results: Results, lang: str, variable: str) -> Plot:
 # --- (7) sensitivity indices ------------------------------------------------------------------
 
 
+#: the sensitivity figure shows at most this many parameters (the largest mean index)
+MAX_PARAMETERS = 12
+
+
+def sensitivity_ranking(table: pd.DataFrame, index: str) -> pd.Series:
+    """Each parameter's index averaged over policies, scenarios and metrics, each metric's
+    index scaled by its largest (metrics have different units), highest first."""
+    by_metric = table.groupby("metric")[index].transform("max")
+    scaled = (table[index] / by_metric.where(by_metric > 0)).fillna(0.0)
+    return scaled.groupby(table["parameter"]).mean().sort_values(ascending=False, kind="stable")
+
+
 def sensitivity(results: Results, lang: str) -> Plot:
     """(7) Sobol S1/ST or Morris mu*/sigma per key metric, parameter and policy."""
     title = L.t(lang, "section.sensitivity")
@@ -571,6 +583,9 @@ def sensitivity(results: Results, lang: str) -> Plot:
         return Plot("fig-7-sensitivity", title, caption, note=L.t(lang, "note.not_applicable"))
     combos = list(table.columns[: list(table.columns).index("metric")])
     parameters = list(dict.fromkeys(table["parameter"]))
+    if len(parameters) > MAX_PARAMETERS:  # a screening of many: the ones that matter most
+        parameters = sensitivity_ranking(table, main).head(MAX_PARAMETERS).index.tolist()
+        table = table[table["parameter"].isin(parameters)]
     groups = list(table.groupby(combos, sort=False)) if combos else [((), table)]
     colors = policy_colors(results)
     figure = new_figure(

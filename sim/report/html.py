@@ -24,6 +24,8 @@ CSS = """
 body { font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", "DejaVu Sans", sans-serif;
   margin: 0 auto; max-width: 1100px; padding: 1.5rem; color: #1a1a1a; line-height: 1.55; }
 h1 { font-size: 1.7rem; margin-bottom: 0.2rem; }
+h3 { font-size: 1.1rem; margin-top: 1.6rem; }
+h4 { font-size: 1rem; margin: 1.2rem 0 0.3rem; }
 h2 { font-size: 1.25rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem;
   margin-top: 2.2rem; }
 .subtitle { color: #555; margin-top: 0; }
@@ -151,8 +153,9 @@ def page(
     sentences: list[Sentence],
     plots: list[Plot],
     images: dict[str, tuple[bytes, tuple[int, int]]],
+    sections: list[tuple[str, str, str]] = (),
 ) -> str:
-    """The whole page as a string."""
+    """The whole page as a string; ``sections`` (anchor, title, HTML body) follow the summary."""
     title = escape(L.t(lang, "page.title", name=results.name))
     description = escape(str(results.spec.get("experiment", {}).get("description", "")))
     summary = "\n".join(
@@ -161,10 +164,15 @@ def page(
         else f"<li>{escape(s.text)}</li>"
         for s in sentences
     )
-    toc = [("summary", L.t(lang, "section.summary"))] + [(p.stem, p.title) for p in plots]
+    toc = [("summary", L.t(lang, "section.summary"))] + [(a, t) for a, t, _ in sections]
+    toc += [(p.stem, p.title) for p in plots]
     toc += [("table", L.t(lang, "section.table")), ("about", L.t(lang, "section.about"))]
     nav = "".join(f'<li><a href="#{escape(a)}">{escape(t)}</a></li>' for a, t in toc)
     figures = "\n".join(_figure_section(p, *(images.get(p.stem) or (None, None))) for p in plots)
+    extra = "\n".join(
+        f'<section id="{escape(a)}">\n<h2>{escape(t)}</h2>\n{body}\n</section>'
+        for a, t, body in sections
+    )
     language = "zh-CN" if lang == "zh" else "en"
     return f"""<!DOCTYPE html>
 <html lang="{language}">
@@ -187,6 +195,7 @@ def page(
 {summary}
 </ul>
 </section>
+{extra}
 {figures}
 <section id="table">
 <h2>{escape(L.t(lang, "section.table"))}</h2>

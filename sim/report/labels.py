@@ -657,6 +657,375 @@ _EN_OPTIMISE = {
 }
 _ZH.update(_ZH_OPTIMISE)
 _EN.update(_EN_OPTIMISE)
+# --- what holds across the assumptions (sim/report/robustness.py) -------------------------------
+
+#: each ranged assumption (scenarios/ranges/assumed.toml) in plain words, zh and en, and its unit
+#: (a key of PARAMETER_UNITS; "pct": a share or probability, shown as a percentage)
+PARAMETERS: dict[str, tuple[str, str, str]] = {
+    "community.floors_per_building": ("每栋楼层数", "floors per building", "floors"),
+    "population.leave_home_per_year": (
+        "成年子女每年离家率",
+        "adult children leaving home",
+        "per_year",
+    ),
+    "population.alone_elder_moves_per_year_60_79": (
+        "60–79岁独居老人每年迁居率",
+        "moves of elders 60–79 living alone",
+        "per_year",
+    ),
+    "population.alone_elder_moves_per_year_80_plus": (
+        "80岁以上独居老人每年迁居率",
+        "moves of elders 80+ living alone",
+        "per_year",
+    ),
+    "population.single_partner_per_year": (
+        "单身者每年结伴率",
+        "singles finding a partner",
+        "per_year",
+    ),
+    "population.moves_in_with_family_share": (
+        "迁居老人投靠子女的比例",
+        "movers who move in with family",
+        "pct",
+    ),
+    "volunteers.min_age_years": ("志愿者最低年龄", "volunteers' minimum age", "years"),
+    "volunteers.weekly_budget_hours": (
+        "志愿者每周可服务时长",
+        "weekly hours of a volunteer",
+        "hours",
+    ),
+    "volunteers.max_services_per_week": ("志愿者每周最多服务次数", "most services a week", ""),
+    "demand.max_wait_min": ("订单最长等待", "longest wait of an order", "min"),
+    "demand.type_shares.daily_help": ("生活帮扶需求占比", "share of daily-help orders", "pct"),
+    "demand.type_shares.shopping": ("代购需求占比", "share of shopping orders", "pct"),
+    "demand.type_shares.medical_escort": ("陪诊需求占比", "share of medical escorts", "pct"),
+    "demand.type_shares.companionship_check": (
+        "探访陪伴需求占比",
+        "share of companionship checks",
+        "pct",
+    ),
+    "demand.type_shares.repair": ("维修需求占比", "share of repairs", "pct"),
+    "service.cv": ("服务时长变异系数", "spread of service times (CV)", ""),
+    "service.mean_min_by_type.daily_help": ("生活帮扶平均用时", "mean time of daily help", "min"),
+    "service.mean_min_by_type.shopping": ("代购平均用时", "mean time of shopping", "min"),
+    "service.mean_min_by_type.medical_escort": (
+        "陪诊平均用时",
+        "mean time of a medical escort",
+        "min",
+    ),
+    "service.mean_min_by_type.companionship_check": (
+        "探访陪伴平均用时",
+        "mean time of a companionship check",
+        "min",
+    ),
+    "service.mean_min_by_type.repair": ("维修平均用时", "mean time of a repair", "min"),
+    "service.mean_min_by_type.urgent": ("紧急求助平均用时", "mean time of an urgent call", "min"),
+    "travel.speed_m_per_min": ("步行速度", "walking speed", "m_per_min"),
+    "travel.stair_min_per_floor": ("每层楼梯用时", "stair time per floor", "min_per_floor"),
+    "acceptance.base_probability": ("志愿者接单基础概率", "base acceptance probability", "pct"),
+    "acceptance.distance_scale_m": ("接单意愿的距离尺度", "distance scale of acceptance", "m"),
+    "acceptance.load_penalty_per_order_today": (
+        "当日每多接一单的接单意愿下降",
+        "acceptance lost per order taken today",
+        "",
+    ),
+    "acceptance.fatigue_weight": ("疲劳对接单的影响", "weight of fatigue in acceptance", ""),
+    "acceptance.familiarity_multiplier": (
+        "熟悉的老人求助时的接单倍数",
+        "acceptance multiplier for a familiar elder",
+        "",
+    ),
+    "acceptance.off_duty_multiplier": ("非值班时的接单倍数", "acceptance multiplier off duty", ""),
+    "acceptance.on_shift_multiplier": ("值班时的接单倍数", "acceptance multiplier on shift", ""),
+    "acceptance.full_fatigue_work_min": ("累到极限的工作时长", "work until fully tired", "min"),
+    "acceptance.fatigue_recovery_per_day": ("每日疲劳恢复比例", "fatigue shed per day", "pct"),
+    "channels.centre_call.answer_delay_mean_min": (
+        "中心来电的平均应答时间",
+        "volunteers' mean time to answer the centre's call",
+        "min",
+    ),
+    "channels.app.answer_delay_mean_min": (
+        "志愿者应答App推送的平均时间",
+        "volunteers' mean time to answer an app alert",
+        "min",
+    ),
+    "channels.phone.answer_delay_mean_min": (
+        "志愿者接电话的平均时间",
+        "volunteers' mean time to answer a phone call",
+        "min",
+    ),
+    "channels.focal_call.answer_delay_mean_min": (
+        "楼门长、网格员来电的平均应答时间",
+        "mean time to answer a stairwell head's call",
+        "min",
+    ),
+    "channels.knock.answer_delay_mean_min": (
+        "上门敲门的平均应答时间",
+        "mean time to answer a knock",
+        "min",
+    ),
+    "channels.walk_in.answer_delay_mean_min": (
+        "到站求助的平均应答时间",
+        "mean time to answer a walk-in",
+        "min",
+    ),
+    "needs.same_day_window_min": ("当日需求的服务时限", "window of a same-day need", "min"),
+    "needs.scheduled_window_min": ("预约需求的准时窗口", "window of a scheduled need", "min"),
+    "needs.scheduled_notice_min": ("预约需求的提前量", "notice of a scheduled need", "min"),
+    "dispatch.broadcast.phase_min": ("App广播每轮时长", "length of a broadcast round", "min"),
+    "dispatch.pairing.max_elders_per_helper": (
+        "每位结对助老者最多结对老人数",
+        "most elders per pairing helper",
+        "",
+    ),
+    "dispatch.retry_interval_min": ("派单重试间隔", "wait before dispatch retries", "min"),
+    "rating.base_stars": ("基础评分", "base rating", "stars"),
+    "rating.late_penalty_per_min": (
+        "迟到每分钟扣分",
+        "rating lost per minute late",
+        "stars_per_min",
+    ),
+    "rating.familiar_bonus_stars": ("熟人服务加分", "bonus for a familiar helper", "stars"),
+    "rating.noise_sd_stars": ("评分的随机波动", "noise of ratings (sd)", "stars"),
+    "dynamics.departure_per_year_under_18": (
+        "18岁以下志愿者每年退出率",
+        "departures of volunteers under 18",
+        "per_year",
+    ),
+    "dynamics.departure_per_year_18_59": (
+        "18–59岁志愿者每年退出率",
+        "departures of volunteers 18–59",
+        "per_year",
+    ),
+    "dynamics.departure_per_year_60_plus": (
+        "60岁以上志愿者每年退出率",
+        "departures of volunteers 60+",
+        "per_year",
+    ),
+    "dynamics.motivation_initial": ("志愿者初始积极性", "volunteers' initial motivation", ""),
+    "dynamics.rating_gain_per_star": ("每颗星带来的积极性", "motivation gained per star", ""),
+    "dynamics.rating_neutral_stars": (
+        "不增不减积极性的评分",
+        "rating that leaves motivation as is",
+        "stars",
+    ),
+    "dynamics.recognition_gain_per_hour": (
+        "每服务一小时的积分激励",
+        "motivation from recognition per hour",
+        "per_hour",
+    ),
+    "dynamics.rest_recovery_per_day": (
+        "每日休息恢复的积极性",
+        "motivation regained per day of rest",
+        "",
+    ),
+    "dynamics.overwork_loss_per_hour": (
+        "每小时超负荷的积极性损失",
+        "motivation lost per hour of overwork",
+        "per_hour",
+    ),
+    "dynamics.comfortable_work_min_per_day": ("每日舒适工作时长", "comfortable work a day", "min"),
+    "dynamics.decline_loss": ("每次拒单的积极性损失", "motivation lost per declined offer", ""),
+    "dynamics.stop_motivation_sensitivity": (
+        "退出对积极性的敏感度",
+        "sensitivity of quitting to motivation",
+        "",
+    ),
+    "dynamics.burnout_fatigue": ("倦怠时的疲劳程度", "fatigue at burnout", ""),
+    "dynamics.leave_registry_per_year": (
+        "每年注销注册率",
+        "volunteers leaving the registry",
+        "per_year",
+    ),
+    "dynamics.volunteer_day_multiplier": ("志愿服务日的倍数", "volunteer-day multiplier", ""),
+    "dynamics.volunteer_week_multiplier": ("志愿服务周的倍数", "volunteer-week multiplier", ""),
+    "dynamics.market_multiplier": ("公益集市的倍数", "welfare-market multiplier", ""),
+    "dynamics.repair_interval_days": ("结对重组周期", "pairs re-formed every", "days"),
+    "dynamics.update_interval_days": ("人员变动的更新周期", "people change every", "days"),
+}
+
+#: a parameter's unit in zh and en (after the number; "pct" multiplies by 100)
+PARAMETER_UNITS: dict[str, tuple[str, str]] = {
+    "": ("", ""),
+    "pct": ("%", "%"),
+    "min": ("分钟", "min"),
+    "m": ("米", "m"),
+    "m_per_min": ("米/分钟", "m/min"),
+    "min_per_floor": ("分钟/层", "min/floor"),
+    "per_year": ("/年", "/year"),
+    "per_hour": ("/小时", "/h"),
+    "hours": ("小时", "h"),
+    "years": ("岁", "years"),
+    "days": ("天", "days"),
+    "floors": ("层", "floors"),
+    "stars": ("星", "stars"),
+    "stars_per_min": ("星/分钟", "stars/min"),
+}
+
+_ZH_HOLDS = {
+    "section.holds": "哪些结论站得住，哪些取决于假设",
+    "holds.intro": (
+        "每个假设参数都在其合理范围内抽样（scenarios/ranges/assumed.toml），各派单方式在每个样本点"
+        "上用相同的随机种子运行。一项比较“站得住”是指：A在至少{holds}的样本点上优于B，"
+        "且B超出种子噪声（{noise_se}倍标准误）优于A的样本点少于{noise}。其余比较都附上"
+        "使其成立的条件：PRIM找出的、结论翻转的区域（覆盖率：翻转的点中落在区域内的比例；"
+        "密度：区域内翻转的点所占比例）。"
+    ),
+    "holds.scenario": "情景：{scenario}",
+    "holds.metric": "{metric}",
+    "holds.col.pair": "比较",
+    "holds.col.a_better": "A更好",
+    "holds.col.b_better": "B更好",
+    "holds.col.noise": "超出噪声时B更好 / A更好",
+    "holds.col.verdict": "结论",
+    "holds.col.where": "翻转的区域",
+    "holds.col.coverage": "覆盖率",
+    "holds.col.density": "密度",
+    "holds.verdict.holds": "站得住：{winner}更好",
+    "holds.verdict.depends": "取决于假设",
+    "holds.verdict.equal": "无差别",
+    "holds.everywhere": "处处如此",
+    "holds.no_box": "未找到少数几个决定性假设",
+    "holds.pair": "{a} 对 {b}",
+    "holds.ranking": "哪些假设最重要：{metric}",
+    "holds.ranking_caption": (
+        "Morris筛选：μ*为基本效应绝对值的均值（指标的单位），σ为其标准差（大：效应随其他"
+        "假设变化或非线性；一条轨迹时无σ）。取各派单方式的平均，前{top}个。"
+    ),
+    "holds.sobol": "Sobol指数：{metric}",
+    "holds.sobol_caption": (
+        "Sobol一阶指数S1（该假设单独解释的方差比例）与总指数ST（含交互作用），±为95%置信区间"
+        "半宽；按各派单方式ST的平均排序，前{top}个。"
+    ),
+    "holds.col.rank": "排名",
+    "holds.col.parameter": "假设",
+    "holds.col.range": "合理范围",
+    "holds.col.mu_star": "μ*",
+    "holds.col.sigma": "σ",
+    "holds.sobol_cell": "S1 {s1} ± {s1c}；ST {st} ± {stc}",
+    "holds.condition.above": "{name}高于{value}",
+    "holds.condition.below": "{name}低于{value}",
+    "holds.condition.between": "{name}在{low}至{high}之间",
+    "holds.condition.and": "且",
+    "sentence.holds_rule": (
+        "只有在整个合理假设空间内都站得住的比较才列为结论：A在至少{holds}的样本点上优于B，且B超出"
+        "种子噪声优于A的样本点少于{noise}；其余比较注明其成立的条件。"
+    ),
+    "sentence.holds_found": "{metric}：在整个合理假设空间内站得住的是{pairs}。",
+    "holds.lead": "{scenario}，",
+    "sentence.holds_none": "{metric}：没有一项比较在整个合理假设空间内站得住。",
+    "sentence.holds_pair": "{a}优于{b}（{share}的样本点）",
+    "sentence.depends": ("{a}在{share}的合理假设空间内{metric}优于{b}；当{condition}时不如{b}。"),
+    "sentence.depends_nobox": (
+        "{a}在{share}的合理假设空间内{metric}优于{b}；其余情形没有少数几个假设能说清。"
+    ),
+    "sentence.no_difference": "{a}与{b}的{metric}在所有样本点上都相同。",
+    "sentence.assumed_values": (
+        "以上比较都基于情景的假设取值；其中哪些在各假设的合理范围内站得住，由稳健性实验检验"
+        "（experiments/robustness.toml；volsim report DIR --robustness 稳健性结果目录）。"
+    ),
+    "sentence.robust_prefix": "在合理假设范围内（稳健性实验{name}）：",
+    "sentence.robust_holds": "{a}的{metric}优于{b}，站得住（{share}的样本点）。",
+    "sentence.matters": "对{metric}影响最大的假设（{scenario}，Morris μ*）：{parameters}。",
+    "sentence.robust_missing": "稳健性实验{name}中没有本情景，无法判断哪些比较站得住。",
+}
+
+_EN_HOLDS = {
+    "section.holds": "What holds, and what depends on assumptions",
+    "holds.intro": (
+        "Every assumed parameter is sampled across its plausible range "
+        "(scenarios/ranges/assumed.toml), and every policy runs at every sampled point on the "
+        "same seeds. A comparison holds when A beats B at {holds} of the sampled points or more "
+        "and B beats A beyond the seeds' noise ({noise_se} standard errors) at fewer than "
+        "{noise} of them. Every other comparison is given with its condition: the region, found "
+        "by PRIM, where it flips (coverage: the share of the flipped points inside the region; "
+        "density: the share of the region's points that flip)."
+    ),
+    "holds.scenario": "Scenario: {scenario}",
+    "holds.metric": "{metric}",
+    "holds.col.pair": "Comparison",
+    "holds.col.a_better": "A better",
+    "holds.col.b_better": "B better",
+    "holds.col.noise": "B / A better beyond noise",
+    "holds.col.verdict": "Verdict",
+    "holds.col.where": "Where it flips",
+    "holds.col.coverage": "Coverage",
+    "holds.col.density": "Density",
+    "holds.verdict.holds": "holds: {winner} better",
+    "holds.verdict.depends": "depends on assumptions",
+    "holds.verdict.equal": "no difference",
+    "holds.everywhere": "everywhere sampled",
+    "holds.no_box": "no few assumptions single it out",
+    "holds.pair": "{a} vs {b}",
+    "holds.ranking": "Which assumptions matter most: {metric}",
+    "holds.ranking_caption": (
+        "Morris screening: μ* is the mean absolute elementary effect (in the metric's unit), σ "
+        "its standard deviation (large: the effect depends on other assumptions or is not "
+        "linear; none with one trajectory). Averaged over the policies; the top {top}."
+    ),
+    "holds.sobol": "Sobol indices: {metric}",
+    "holds.sobol_caption": (
+        "First-order Sobol index S1 (the share of the variance the assumption explains alone) "
+        "and total index ST (with its interactions), ± the half-width of the 95% confidence "
+        "interval; ordered by the policies' mean ST, the top {top}."
+    ),
+    "holds.col.rank": "Rank",
+    "holds.col.parameter": "Assumption",
+    "holds.col.range": "Plausible range",
+    "holds.col.mu_star": "μ*",
+    "holds.col.sigma": "σ",
+    "holds.sobol_cell": "S1 {s1} ± {s1c}; ST {st} ± {stc}",
+    "holds.condition.above": "the {name} is above {value}",
+    "holds.condition.below": "the {name} is below {value}",
+    "holds.condition.between": "the {name} is between {low} and {high}",
+    "holds.condition.and": " and ",
+    "sentence.holds_rule": (
+        "Only comparisons that hold across the plausible space are stated as findings: A beats "
+        "B at {holds} of the sampled points or more, and B beats A beyond the seeds' noise at "
+        "fewer than {noise}; every other comparison is stated with its condition."
+    ),
+    "sentence.holds_found": "{metric}: across the plausible space, {pairs}.",
+    "holds.lead": "in {scenario}, ",
+    "sentence.holds_none": ("{metric}: no comparison holds across the whole plausible space."),
+    "sentence.holds_pair": "{a} beats {b} ({share} of the points)",
+    "sentence.depends": (
+        "{a} beats {b} on the {metric} in {share} of the plausible space; it loses "
+        "where {condition}."
+    ),
+    "sentence.depends_nobox": (
+        "{a} beats {b} on the {metric} in {share} of the plausible space; no few "
+        "assumptions single out where it loses."
+    ),
+    "sentence.no_difference": ("{a} and {b} have the same {metric} at every sampled point."),
+    "sentence.assumed_values": (
+        "These comparisons are at the scenario's assumed values; which of them hold across the "
+        "plausible ranges of the assumptions is what the robustness experiment tests "
+        "(experiments/robustness.toml; volsim report DIR --robustness ROBUSTNESS_DIR)."
+    ),
+    "sentence.robust_prefix": "Across the plausible ranges (robustness experiment {name}): ",
+    "sentence.robust_holds": (
+        "{a} beats {b} on the {metric}, and this holds ({share} of the points)."
+    ),
+    "sentence.matters": (
+        "The assumptions that matter most for the {metric} ({scenario}, Morris μ*): {parameters}."
+    ),
+    "sentence.robust_missing": (
+        "The robustness experiment {name} did not run this scenario: it cannot say which "
+        "comparisons hold."
+    ),
+}
+
+# result folders made before the policies' own tables ([dispatch.<policy>]) keep the old names
+PARAMETERS["dispatch.broadcast_phase_min"] = PARAMETERS["dispatch.broadcast.phase_min"]
+PARAMETERS["dispatch.pairing_max_elders_per_helper"] = PARAMETERS[
+    "dispatch.pairing.max_elders_per_helper"
+]
+
+_ZH.update(_ZH_HOLDS)
+_EN.update(_EN_HOLDS)
+for _key, (_zh, _en, _unit) in PARAMETERS.items():
+    _ZH[f"param.{_key}"], _EN[f"param.{_key}"] = _zh, _en
+
 
 LABELS: dict[str, dict[str, str]] = {"zh": _ZH, "en": _EN}
 
@@ -684,8 +1053,38 @@ def metric_name(lang: str, metric: str) -> str:
 
 
 def variable_name(lang: str, variable: str) -> str:
-    """A design variable in words; a key without a label is shown as it is (a scenario key)."""
-    return LABELS[lang].get(f"variable.{variable}", variable)
+    """A design variable in words; a ranged assumption by its plain name and unit; any other
+    key without a label as it is (a scenario key)."""
+    if f"variable.{variable}" in LABELS[lang]:
+        return LABELS[lang][f"variable.{variable}"]
+    if variable in PARAMETERS:  # a share is plotted as a fraction: no "%" after its name
+        name, units = parameter_name(lang, variable), parameter_unit(lang, variable)
+        shown = units and PARAMETERS[variable][2] != "pct"
+        return t(lang, "axis.value_unit", label=name, unit=units) if shown else name
+    return variable
+
+
+def parameter_name(lang: str, key: str) -> str:
+    """A ranged assumption's plain name (no unit); a key without one as it is."""
+    return LABELS[lang].get(f"param.{key}", key)
+
+
+def parameter_unit(lang: str, key: str) -> str:
+    """A ranged assumption's unit as written after its value (empty when it has none)."""
+    unit_key = PARAMETERS.get(key, ("", "", ""))[2]
+    return PARAMETER_UNITS[unit_key][LANGS.index(lang)]
+
+
+def parameter_value(lang: str, key: str, value: float) -> str:
+    """A ranged assumption's value in its unit: three significant digits (shares as
+    percentages, whole numbers without decimals), with the unit: ``6 min``, ``32%``."""
+    unit_key = PARAMETERS.get(key, ("", "", ""))[2]
+    value = value * 100 if unit_key == "pct" else value
+    text = f"{value:.3g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    text = text.replace("-", "−")
+    units = parameter_unit(lang, key)
+    space = " " if lang == "en" and units and units[0].isalnum() else ""
+    return f"{text}{space}{units}"
 
 
 def unit(lang: str, metric: str, difference: bool = False) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,9 @@ from sim.report.data import (
     yearly_view,
 )
 from sim.scenario import parse_chain
+
+if TYPE_CHECKING:
+    from sim.report.robustness import Robustness
 
 #: the yearly column the final-year sentence is about
 PAIRED = "paired_elders_share"
@@ -304,12 +308,47 @@ def threshold_sentence(results: Results, lang: str) -> Sentence | None:
     return Sentence(L.t(lang, "sentence.threshold", clauses=joined, threshold=threshold))
 
 
-def sentences(results: Results, lang: str) -> list[Sentence]:
+def robustness_sentences(
+    results: Results, lang: str, own: Robustness | None, other: Robustness | None
+) -> list[Sentence]:
+    """What holds across the assumptions (:mod:`sim.report.robustness`): a robustness design's
+    findings; for an ordinary experiment, that its comparisons are at the scenario's assumed
+    values and (with ``--robustness``) which of them hold there."""
+    from sim.report import robustness
+
+    if own is not None:
+        return [Sentence(s) for s in robustness.findings(own, lang, results.baseline)]
+    if len(results.policies) < 2:
+        return []
+    found = [Sentence(L.t(lang, "sentence.assumed_values"))]
+    if other is not None:
+        found += [Sentence(s) for s in robustness.checked(results, other, lang)]
+    return found
+
+
+def sentences(
+    results: Results,
+    lang: str,
+    robust: Robustness | None = None,
+    robustness_results: Robustness | None = None,
+) -> list[Sentence]:
     """The whole summary, in order: overview, one sentence per policy, best, holes, extras
-    (the final year of pairing, sensitivity, failed runs)."""
+    (the final year of pairing, sensitivity, failed runs).
+
+    For a robustness design (``robust``, its own results) the comparisons are stated only as
+    they hold across the plausible space, in place of the pooled means; an ordinary experiment
+    says its comparisons are at assumed values, and checks them against
+    ``robustness_results`` when given (``volsim report --robustness``)."""
     metric = headline_metric(results)
     found = [overview(results, lang)]
     if metric is None:
+        return found
+    if robust is not None:
+        found += robustness_sentences(results, lang, robust, None)
+        found += hole_sentences(results, lang)
+        if results.failed:
+            words = {"failed": results.failed, "points": results.failed_points}
+            found.append(Sentence(L.t(lang, "sentence.failed", **words)))
         return found
     if len(results.policies) == 1:
         policy = results.policies[0]
@@ -324,6 +363,7 @@ def sentences(results: Results, lang: str) -> list[Sentence]:
     if compared:
         tests = int(results.differences["p_value"].notna().sum())
         found += [*compared, Sentence(L.t(lang, "sentence.holm", tests=tests))]
+    found += robustness_sentences(results, lang, None, robustness_results)
     found += best_sentences(results, lang, metric)
     found += hole_sentences(results, lang)
     found += other_scenario_sentences(results, lang, metric)
