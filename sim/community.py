@@ -4,7 +4,8 @@ Laid out reproducibly from the layout random stream. Buildings stand in a jitter
 slots over the footprint; each building's stairwells are adjacent cells along its front, one
 cell (``cell_size_m``) per stairwell frontage. Grids are contiguous runs of buildings in
 serpentine slot order, so a grid is a compact block as in the real community. Walking distance
-is Manhattan distance along the lanes between stairwell cells.
+is Manhattan distance along the lanes between stairwell cells, asked of the layout's
+:class:`sim.space.Space` (no module holds a stairwell-by-stairwell matrix).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario import Community as CommunityParams
+from sim.space import Space, make_space
 
 SERVICE_CATEGORIES = (
     "haircut",
@@ -59,11 +61,32 @@ class Layout:
     stairwell_building: np.ndarray  # (S,) building index
     building_grid: np.ndarray  # (B,) grid index
     building_focal_count: np.ndarray  # (B,) party-member focal households
-    distance_m: np.ndarray  # (S, S) walking distance between stairwells
+    space: Space  # walking distances between stairwells (sim.space)
     point_stairwell: np.ndarray  # (P,) stairwell a service point stands at
     point_category: np.ndarray  # (P,) index into SERVICE_CATEGORIES
     point_open_hour: np.ndarray  # (P,)
     point_close_hour: np.ndarray  # (P,)
+    stairwell_community: np.ndarray | None = None  # (S,) community index (None: all 0)
+    community_names: tuple[str, ...] = ("",)
+
+    @property
+    def community(self) -> np.ndarray:
+        """(S,) the community each stairwell belongs to."""
+        if self.stairwell_community is None:
+            return np.zeros(self.n_stairwells, dtype=np.int64)
+        return self.stairwell_community
+
+    @property
+    def distance_m(self) -> np.ndarray:
+        """(S, S) walking distances, computed when asked (tests and small layouts only: the
+        model asks :attr:`space`, which never holds this matrix for a district)."""
+        n = self.n_stairwells
+        return np.stack([self.space.distances_m_from(s, np.arange(n)) for s in range(n)])
+
+    @property
+    def stairwell_xy_m(self) -> np.ndarray:
+        """(S, 2) stairwell coordinates in metres."""
+        return self.stairwell_xy * self.cell_size_m
 
     @property
     def stairwell_grid(self) -> np.ndarray:
@@ -99,7 +122,7 @@ def _slot_order(rows: int, cols: int) -> list[tuple[int, int]]:
 
 
 def build_layout(params: CommunityParams, rng: np.random.Generator) -> Layout:
-    """Lay out buildings, stairwells, grids and service points; distances between stairwells."""
+    """Lay out buildings, stairwells, grids and service points, and the space between them."""
     width = int(params.width_m // params.cell_size_m)
     height = int(params.height_m // params.cell_size_m)
     if params.layout == "uniform":
@@ -108,11 +131,6 @@ def build_layout(params: CommunityParams, rng: np.random.Generator) -> Layout:
         building_of = (np.arange(params.stairwells) % params.buildings).tolist()
     else:
         stairwell_xy, building_of = _blocks(params, width, height, rng)
-    delta = stairwell_xy[:, None, :] - stairwell_xy[None, :, :]
-    if params.distance_metric == "euclidean":
-        cells_apart = np.sqrt((delta**2).sum(axis=2))
-    else:
-        cells_apart = np.abs(delta).sum(axis=2)
     grid_of_building = (np.arange(params.buildings) * params.grids) // params.buildings
     n_points = params.service_points
     hours = np.array(params.service_point_hours, dtype=np.int64)
@@ -125,7 +143,7 @@ def build_layout(params: CommunityParams, rng: np.random.Generator) -> Layout:
         stairwell_building=np.array(building_of, dtype=np.int64),
         building_grid=grid_of_building.astype(np.int64),
         building_focal_count=np.full(params.buildings, params.focal_households_per_building),
-        distance_m=cells_apart * params.cell_size_m,
+        space=make_space(stairwell_xy, params.cell_size_m, params.distance_metric),
         point_stairwell=rng.integers(0, len(building_of), n_points),
         point_category=np.arange(n_points) % len(SERVICE_CATEGORIES),
         point_open_hour=hours[window, 0],

@@ -11,6 +11,12 @@ Unlike "anyone on duty" (every stairwell of Chaoyangli is within 15 minutes of e
 this varies at the community's scale: by hour (duty), by stairwell (how many volunteers live in
 it, who is off duty at night), and with budgets used up. It is the community's potential,
 whatever the policy: a policy decides how much of it is used.
+
+Only pairs of stairwells within the 15-minute walk count, so the product runs over the space's
+sparse neighbour lists (:meth:`sim.space.Space.pairs_within`): its cost follows the pairs within
+reach, not stairwells squared. Where most pairs are within reach (one small community, such as
+Chaoyangli, where all are) the same numbers are kept as a dense block: faster there, and the
+very same sums as before.
 """
 
 from __future__ import annotations
@@ -18,26 +24,56 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.sparse as sp
 
 from sim.metrics import CIRCLE_MIN
 from sim.roster import Roster
 from sim.scenario import Scenario
+from sim.space import Space
 
 #: a probability below 1 so that log(1 − p) stays finite
 _P_MAX = 1.0 - 1e-12
 #: at most this many remembered shares (then they are forgotten and found again)
 _KNOWN_MAX = 4096
+#: pairs within reach above this share of all pairs, and few stairwells: a dense block
+_DENSE_SHARE = 0.5
+_DENSE_MAX_PLACES = 4000
+
+
+def reach_pairs(space: Space, reach_m: float) -> sp.csr_matrix | np.ndarray:
+    """Distances of the pairs of stairwells within ``reach_m`` (inf outside it): a dense array
+    for a small space where most pairs are within reach, else a sparse matrix of the pairs."""
+    pairs = space.pairs_within(reach_m)
+    n = space.n_places
+    if n <= _DENSE_MAX_PLACES and pairs.nnz > _DENSE_SHARE * n * n:
+        dense = np.full((n, n), math.inf)
+        coo = pairs.tocoo()
+        dense[coo.row, coo.col] = coo.data
+        return dense
+    return pairs
+
+
+def within_reach(space: Space, reach_m: float) -> sp.csr_matrix | None:
+    """(S, S) sparse 0/1 matrix of stairwells within ``reach_m`` of each other; None if all are."""
+    if space.all_within(reach_m):
+        return None
+    pairs = space.pairs_within(reach_m)
+    return sp.csr_matrix(
+        (np.ones(pairs.nnz, dtype=np.int64), pairs.indices, pairs.indptr), shape=pairs.shape
+    )
 
 
 class WillingCoverage:
     """Computes the share from the roster's state (cheap to call again when nothing changed)."""
 
-    def __init__(self, scenario: Scenario, distance_m: np.ndarray) -> None:
+    def __init__(self, scenario: Scenario, space: Space) -> None:
         a = scenario.acceptance
         speed = scenario.travel.speed_m_per_min
         walk_min = max(0.0, CIRCLE_MIN - scenario.channels.phone.answer_delay_mean_min)
         reach_m = math.inf if speed == math.inf else walk_min * speed
         fixed = scenario.volunteers.accept_probability
+        pairs = reach_pairs(space, reach_m)
+        distance_m = pairs if isinstance(pairs, np.ndarray) else pairs.data
         if fixed is not None:
             p_on = np.where(distance_m <= reach_m, fixed, 0.0)
             p_off = fixed
@@ -45,7 +81,10 @@ class WillingCoverage:
             p_on = a.base_probability * np.exp(-distance_m / a.distance_scale_m)
             p_on = np.where(distance_m <= reach_m, p_on, 0.0)
             p_off = a.base_probability * a.off_duty_multiplier
-        self._log_miss_on = np.log1p(-np.minimum(p_on, _P_MAX))
+        log_miss_on = np.log1p(-np.minimum(p_on, _P_MAX))
+        if not isinstance(pairs, np.ndarray):
+            log_miss_on = sp.csr_matrix((log_miss_on, pairs.indices, pairs.indptr), pairs.shape)
+        self._log_miss_on = log_miss_on
         self._log_miss_off = math.log1p(-min(p_off, _P_MAX))
         # shares already computed, by the (free, idle) counts per stairwell, for the current
         # elders: the same few states recur hour after hour when volunteers are few, and a

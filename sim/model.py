@@ -33,7 +33,7 @@ from sim import scenario as scenario_module
 from sim.acceptance import AcceptanceModel
 from sim.agents import Resident, ServicePoint, Stairwell
 from sim.community import SERVICE_CATEGORIES, build_layout
-from sim.coverage import WillingCoverage
+from sim.coverage import WillingCoverage, within_reach
 from sim.demand import MIN_PER_DAY, Demand
 from sim.dispatch import DispatchContext, build_policy, parse_chain
 from sim.dispatch.pairing import PairingPolicy
@@ -165,7 +165,7 @@ class VolunteerModel(mesa.Model):
         self.point_host = assign_point_hosts(
             self.layout.point_stairwell,
             self.population,
-            self.layout.distance_m,
+            self.layout.space,
             self.streams["population"],
         )
         self._build_space()
@@ -218,7 +218,7 @@ class VolunteerModel(mesa.Model):
         self._year_first_order = 0
         self._reach = self._reach_matrix()
         self._elders_by_stairwell = self._count_elders_by_stairwell()
-        self._willing = WillingCoverage(params, self.layout.distance_m)
+        self._willing = WillingCoverage(params, self.layout.space)
         self._coverage_samples: list[float] = []
         self._willing_samples: list[float] = []
         self._coverage_now = (math.nan, math.nan)
@@ -279,11 +279,10 @@ class VolunteerModel(mesa.Model):
         self._stairwell_cells = cells
         self.residents = [Resident(self, r, cells[s]) for r, s in enumerate(pop.stairwell.tolist())]
 
-    def _reach_matrix(self) -> np.ndarray | None:
-        """Stairwells within a 15-minute walk of each other; None if all are."""
+    def _reach_matrix(self):
+        """Stairwells within a 15-minute walk of each other (sparse); None if all are."""
         speed = self.scenario_params.travel.speed_m_per_min
-        reach = self.layout.distance_m <= CIRCLE_MIN * speed
-        return None if reach.all() else reach
+        return within_reach(self.layout.space, CIRCLE_MIN * speed)
 
     def _duty_change_hours(self) -> set[int]:
         """Hours of the week at which someone's availability changes."""
@@ -384,7 +383,7 @@ class VolunteerModel(mesa.Model):
                 self.residents.append(Resident(self, r, self._stairwell_cells[s]))
         if len(left) or self.dynamics.volunteers_change:
             replace_point_hosts(
-                self.point_host, self.layout.point_stairwell, pop, self.layout.distance_m
+                self.point_host, self.layout.point_stairwell, pop, self.layout.space
             )
         if (day + 1) % DAYS_PER_YEAR == 0:
             self.dynamics.end_of_year()

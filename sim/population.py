@@ -14,6 +14,7 @@ import numpy as np
 from sim.community import Layout
 from sim.errors import InputError
 from sim.scenario import Scenario
+from sim.space import Space
 
 #: availability patterns: who is on duty when (see :func:`availability_table`)
 RETIREE, WORKER, STUDENT = 0, 1, 2
@@ -324,7 +325,7 @@ def availability_table(scenario: Scenario, start_weekday: int) -> np.ndarray:
 def assign_point_hosts(
     point_stairwell: np.ndarray,
     population: Population,
-    distance_m: np.ndarray,
+    space: Space,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """A host for each service point: an active volunteer who lives nearest to it.
@@ -342,7 +343,7 @@ def assign_point_hosts(
         pool = candidates[~used[candidates]]
         if len(pool) == 0:
             pool = candidates
-        d = distance_m[stairwell, population.stairwell[pool]]
+        d = space.distances_m_from(stairwell, population.stairwell[pool])
         nearest = pool[d == d.min()]
         hosts[p] = nearest[rng.integers(len(nearest))]
         used[hosts[p]] = True
@@ -350,7 +351,7 @@ def assign_point_hosts(
 
 
 def replace_point_hosts(
-    point_host: np.ndarray, point_stairwell: np.ndarray, population: Population, distance_m
+    point_host: np.ndarray, point_stairwell: np.ndarray, population: Population, space: Space
 ) -> None:
     """Hosts who stopped volunteering, died or moved hand their point to the nearest active
     volunteer (ties: the lowest id), in place."""
@@ -359,7 +360,7 @@ def replace_point_hosts(
     if len(stale) == 0 or len(active) == 0:
         return
     for p in stale.tolist():
-        d = distance_m[point_stairwell[p], population.stairwell[active]]
+        d = space.distances_m_from(point_stairwell[p], population.stairwell[active])
         point_host[p] = active[np.argmin(d)]
 
 

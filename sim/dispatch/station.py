@@ -25,7 +25,7 @@ class StationPolicy(Policy):
         self._open = layout.point_open_hour
         self._close = layout.point_close_hour
         self._point_stairwell = layout.point_stairwell
-        self._distance_m = layout.distance_m
+        self._space = layout.space
         self._points_for_type = [
             np.flatnonzero(
                 np.isin(
@@ -56,7 +56,9 @@ class StationPolicy(Policy):
         if len(points) == 0:
             return False
         elder_stairwell = self.ctx.population.stairwell[book.elder[o]]
-        distance = self._distance_m[elder_stairwell, self._point_stairwell[points]]
+        distance = self._space.distances_m_from(elder_stairwell, self._point_stairwell[points])
+        if distance.min() == np.inf:  # every open point is in another community
+            return False
         nearest = points[np.lexsort((points, distance))[0]]
         book.offer(
             o,
