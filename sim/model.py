@@ -32,11 +32,12 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 from sim import scenario as scenario_module
 from sim.acceptance import AcceptanceModel
 from sim.agents import Resident, ServicePoint, Stairwell
-from sim.community import SERVICE_CATEGORIES, build_layout
+from sim.community import SERVICE_CATEGORIES
 from sim.coverage import WillingCoverage, within_reach
 from sim.demand import MIN_PER_DAY, Demand
 from sim.dispatch import DispatchContext, build_policy, parse_chain
 from sim.dispatch.pairing import PairingPolicy
+from sim.district import build_place
 from sim.dynamics import DAYS_PER_YEAR, Dynamics
 from sim.engine import EventQueue
 from sim.metrics import (
@@ -51,7 +52,6 @@ from sim.orders import SERVED, UNMET, OrderBook
 from sim.population import (
     assign_point_hosts,
     availability_table,
-    build_population,
     replace_point_hosts,
 )
 from sim.rating import RatingModel
@@ -160,8 +160,9 @@ class VolunteerModel(mesa.Model):
             if params.community.fixed_layout
             else self.streams["layout"]
         )
-        self.layout = build_layout(params.community, layout_rng)
-        self.population = build_population(params, self.layout, self.streams["population"], source)
+        self.layout, self.population = build_place(
+            params, layout_rng, self.streams["population"], source
+        )
         self.point_host = assign_point_hosts(
             self.layout.point_stairwell,
             self.population,
