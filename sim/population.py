@@ -7,6 +7,7 @@ yearly updates run on the whole population at once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -339,15 +340,42 @@ def assign_point_hosts(
         candidates = np.arange(population.size)
     used = np.zeros(population.size, dtype=bool)
     hosts = np.empty(len(point_stairwell), dtype=np.int64)
+    at = _ids_by_stairwell(candidates, population.stairwell)
     for p, stairwell in enumerate(point_stairwell.tolist()):
-        pool = candidates[~used[candidates]]
-        if len(pool) == 0:
-            pool = candidates
-        d = space.distances_m_from(stairwell, population.stairwell[pool])
-        nearest = pool[d == d.min()]
+        nearest = _nearest_ids(space, stairwell, at, lambda v: not used[v])
+        if not nearest:  # every reachable candidate hosts already: the nearest of them
+            nearest = _nearest_ids(space, stairwell, at, lambda v: True)
+        if not nearest:  # nobody is reachable (a community without volunteers)
+            pool = candidates[~used[candidates]]
+            if len(pool) == 0:
+                pool = candidates
+            d = space.distances_m_from(stairwell, population.stairwell[pool])
+            nearest = pool[d == d.min()].tolist()
         hosts[p] = nearest[rng.integers(len(nearest))]
         used[hosts[p]] = True
     return hosts
+
+
+def _ids_by_stairwell(ids: np.ndarray, stairwell: np.ndarray) -> dict[int, list[int]]:
+    at: dict[int, list[int]] = {}
+    for v, s in zip(ids.tolist(), stairwell[ids].tolist(), strict=True):
+        at.setdefault(s, []).append(v)
+    return at
+
+
+def _nearest_ids(space: Space, place: int, at: dict[int, list[int]], usable) -> list[int]:
+    """The usable ids living nearest ``place`` (all at the least distance), ascending; the
+    space's stairwells are visited nearest first, so the cost follows the few looked at."""
+    best, found = math.inf, []
+    for order, distance in space.rings(place):
+        for s, d in zip(order, distance, strict=True):
+            if d > best:
+                return sorted(found)
+            here = [v for v in at.get(s, ()) if usable(v)]
+            if here:
+                best = d
+                found += here
+    return sorted(found)
 
 
 def replace_point_hosts(
@@ -359,9 +387,14 @@ def replace_point_hosts(
     active = np.flatnonzero(population.active)
     if len(stale) == 0 or len(active) == 0:
         return
+    at = _ids_by_stairwell(active, population.stairwell)
     for p in stale.tolist():
-        d = space.distances_m_from(point_stairwell[p], population.stairwell[active])
-        point_host[p] = active[np.argmin(d)]
+        nearest = _nearest_ids(space, int(point_stairwell[p]), at, lambda v: True)
+        if nearest:
+            point_host[p] = nearest[0]
+        else:  # nobody reachable: the nearest of all (inf: the lowest id)
+            d = space.distances_m_from(point_stairwell[p], population.stairwell[active])
+            point_host[p] = active[np.argmin(d)]
 
 
 #: 耄耋: the age from which an elder living alone or in an empty nest is paired (花甲助耄耋)

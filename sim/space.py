@@ -61,7 +61,10 @@ class Space:
             np.zeros(n, dtype=np.int64) if community is None else np.asarray(community, np.int64)
         )
         self.cross_boundary_m = float(cross_boundary_m)
+        # the farthest an across-boundary pair may be (below 0: none, not even at 0 m)
+        self._cross_m = self.cross_boundary_m if self.cross_boundary_m > 0 else -1.0
         self.single_community = bool(n == 0 or (self.community == self.community[0]).all())
+        self._pairs: dict[float, sp.csr_matrix] = {}
         self._x = self.xy_cells[:, 0].tolist()
         self._y = self.xy_cells[:, 1].tolist()
         self._c = self.community.tolist()
@@ -85,7 +88,7 @@ class Space:
             return d
         other = self.community[places] != self.community[place]
         if other.any():
-            d = np.where(other & (d > self.cross_boundary_m), math.inf, d)
+            d = np.where(other & (d > self._cross_m), math.inf, d)
         return d
 
     def distances_m_from(self, place: int, places: np.ndarray) -> np.ndarray:
@@ -99,7 +102,7 @@ class Space:
             d = float(np.sqrt(np.float64(dx * dx + dy * dy)) * self.cell_size_m)
         else:
             d = (abs(dx) + abs(dy)) * self.cell_size_m
-        if self._c[a] != self._c[b] and d > self.cross_boundary_m:
+        if self._c[a] != self._c[b] and d > self._cross_m:
             return math.inf
         return d
 
@@ -120,7 +123,15 @@ class Space:
 
     def pairs_within(self, radius_m: float) -> sp.csr_matrix:
         """(n, n) sparse matrix holding the distance of every reachable pair at most
-        ``radius_m`` apart (explicit zeros included, a place with itself too)."""
+        ``radius_m`` apart (explicit zeros included, a place with itself too). Kept for the
+        radius last asked (coverage asks twice); treat as read-only."""
+        found = self._pairs.get(radius_m)
+        if found is None:
+            self._pairs = {radius_m: self._pairs_within(radius_m)}
+            found = self._pairs[radius_m]
+        return found
+
+    def _pairs_within(self, radius_m: float) -> sp.csr_matrix:
         raise NotImplementedError
 
     def all_within(self, radius_m: float) -> bool:
@@ -155,7 +166,7 @@ class DenseSpace(Space):
         matrix = lane_m(delta[..., 0], delta[..., 1], self.cell_size_m, self.metric)
         if not self.single_community:
             other = self.community[:, None] != self.community[None, :]
-            matrix[other & (matrix > self.cross_boundary_m)] = math.inf
+            matrix[other & (matrix > self._cross_m)] = math.inf
         self._matrix = matrix
         self._rows = matrix.tolist()
         self._rings: dict[int, tuple[tuple[list[int], list[float]]]] = {}
@@ -186,7 +197,7 @@ class DenseSpace(Space):
             self._rings[place] = found
         return found
 
-    def pairs_within(self, radius_m: float) -> sp.csr_matrix:
+    def _pairs_within(self, radius_m: float) -> sp.csr_matrix:
         rows, cols = np.nonzero(self._matrix <= radius_m)
         n = self.n_places
         return sp.csr_matrix((self._matrix[rows, cols], (rows, cols)), shape=(n, n))
@@ -228,9 +239,11 @@ class TreeSpace(Space):
         return self._sorted(place, self._candidates(place, radius_m), -1.0, radius_m)
 
     def _reach_m(self) -> float:
-        """How far any reachable place can be: the district's extent."""
-        span = self.xy_cells.max(axis=0) - self.xy_cells.min(axis=0)
-        return float(lane_m(np.float64(span[0]), np.float64(span[1]), self.cell_size_m, "m"))
+        """How far any reachable place can be: the district's extent (along the lanes)."""
+        if not hasattr(self, "_extent_m"):
+            span = self.xy_cells.max(axis=0) - self.xy_cells.min(axis=0)
+            self._extent_m = float((span[0] + span[1]) * self.cell_size_m)
+        return self._extent_m
 
     def rings(self, place: int) -> Iterator[tuple[list[int], list[float]]]:
         first = self._first_ring.get(place)
@@ -259,19 +272,35 @@ class TreeSpace(Space):
             self._members = [order[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
         return self._members[c]
 
-    def pairs_within(self, radius_m: float) -> sp.csr_matrix:
+    def _pairs_within(self, radius_m: float) -> sp.csr_matrix:
         n = self.n_places
         if n == 0:
             return sp.csr_matrix((0, 0))
+        if not math.isfinite(radius_m):
+            radius_m = self._reach_m()
         r = radius_m / self.cell_size_m * (1 + 1e-9) + 1e-9
-        pairs = self._tree.query_pairs(r, p=self._p, output_type="ndarray")
+        if self.single_community:
+            parts = [self._tree.query_pairs(r, p=self._p, output_type="ndarray")]
+        else:  # community by community (blocks), then pairs across a boundary near enough
+            parts = []
+            for c in np.unique(self.community).tolist():
+                members = self._community_places(c)
+                local = cKDTree(self.xy_cells[members].astype(np.float64))
+                parts.append(members[local.query_pairs(r, p=self._p, output_type="ndarray")])
+            if self.cross_boundary_m > 0:
+                r_cross = min(radius_m, self.cross_boundary_m) / self.cell_size_m
+                cross = self._tree.query_pairs(
+                    r_cross * (1 + 1e-9) + 1e-9, p=self._p, output_type="ndarray"
+                )
+                parts.append(cross[self.community[cross[:, 0]] != self.community[cross[:, 1]]])
+        pairs = np.concatenate([part.reshape(-1, 2) for part in parts]).astype(np.int64)
         i = np.concatenate([pairs[:, 0], pairs[:, 1], np.arange(n)])
         j = np.concatenate([pairs[:, 1], pairs[:, 0], np.arange(n)])
         delta = self.xy_cells[i] - self.xy_cells[j]
         d = lane_m(delta[:, 0], delta[:, 1], self.cell_size_m, self.metric)
         if not self.single_community:
             other = self.community[i] != self.community[j]
-            d = np.where(other & (d > self.cross_boundary_m), math.inf, d)
+            d = np.where(other & (d > self._cross_m), math.inf, d)
         keep = d <= radius_m
         return sp.csr_matrix((d[keep], (i[keep], j[keep])), shape=(n, n))
 
