@@ -53,13 +53,46 @@ def reach_pairs(space: Space, reach_m: float) -> sp.csr_matrix | np.ndarray:
     return pairs
 
 
-def within_reach(space: Space, reach_m: float) -> sp.csr_matrix | None:
-    """(S, S) sparse 0/1 matrix of stairwells within ``reach_m`` of each other; None if all are."""
+class SparseProduct:
+    """``matrix @ x`` for a sparse matrix and an x that changes in a few places between calls:
+    the last product plus the changed columns' part (all of it again when many changed, which
+    also keeps a float sum from drifting). ``product @ x`` reads like the matrix's own."""
+
+    #: above this share of changed entries, the whole product again
+    FULL_SHARE = 0.125
+
+    def __init__(self, matrix: sp.spmatrix) -> None:
+        self._csr = sp.csr_matrix(matrix)
+        self._csc = sp.csc_matrix(matrix)
+        self._x: np.ndarray | None = None
+        self._y: np.ndarray | None = None
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if self._x is None or self._x.shape != x.shape:
+            y = self._csr @ x
+        else:
+            changed = np.flatnonzero(x != self._x)
+            if len(changed) > self.FULL_SHARE * len(x):
+                y = self._csr @ x
+            elif len(changed) == 0:
+                return self._y
+            else:
+                y = self._y + self._csc[:, changed] @ (x[changed] - self._x[changed])
+        self._x, self._y = x.copy(), y
+        return y
+
+
+def within_reach(space: Space, reach_m: float) -> SparseProduct | None:
+    """(S, S) sparse 0/1 reach of stairwells within ``reach_m`` of each other, as a
+    :class:`SparseProduct`; None if every stairwell reaches every other."""
     if space.all_within(reach_m):
         return None
     pairs = space.pairs_within(reach_m)
-    return sp.csr_matrix(
-        (np.ones(pairs.nnz, dtype=np.int64), pairs.indices, pairs.indptr), shape=pairs.shape
+    return SparseProduct(
+        sp.csr_matrix(
+            (np.ones(pairs.nnz, dtype=np.int64), pairs.indices, pairs.indptr), shape=pairs.shape
+        )
     )
 
 
@@ -82,8 +115,11 @@ class WillingCoverage:
             p_on = np.where(distance_m <= reach_m, p_on, 0.0)
             p_off = a.base_probability * a.off_duty_multiplier
         log_miss_on = np.log1p(-np.minimum(p_on, _P_MAX))
-        if not isinstance(pairs, np.ndarray):
-            log_miss_on = sp.csr_matrix((log_miss_on, pairs.indices, pairs.indptr), pairs.shape)
+        #: dense: small, states recur (remembered); sparse: a district, updated in place
+        self._remember = isinstance(pairs, np.ndarray)
+        if not self._remember:
+            matrix = sp.csr_matrix((log_miss_on, pairs.indices, pairs.indptr), pairs.shape)
+            log_miss_on = SparseProduct(matrix)
         self._log_miss_on = log_miss_on
         self._log_miss_off = math.log1p(-min(p_off, _P_MAX))
         # shares already computed, by the (free, idle) counts per stairwell, for the current
@@ -107,11 +143,13 @@ class WillingCoverage:
             return 1.0
         on, idle = roster.counts_by_stairwell()  # idle: free when on duty, else at home
         key = (on, idle)
-        found = self._known.get(key)
+        found = self._known.get(key) if self._remember else None
         if found is None:
             # counts straight to floats (exact), as the products would convert them anyway
             on, idle = np.array(on, dtype=np.float64), np.array(idle, dtype=np.float64)
             log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
             covered = -np.expm1(log_miss)
-            found = self._known[key] = float(self._elders @ covered / total)
+            found = float(self._elders @ covered / total)
+            if self._remember:
+                self._known[key] = found
         return found

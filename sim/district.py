@@ -24,9 +24,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from sim import scenario as scenario_module
 from sim.community import Layout, build_layout
+from sim.metrics import urgency_metrics
+from sim.orders import SERVED, UNMET
 from sim.population import Population, build_population
 from sim.scenario import DistrictCommunity, Scenario
 from sim.space import make_space
@@ -231,3 +234,38 @@ def district_toml(
         for key, value in row.model_dump().items():
             out.append(f"{key} = {_toml_value(value)}")
     return "\n".join(out) + "\n"
+
+
+def community_table(
+    orders: pd.DataFrame, layout: Layout, population: Population, pair_stage: int
+) -> pd.DataFrame:
+    """One row per community: its name, people and volunteers now, and the headline measures
+    of its elders' orders (sim.metrics.urgency_metrics: urgent response times and the rest)."""
+    community_of = layout.community[population.stairwell]
+    of_order = community_of[orders["elder"].to_numpy()]
+    n = len(layout.community_names)
+    rows = []
+    for c in range(n):
+        here = community_of == c
+        mine = orders[of_order == c]
+        row = {
+            "community": c,
+            "name": layout.community_names[c],
+            "residents": int((here & population.present).sum()),
+            "registered_volunteers": int((here & population.registered).sum()),
+            "active_volunteers": int((here & population.active).sum()),
+            "requests": len(mine),
+            "served": int((mine["status"] == SERVED).sum()),
+            "unmet": int((mine["status"] == UNMET).sum()),
+        }
+        row.update(urgency_metrics(mine, pair_stage))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def community_values(
+    orders: pd.DataFrame, layout: Layout, population: Population, metric: str, pair_stage: int
+) -> list[float]:
+    """One metric per community (index = community), for the report's district map."""
+    table = community_table(orders, layout, population, pair_stage)
+    return table[metric].astype(float).tolist()

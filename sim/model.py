@@ -37,7 +37,7 @@ from sim.coverage import WillingCoverage, within_reach
 from sim.demand import MIN_PER_DAY, Demand
 from sim.dispatch import DispatchContext, build_policy, parse_chain
 from sim.dispatch.pairing import PairingPolicy
-from sim.district import build_place
+from sim.district import build_place, community_table, community_values
 from sim.dynamics import DAYS_PER_YEAR, Dynamics
 from sim.engine import EventQueue
 from sim.metrics import (
@@ -448,7 +448,14 @@ class VolunteerModel(mesa.Model):
         stairwell = pop.stairwell[table["elder"].to_numpy()]
         table["building"] = layout.stairwell_building[stairwell]
         table["grid"] = layout.stairwell_grid[stairwell]
+        table["community"] = layout.community[stairwell]
         return table
+
+    def community_table(self) -> pd.DataFrame:
+        """Per-community people, volunteers and headline measures (sim.district)."""
+        return community_table(
+            self.orders.table(), self.layout, self.population, self._pairing_stage()
+        )
 
     def daily_table(self) -> pd.DataFrame:
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -476,7 +483,17 @@ class VolunteerModel(mesa.Model):
         n = self.layout.n_buildings
         counts = self.roster.served_count
         workers = np.flatnonzero(self.population.active | (counts > 0))
+        per_community = {}
+        if len(self.layout.community_names) > 1:  # the report's district map
+            per_community["community.urgent_response_time_p90_min"] = community_values(
+                self.orders.table(),
+                self.layout,
+                self.population,
+                "urgent_response_time_p90_min",
+                self._pairing_stage(),
+            )
         return {
+            **per_community,
             "dist.response_min": response[served].tolist(),
             "dist.workload_orders": np.sort(counts[workers]).tolist(),
             "building.requests": np.bincount(building, minlength=n).tolist(),
