@@ -63,7 +63,9 @@ class SparseProduct:
 
     def __init__(self, matrix: sp.spmatrix) -> None:
         self._csr = sp.csr_matrix(matrix)
-        self._csc = sp.csc_matrix(matrix)
+        csc = sp.csc_matrix(matrix)
+        self._indptr, self._indices, self._data = csc.indptr, csc.indices, csc.data
+        self._n = matrix.shape[0]
         self._x: np.ndarray | None = None
         self._y: np.ndarray | None = None
 
@@ -77,18 +79,41 @@ class SparseProduct:
                 y = self._csr @ x
             elif len(changed) == 0:
                 return self._y
-            else:
-                y = self._y + self._csc[:, changed] @ (x[changed] - self._x[changed])
+            else:  # the changed columns' entries, straight from the CSC arrays
+                starts = self._indptr[changed]
+                lengths = self._indptr[changed + 1] - starts
+                first = np.cumsum(lengths) - lengths
+                at = np.arange(lengths.sum()) + np.repeat(starts - first, lengths)
+                step = np.repeat((x[changed] - self._x[changed]).astype(np.float64), lengths)
+                part = np.bincount(self._indices[at], self._data[at] * step, self._n)
+                y = self._y + part.astype(self._y.dtype)
         self._x, self._y = x.copy(), y
         return y
 
 
-def within_reach(space: Space, reach_m: float) -> SparseProduct | None:
-    """(S, S) sparse 0/1 reach of stairwells within ``reach_m`` of each other, as a
-    :class:`SparseProduct`; None if every stairwell reaches every other."""
+class CommunityReach:
+    """The reach of a district whose communities each lie within reach end to end and whose
+    boundaries orders do not cross: ``reach @ x`` sums ``x`` over each stairwell's community."""
+
+    def __init__(self, community: np.ndarray) -> None:
+        self._community = community
+        self._n = int(community.max()) + 1
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        return np.bincount(self._community, weights=x, minlength=self._n)[self._community]
+
+
+def within_reach(space: Space, reach_m: float) -> SparseProduct | CommunityReach | None:
+    """(S, S) 0/1 reach of stairwells within ``reach_m`` of each other, as something to
+    multiply a vector by: None if every stairwell reaches every other, a
+    :class:`CommunityReach` if exactly those of the same community do, else a
+    :class:`SparseProduct` of the pairs."""
     if space.all_within(reach_m):
         return None
     pairs = space.pairs_within(reach_m)
+    blocks = not space.single_community and space.cross_boundary_m <= 0
+    if blocks and pairs.nnz == int((np.bincount(space.community) ** 2).sum()):
+        return CommunityReach(space.community)
     return SparseProduct(
         sp.csr_matrix(
             (np.ones(pairs.nnz, dtype=np.int64), pairs.indices, pairs.indptr), shape=pairs.shape

@@ -245,7 +245,20 @@ class TreeSpace(Space):
             self._extent_m = float((span[0] + span[1]) * self.cell_size_m)
         return self._extent_m
 
-    def rings(self, place: int) -> Iterator[tuple[list[int], list[float]]]:
+    def rings(self, place: int):
+        if not self.single_community and self.cross_boundary_m <= 0:
+            # orders stay inside the community: its places in one run, kept (per-community
+            # blocks: memory follows the sum of communities' squares, linear in their number)
+            found = self._first_ring.get(place)
+            if found is None:
+                places = self._community_places(self.community[place])
+                d = self.distances_m_from(place, places)
+                order = np.lexsort((places, d))
+                found = self._first_ring[place] = (places[order].tolist(), d[order].tolist())
+            return (found,)
+        return self._ring_walk(place)
+
+    def _ring_walk(self, place: int) -> Iterator[tuple[list[int], list[float]]]:
         first = self._first_ring.get(place)
         r = self._ring0_m
         if first is None:
