@@ -174,7 +174,8 @@ class WillingCoverage:
             on, idle = np.array(on, dtype=np.float64), np.array(idle, dtype=np.float64)
             log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
             covered = -np.expm1(log_miss)
-            found = float(self._elders @ covered / total)
             if self._remember:
-                self._known[key] = found
+                found = self._known[key] = float(self._elders @ covered / total)
+            else:  # a plain sum: a BLAS dot of a district's length can stall on busy cores
+                found = float(np.add.reduce(self._elders * covered) / total)
         return found

@@ -356,22 +356,27 @@ def assign_point_hosts(
     return hosts
 
 
-def _ids_by_stairwell(ids: np.ndarray, stairwell: np.ndarray) -> dict[int, list[int]]:
-    at: dict[int, list[int]] = {}
-    for v, s in zip(ids.tolist(), stairwell[ids].tolist(), strict=True):
-        at.setdefault(s, []).append(v)
-    return at
+def _ids_by_stairwell(ids: np.ndarray, stairwell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``ids`` grouped by stairwell (ascending within each) and each stairwell's bounds."""
+    where = stairwell[ids]
+    order = np.argsort(where, kind="stable")
+    bounds = np.searchsorted(where[order], np.arange(int(stairwell.max(initial=0)) + 2))
+    return ids[order], bounds
 
 
-def _nearest_ids(space: Space, place: int, at: dict[int, list[int]], usable) -> list[int]:
+def _nearest_ids(space: Space, place: int, at: tuple[np.ndarray, np.ndarray], usable) -> list[int]:
     """The usable ids living nearest ``place`` (all at the least distance), ascending; the
     space's stairwells are visited nearest first, so the cost follows the few looked at."""
+    grouped, bounds = at
+    last = len(bounds) - 1
     best, found = math.inf, []
     for order, distance in space.rings(place):
         for s, d in zip(order, distance, strict=True):
             if d > best:
                 return sorted(found)
-            here = [v for v in at.get(s, ()) if usable(v)]
+            if s >= last:
+                continue
+            here = [v for v in grouped[bounds[s] : bounds[s + 1]].tolist() if usable(v)]
             if here:
                 best = d
                 found += here

@@ -345,7 +345,8 @@ class Roster:
             return 1.0
         if reach is None:  # anyone on duty and not busy (a free volunteer is)
             return 1.0 if self.free or (self.on_duty > self.busy).any() else 0.0
-        available = self.on_duty & ~self.busy
+        on_duty = np.flatnonzero(self.on_duty)  # the few on duty, not every resident
+        available = on_duty[~self.busy[on_duty]]
         counts = np.bincount(
             self.population.stairwell[available], minlength=len(weight_by_stairwell)
         )
