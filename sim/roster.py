@@ -259,7 +259,7 @@ class Roster:
         visited.
         """
         at, free = self._idle_at, self.free
-        served = self._served
+        served, free_count = self._served, self._free_count
         if on_duty_only and not free:
             return []
         if on_duty_only and len(free) <= _FEW:
@@ -279,6 +279,8 @@ class Roster:
                 members = at[s]
                 if not members or (stairwells is not None and not stairwells[s]):
                     continue
+                if on_duty_only and not free_count[s]:
+                    continue  # nobody here on duty and free (most stairwells, at night)
                 found.extend(
                     (d, served[v], v)
                     for v in members

@@ -161,3 +161,12 @@ def test_district_layout_uses_the_kd_tree_and_no_dense_matrix(cross):
     layout = build_place_layout(two_communities(cross), np.random.default_rng(0))
     assert isinstance(layout.space, TreeSpace)
     assert not hasattr(layout.space, "_matrix")
+
+
+def test_heping_is_laid_out_on_a_kd_tree_with_chaoyangli_findable():
+    scenario = load(HEPING)
+    layout = build_place_layout(scenario, np.random.default_rng(scenario.community.layout_seed))
+    assert isinstance(layout.space, TreeSpace)
+    assert len(layout.community_names) == 63
+    assert sum("Chaoyangli" in name for name in layout.community_names) == 1
+    assert 10_000 < layout.n_stairwells < 13_000
