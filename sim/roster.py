@@ -49,6 +49,8 @@ class Roster:
         self.population = population
         self.availability = availability
         self.space: Space = layout.space  # every distance is asked of it (sim.space)
+        # a dense space (one community) lends its rows as lists: the walk's look-up per offer
+        self._rows: list[list[float]] | None = getattr(layout.space, "rows_m", None)
         self._stairwell = population.stairwell.tolist()
         self._floor = population.floor.tolist()
         self._speed = speed_m_per_min
@@ -213,7 +215,11 @@ class Roster:
         if self._speed == float("inf"):
             return 0.0
         origin = self._stairwell[v] if origin_stairwell is None else origin_stairwell
-        walk_m = self.space.distance_m(origin, self._stairwell[elder])
+        rows = self._rows
+        if rows is not None:
+            walk_m = rows[origin][self._stairwell[elder]]
+        else:
+            walk_m = self.space.distance_m(origin, self._stairwell[elder])
         return walk_m / self._speed + (self._floor[elder] - 1) * self._stair_min
 
     def counts_by_stairwell(self) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -169,6 +169,8 @@ class DenseSpace(Space):
             matrix[other & (matrix > self._cross_m)] = math.inf
         self._matrix = matrix
         self._rows = matrix.tolist()
+        #: each place's distances as Python lists (fast single look-ups; one community only)
+        self.rows_m = self._rows
         self._rings: dict[int, tuple[tuple[list[int], list[float]]]] = {}
 
     def distances_m_from(self, place: int, places: np.ndarray) -> np.ndarray:
