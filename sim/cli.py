@@ -488,9 +488,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         metavar="DIR",
         help=(
-            "write orders, daily and yearly series and per-grid/building tables as Parquet, and "
-            "summary.json, to DIR (created if missing; checked before the run starts; all six "
-            "files or none)"
+            "write orders, daily and yearly series, per-grid/building tables and the layout "
+            "(layout.parquet, metres) as Parquet, per-community tables for a district "
+            "(communities.parquet), and summary.json, to DIR (created if missing; checked "
+            "before the run starts; all files or none)"
         ),
     )
     run.set_defaults(handler=_command_run)

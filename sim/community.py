@@ -4,7 +4,8 @@ Laid out reproducibly from the layout random stream. Buildings stand in a jitter
 slots over the footprint; each building's stairwells are adjacent cells along its front, one
 cell (``cell_size_m``) per stairwell frontage. Grids are contiguous runs of buildings in
 serpentine slot order, so a grid is a compact block as in the real community. Walking distance
-is Manhattan distance along the lanes between stairwell cells.
+is Manhattan distance along the lanes between stairwell cells, asked of the layout's
+:class:`sim.space.Space` (no module holds a stairwell-by-stairwell matrix).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from sim.scenario import Community as CommunityParams
+from sim.space import Space, make_space
 
 SERVICE_CATEGORIES = (
     "haircut",
@@ -59,11 +62,32 @@ class Layout:
     stairwell_building: np.ndarray  # (S,) building index
     building_grid: np.ndarray  # (B,) grid index
     building_focal_count: np.ndarray  # (B,) party-member focal households
-    distance_m: np.ndarray  # (S, S) walking distance between stairwells
+    space: Space  # walking distances between stairwells (sim.space)
     point_stairwell: np.ndarray  # (P,) stairwell a service point stands at
     point_category: np.ndarray  # (P,) index into SERVICE_CATEGORIES
     point_open_hour: np.ndarray  # (P,)
     point_close_hour: np.ndarray  # (P,)
+    stairwell_community: np.ndarray | None = None  # (S,) community index (None: all 0)
+    community_names: tuple[str, ...] = ("",)
+
+    @property
+    def community(self) -> np.ndarray:
+        """(S,) the community each stairwell belongs to."""
+        if self.stairwell_community is None:
+            return np.zeros(self.n_stairwells, dtype=np.int64)
+        return self.stairwell_community
+
+    @property
+    def distance_m(self) -> np.ndarray:
+        """(S, S) walking distances, computed when asked (tests and small layouts only: the
+        model asks :attr:`space`, which never holds this matrix for a district)."""
+        n = self.n_stairwells
+        return np.stack([self.space.distances_m_from(s, np.arange(n)) for s in range(n)])
+
+    @property
+    def stairwell_xy_m(self) -> np.ndarray:
+        """(S, 2) stairwell coordinates in metres."""
+        return self.stairwell_xy * self.cell_size_m
 
     @property
     def stairwell_grid(self) -> np.ndarray:
@@ -99,7 +123,7 @@ def _slot_order(rows: int, cols: int) -> list[tuple[int, int]]:
 
 
 def build_layout(params: CommunityParams, rng: np.random.Generator) -> Layout:
-    """Lay out buildings, stairwells, grids and service points; distances between stairwells."""
+    """Lay out buildings, stairwells, grids and service points, and the space between them."""
     width = int(params.width_m // params.cell_size_m)
     height = int(params.height_m // params.cell_size_m)
     if params.layout == "uniform":
@@ -108,11 +132,6 @@ def build_layout(params: CommunityParams, rng: np.random.Generator) -> Layout:
         building_of = (np.arange(params.stairwells) % params.buildings).tolist()
     else:
         stairwell_xy, building_of = _blocks(params, width, height, rng)
-    delta = stairwell_xy[:, None, :] - stairwell_xy[None, :, :]
-    if params.distance_metric == "euclidean":
-        cells_apart = np.sqrt((delta**2).sum(axis=2))
-    else:
-        cells_apart = np.abs(delta).sum(axis=2)
     grid_of_building = (np.arange(params.buildings) * params.grids) // params.buildings
     n_points = params.service_points
     hours = np.array(params.service_point_hours, dtype=np.int64)
@@ -125,7 +144,7 @@ def build_layout(params: CommunityParams, rng: np.random.Generator) -> Layout:
         stairwell_building=np.array(building_of, dtype=np.int64),
         building_grid=grid_of_building.astype(np.int64),
         building_focal_count=np.full(params.buildings, params.focal_households_per_building),
-        distance_m=cells_apart * params.cell_size_m,
+        space=make_space(stairwell_xy, params.cell_size_m, params.distance_metric),
         point_stairwell=_point_sites(params, rng.integers(0, len(building_of), n_points)),
         point_category=np.arange(n_points) % len(SERVICE_CATEGORIES),
         point_open_hour=hours[window, 0],
@@ -188,3 +207,155 @@ def _separate(xy: np.ndarray, width: int, height: int) -> None:
                 taken.add(tuple(xy[i]))
                 break
             radius += 1
+
+
+# --- the layout stored with results (layout.parquet) ---------------------------------------
+#: the file the layout is stored in beside a run's or an experiment's tables
+LAYOUT_FILE = "layout.parquet"
+#: the kinds of row of the layout table
+LAYOUT_KINDS = ("stairwell", "building", "grid", "point", "community")
+
+
+def _boxes_m(layout: Layout, group: np.ndarray, n: int) -> np.ndarray:
+    """(n, 4) x0, y0, x1, y1 in metres around the cells of each group's stairwells."""
+    xy = layout.stairwell_xy
+    boxes = np.full((n, 4), np.nan)
+    if len(xy):
+        boxes[:, 0] = np.full(n, np.inf)
+        boxes[:, 1] = np.full(n, np.inf)
+        boxes[:, 2] = np.full(n, -np.inf)
+        boxes[:, 3] = np.full(n, -np.inf)
+        np.minimum.at(boxes[:, 0], group, xy[:, 0])
+        np.minimum.at(boxes[:, 1], group, xy[:, 1])
+        np.maximum.at(boxes[:, 2], group, xy[:, 0] + 1)
+        np.maximum.at(boxes[:, 3], group, xy[:, 1] + 1)
+    return boxes * layout.cell_size_m
+
+
+def layout_table(layout: Layout) -> pd.DataFrame:
+    """One row per stairwell, building, grid, service point and community, coordinates in
+    metres from the layout's corner (x0, y0: a stairwell's or point's cell corner; x1, y1: the
+    far corner of a building's, grid's or community's box). Read back by
+    :func:`layout_from_table`."""
+    s = layout.n_stairwells
+    community = layout.community
+    n_comm = len(layout.community_names)
+    sw_box = _boxes_m(layout, np.arange(s), s)
+    b_box = _boxes_m(layout, layout.stairwell_building, layout.n_buildings)
+    g_box = _boxes_m(layout, layout.stairwell_grid, layout.n_grids)
+    c_box = _boxes_m(layout, community, n_comm)
+    b_comm = np.zeros(layout.n_buildings, dtype=np.int64)
+    b_comm[layout.stairwell_building] = community
+    g_comm = np.zeros(layout.n_grids, dtype=np.int64)
+    g_comm[layout.stairwell_grid] = community
+    p_sw = layout.point_stairwell
+    frames = [
+        pd.DataFrame(
+            {
+                "kind": "stairwell",
+                "id": np.arange(s),
+                "x0_m": sw_box[:, 0],
+                "y0_m": sw_box[:, 1],
+                "x1_m": sw_box[:, 2],
+                "y1_m": sw_box[:, 3],
+                "stairwell": np.arange(s),
+                "building": layout.stairwell_building,
+                "grid": layout.stairwell_grid,
+                "community": community,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "kind": "building",
+                "id": np.arange(layout.n_buildings),
+                "x0_m": b_box[:, 0],
+                "y0_m": b_box[:, 1],
+                "x1_m": b_box[:, 2],
+                "y1_m": b_box[:, 3],
+                "grid": layout.building_grid,
+                "community": b_comm,
+                "focal_households": layout.building_focal_count,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "kind": "grid",
+                "id": np.arange(layout.n_grids),
+                "x0_m": g_box[:, 0],
+                "y0_m": g_box[:, 1],
+                "x1_m": g_box[:, 2],
+                "y1_m": g_box[:, 3],
+                "grid": np.arange(layout.n_grids),
+                "community": g_comm,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "kind": "point",
+                "id": np.arange(len(p_sw)),
+                "x0_m": sw_box[p_sw, 0] if len(p_sw) else np.zeros(0),
+                "y0_m": sw_box[p_sw, 1] if len(p_sw) else np.zeros(0),
+                "stairwell": p_sw,
+                "community": community[p_sw],
+                "category": [SERVICE_CATEGORIES[c] for c in layout.point_category],
+                "open_hour": layout.point_open_hour,
+                "close_hour": layout.point_close_hour,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "kind": "community",
+                "id": np.arange(n_comm),
+                "x0_m": c_box[:, 0],
+                "y0_m": c_box[:, 1],
+                "x1_m": c_box[:, 2],
+                "y1_m": c_box[:, 3],
+                "community": np.arange(n_comm),
+                "name": list(layout.community_names),
+            }
+        ),
+    ]
+    table = pd.concat(frames, ignore_index=True)
+    for column in ("stairwell", "building", "grid", "community", "focal_households"):
+        table[column] = table[column].astype("Int64")
+    for column in ("open_hour", "close_hour"):
+        table[column] = table[column].astype("Int64")
+    table["cell_size_m"] = layout.cell_size_m
+    table["width_m"] = layout.width_cells * layout.cell_size_m
+    table["height_m"] = layout.height_cells * layout.cell_size_m
+    table["metric"] = layout.space.metric
+    table["cross_boundary_m"] = layout.space.cross_boundary_m
+    return table
+
+
+def layout_from_table(table: pd.DataFrame) -> Layout:
+    """The layout a :func:`layout_table` describes (its space rebuilt from the coordinates)."""
+    size = float(table["cell_size_m"].iloc[0])
+    kinds = {kind: table[table["kind"] == kind].sort_values("id") for kind in LAYOUT_KINDS}
+    sw, bld, pts, comm = kinds["stairwell"], kinds["building"], kinds["point"], kinds["community"]
+    xy = np.rint(sw[["x0_m", "y0_m"]].to_numpy(float) / size).astype(np.int64)
+    community = sw["community"].to_numpy(np.int64)
+    return Layout(
+        width_cells=round(float(table["width_m"].iloc[0]) / size),
+        height_cells=round(float(table["height_m"].iloc[0]) / size),
+        cell_size_m=size,
+        stairwell_xy=xy,
+        stairwell_building=sw["building"].to_numpy(np.int64),
+        building_grid=bld["grid"].to_numpy(np.int64),
+        building_focal_count=bld["focal_households"].to_numpy(np.int64),
+        space=make_space(
+            xy,
+            size,
+            str(table["metric"].iloc[0]),
+            community,
+            float(table["cross_boundary_m"].iloc[0]),
+        ),
+        point_stairwell=pts["stairwell"].to_numpy(np.int64),
+        point_category=np.array(
+            [SERVICE_CATEGORIES.index(c) for c in pts["category"]], dtype=np.int64
+        ),
+        point_open_hour=pts["open_hour"].to_numpy(np.int64),
+        point_close_hour=pts["close_hour"].to_numpy(np.int64),
+        stairwell_community=community if len(comm) > 1 else None,
+        community_names=tuple(str(n) for n in comm["name"]) or ("",),
+    )

@@ -11,6 +11,12 @@ Unlike "anyone on duty" (every stairwell of Chaoyangli is within 15 minutes of e
 this varies at the community's scale: by hour (duty), by stairwell (how many volunteers live in
 it, who is off duty at night), and with budgets used up. It is the community's potential,
 whatever the policy: a policy decides how much of it is used.
+
+Only pairs of stairwells within the 15-minute walk count, so the product runs over the space's
+sparse neighbour lists (:meth:`sim.space.Space.pairs_within`): its cost follows the pairs within
+reach, not stairwells squared. Where most pairs are within reach (one small community, such as
+Chaoyangli, where all are) the same numbers are kept as a dense block: faster there, and the
+very same sums as before.
 """
 
 from __future__ import annotations
@@ -18,26 +24,114 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.sparse as sp
 
 from sim.metrics import CIRCLE_MIN
 from sim.roster import Roster
 from sim.scenario import Scenario
+from sim.space import Space
 
 #: a probability below 1 so that log(1 − p) stays finite
 _P_MAX = 1.0 - 1e-12
 #: at most this many remembered shares (then they are forgotten and found again)
 _KNOWN_MAX = 4096
+#: pairs within reach above this share of all pairs, and few stairwells: a dense block
+_DENSE_SHARE = 0.5
+_DENSE_MAX_PLACES = 4000
+
+
+def reach_pairs(space: Space, reach_m: float) -> sp.csr_matrix | np.ndarray:
+    """Distances of the pairs of stairwells within ``reach_m`` (inf outside it): a dense array
+    for a small space where most pairs are within reach, else a sparse matrix of the pairs."""
+    pairs = space.pairs_within(reach_m)
+    n = space.n_places
+    if n <= _DENSE_MAX_PLACES and pairs.nnz > _DENSE_SHARE * n * n:
+        dense = np.full((n, n), math.inf)
+        coo = pairs.tocoo()
+        dense[coo.row, coo.col] = coo.data
+        return dense
+    return pairs
+
+
+class SparseProduct:
+    """``matrix @ x`` for a sparse matrix and an x that changes in a few places between calls:
+    the last product plus the changed columns' part (all of it again when many changed, which
+    also keeps a float sum from drifting). ``product @ x`` reads like the matrix's own."""
+
+    #: above this share of changed entries, the whole product again
+    FULL_SHARE = 0.125
+
+    def __init__(self, matrix: sp.spmatrix) -> None:
+        self._csr = sp.csr_matrix(matrix)
+        csc = sp.csc_matrix(matrix)
+        self._indptr, self._indices, self._data = csc.indptr, csc.indices, csc.data
+        self._n = matrix.shape[0]
+        self._x: np.ndarray | None = None
+        self._y: np.ndarray | None = None
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if self._x is None or self._x.shape != x.shape:
+            y = self._csr @ x
+        else:
+            changed = np.flatnonzero(x != self._x)
+            if len(changed) > self.FULL_SHARE * len(x):
+                y = self._csr @ x
+            elif len(changed) == 0:
+                return self._y
+            else:  # the changed columns' entries, straight from the CSC arrays
+                starts = self._indptr[changed]
+                lengths = self._indptr[changed + 1] - starts
+                first = np.cumsum(lengths) - lengths
+                at = np.arange(lengths.sum()) + np.repeat(starts - first, lengths)
+                step = np.repeat((x[changed] - self._x[changed]).astype(np.float64), lengths)
+                part = np.bincount(self._indices[at], self._data[at] * step, self._n)
+                y = self._y + part.astype(self._y.dtype)
+        self._x, self._y = x.copy(), y
+        return y
+
+
+class CommunityReach:
+    """The reach of a district whose communities each lie within reach end to end and whose
+    boundaries orders do not cross: ``reach @ x`` sums ``x`` over each stairwell's community."""
+
+    def __init__(self, community: np.ndarray) -> None:
+        self._community = community
+        self._n = int(community.max()) + 1
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        return np.bincount(self._community, weights=x, minlength=self._n)[self._community]
+
+
+def within_reach(space: Space, reach_m: float) -> SparseProduct | CommunityReach | None:
+    """(S, S) 0/1 reach of stairwells within ``reach_m`` of each other, as something to
+    multiply a vector by: None if every stairwell reaches every other, a
+    :class:`CommunityReach` if exactly those of the same community do, else a
+    :class:`SparseProduct` of the pairs."""
+    if space.all_within(reach_m):
+        return None
+    pairs = space.pairs_within(reach_m)
+    blocks = not space.single_community and space.cross_boundary_m <= 0
+    if blocks and pairs.nnz == int((np.bincount(space.community) ** 2).sum()):
+        return CommunityReach(space.community)
+    return SparseProduct(
+        sp.csr_matrix(
+            (np.ones(pairs.nnz, dtype=np.int64), pairs.indices, pairs.indptr), shape=pairs.shape
+        )
+    )
 
 
 class WillingCoverage:
     """Computes the share from the roster's state (cheap to call again when nothing changed)."""
 
-    def __init__(self, scenario: Scenario, distance_m: np.ndarray) -> None:
+    def __init__(self, scenario: Scenario, space: Space) -> None:
         a = scenario.acceptance
         speed = scenario.travel.speed_m_per_min
         walk_min = max(0.0, CIRCLE_MIN - scenario.channels.phone.answer_delay_mean_min)
         reach_m = math.inf if speed == math.inf else walk_min * speed
         fixed = scenario.volunteers.accept_probability
+        pairs = reach_pairs(space, reach_m)
+        distance_m = pairs if isinstance(pairs, np.ndarray) else pairs.data
         if fixed is not None:
             p_on = np.where(distance_m <= reach_m, fixed, 0.0)
             p_off = fixed
@@ -45,7 +139,13 @@ class WillingCoverage:
             p_on = a.base_probability * np.exp(-distance_m / a.distance_scale_m)
             p_on = np.where(distance_m <= reach_m, p_on, 0.0)
             p_off = a.base_probability * a.off_duty_multiplier
-        self._log_miss_on = np.log1p(-np.minimum(p_on, _P_MAX))
+        log_miss_on = np.log1p(-np.minimum(p_on, _P_MAX))
+        #: dense: small, states recur (remembered); sparse: a district, updated in place
+        self._remember = isinstance(pairs, np.ndarray)
+        if not self._remember:
+            matrix = sp.csr_matrix((log_miss_on, pairs.indices, pairs.indptr), pairs.shape)
+            log_miss_on = SparseProduct(matrix)
+        self._log_miss_on = log_miss_on
         self._log_miss_off = math.log1p(-min(p_off, _P_MAX))
         # shares already computed, by the (free, idle) counts per stairwell, for the current
         # elders: the same few states recur hour after hour when volunteers are few, and a
@@ -68,11 +168,14 @@ class WillingCoverage:
             return 1.0
         on, idle = roster.counts_by_stairwell()  # idle: free when on duty, else at home
         key = (on, idle)
-        found = self._known.get(key)
+        found = self._known.get(key) if self._remember else None
         if found is None:
             # counts straight to floats (exact), as the products would convert them anyway
             on, idle = np.array(on, dtype=np.float64), np.array(idle, dtype=np.float64)
             log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
             covered = -np.expm1(log_miss)
-            found = self._known[key] = float(self._elders @ covered / total)
+            if self._remember:
+                found = self._known[key] = float(self._elders @ covered / total)
+            else:  # a plain sum: a BLAS dot of a district's length can stall on busy cores
+                found = float(np.add.reduce(self._elders * covered) / total)
         return found

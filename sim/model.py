@@ -32,11 +32,12 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 from sim import scenario as scenario_module
 from sim.acceptance import AcceptanceModel
 from sim.agents import Resident, ServicePoint, Stairwell
-from sim.community import SERVICE_CATEGORIES, build_layout
-from sim.coverage import WillingCoverage
+from sim.community import SERVICE_CATEGORIES
+from sim.coverage import WillingCoverage, within_reach
 from sim.demand import MIN_PER_DAY, Demand
 from sim.dispatch import DispatchContext, build_policy, parse_chain
 from sim.dispatch.pairing import PairingPolicy
+from sim.district import build_place, community_table, community_values
 from sim.dynamics import DAYS_PER_YEAR, Dynamics
 from sim.engine import EventQueue
 from sim.metrics import (
@@ -51,7 +52,6 @@ from sim.orders import SERVED, UNMET, OrderBook
 from sim.population import (
     assign_point_hosts,
     availability_table,
-    build_population,
     replace_point_hosts,
 )
 from sim.rating import RatingModel
@@ -160,12 +160,13 @@ class VolunteerModel(mesa.Model):
             if params.community.fixed_layout
             else self.streams["layout"]
         )
-        self.layout = build_layout(params.community, layout_rng)
-        self.population = build_population(params, self.layout, self.streams["population"], source)
+        self.layout, self.population = build_place(
+            params, layout_rng, self.streams["population"], source
+        )
         self.point_host = assign_point_hosts(
             self.layout.point_stairwell,
             self.population,
-            self.layout.distance_m,
+            self.layout.space,
             self.streams["population"],
         )
         self._build_space()
@@ -218,7 +219,7 @@ class VolunteerModel(mesa.Model):
         self._year_first_order = 0
         self._reach = self._reach_matrix()
         self._elders_by_stairwell = self._count_elders_by_stairwell()
-        self._willing = WillingCoverage(params, self.layout.distance_m)
+        self._willing = WillingCoverage(params, self.layout.space)
         self._coverage_samples: list[float] = []
         self._willing_samples: list[float] = []
         self._coverage_now = (math.nan, math.nan)
@@ -279,11 +280,10 @@ class VolunteerModel(mesa.Model):
         self._stairwell_cells = cells
         self.residents = [Resident(self, r, cells[s]) for r, s in enumerate(pop.stairwell.tolist())]
 
-    def _reach_matrix(self) -> np.ndarray | None:
-        """Stairwells within a 15-minute walk of each other; None if all are."""
+    def _reach_matrix(self):
+        """Stairwells within a 15-minute walk of each other (sparse); None if all are."""
         speed = self.scenario_params.travel.speed_m_per_min
-        reach = self.layout.distance_m <= CIRCLE_MIN * speed
-        return None if reach.all() else reach
+        return within_reach(self.layout.space, CIRCLE_MIN * speed)
 
     def _duty_change_hours(self) -> set[int]:
         """Hours of the week at which someone's availability changes."""
@@ -385,7 +385,7 @@ class VolunteerModel(mesa.Model):
                 self.residents.append(Resident(self, r, self._stairwell_cells[s]))
         if len(left) or self.dynamics.volunteers_change:
             replace_point_hosts(
-                self.point_host, self.layout.point_stairwell, pop, self.layout.distance_m
+                self.point_host, self.layout.point_stairwell, pop, self.layout.space
             )
         if (day + 1) % DAYS_PER_YEAR == 0:
             self.dynamics.end_of_year()
@@ -449,7 +449,14 @@ class VolunteerModel(mesa.Model):
         stairwell = pop.stairwell[table["elder"].to_numpy()]
         table["building"] = layout.stairwell_building[stairwell]
         table["grid"] = layout.stairwell_grid[stairwell]
+        table["community"] = layout.community[stairwell]
         return table
+
+    def community_table(self) -> pd.DataFrame:
+        """Per-community people, volunteers and headline measures (sim.district)."""
+        return community_table(
+            self.orders.table(), self.layout, self.population, self._pairing_stage()
+        )
 
     def daily_table(self) -> pd.DataFrame:
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -477,7 +484,17 @@ class VolunteerModel(mesa.Model):
         n = self.layout.n_buildings
         counts = self.roster.served_count
         workers = np.flatnonzero(self.population.active | (counts > 0))
+        per_community = {}
+        if len(self.layout.community_names) > 1:  # the report's district map
+            per_community["community.urgent_response_time_p90_min"] = community_values(
+                self.orders.table(),
+                self.layout,
+                self.population,
+                "urgent_response_time_p90_min",
+                self._pairing_stage(),
+            )
         return {
+            **per_community,
             "dist.response_min": response[served].tolist(),
             "dist.workload_orders": np.sort(counts[workers]).tolist(),
             "building.requests": np.bincount(building, minlength=n).tolist(),

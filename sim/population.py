@@ -7,6 +7,7 @@ yearly updates run on the whole population at once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from sim.community import Layout
 from sim.errors import InputError
 from sim.scenario import Scenario
+from sim.space import Space
 
 #: availability patterns: who is on duty when (see :func:`availability_table`)
 RETIREE, WORKER, STUDENT = 0, 1, 2
@@ -369,7 +371,7 @@ def availability_table(scenario: Scenario, start_weekday: int) -> np.ndarray:
 def assign_point_hosts(
     point_stairwell: np.ndarray,
     population: Population,
-    distance_m: np.ndarray,
+    space: Space,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """A host for each service point: an active volunteer who lives nearest to it.
@@ -383,19 +385,51 @@ def assign_point_hosts(
         candidates = np.arange(population.size)
     used = np.zeros(population.size, dtype=bool)
     hosts = np.empty(len(point_stairwell), dtype=np.int64)
+    at = _ids_by_stairwell(candidates, population.stairwell)
     for p, stairwell in enumerate(point_stairwell.tolist()):
-        pool = candidates[~used[candidates]]
-        if len(pool) == 0:
-            pool = candidates
-        d = distance_m[stairwell, population.stairwell[pool]]
-        nearest = pool[d == d.min()]
+        nearest = _nearest_ids(space, stairwell, at, lambda v: not used[v])
+        if not nearest:  # every reachable candidate hosts already: the nearest of them
+            nearest = _nearest_ids(space, stairwell, at, lambda v: True)
+        if not nearest:  # nobody is reachable (a community without volunteers)
+            pool = candidates[~used[candidates]]
+            if len(pool) == 0:
+                pool = candidates
+            d = space.distances_m_from(stairwell, population.stairwell[pool])
+            nearest = pool[d == d.min()].tolist()
         hosts[p] = nearest[rng.integers(len(nearest))]
         used[hosts[p]] = True
     return hosts
 
 
+def _ids_by_stairwell(ids: np.ndarray, stairwell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``ids`` grouped by stairwell (ascending within each) and each stairwell's bounds."""
+    where = stairwell[ids]
+    order = np.argsort(where, kind="stable")
+    bounds = np.searchsorted(where[order], np.arange(int(stairwell.max(initial=0)) + 2))
+    return ids[order], bounds
+
+
+def _nearest_ids(space: Space, place: int, at: tuple[np.ndarray, np.ndarray], usable) -> list[int]:
+    """The usable ids living nearest ``place`` (all at the least distance), ascending; the
+    space's stairwells are visited nearest first, so the cost follows the few looked at."""
+    grouped, bounds = at
+    last = len(bounds) - 1
+    best, found = math.inf, []
+    for order, distance in space.rings(place):
+        for s, d in zip(order, distance, strict=True):
+            if d > best:
+                return sorted(found)
+            if s >= last:
+                continue
+            here = [v for v in grouped[bounds[s] : bounds[s + 1]].tolist() if usable(v)]
+            if here:
+                best = d
+                found += here
+    return sorted(found)
+
+
 def replace_point_hosts(
-    point_host: np.ndarray, point_stairwell: np.ndarray, population: Population, distance_m
+    point_host: np.ndarray, point_stairwell: np.ndarray, population: Population, space: Space
 ) -> None:
     """Hosts who stopped volunteering, died or moved hand their point to the nearest active
     volunteer (ties: the lowest id), in place."""
@@ -403,9 +437,14 @@ def replace_point_hosts(
     active = np.flatnonzero(population.active)
     if len(stale) == 0 or len(active) == 0:
         return
+    at = _ids_by_stairwell(active, population.stairwell)
     for p in stale.tolist():
-        d = distance_m[point_stairwell[p], population.stairwell[active]]
-        point_host[p] = active[np.argmin(d)]
+        nearest = _nearest_ids(space, int(point_stairwell[p]), at, lambda v: True)
+        if nearest:
+            point_host[p] = nearest[0]
+        else:  # nobody reachable: the nearest of all (inf: the lowest id)
+            d = space.distances_m_from(point_stairwell[p], population.stairwell[active])
+            point_host[p] = active[np.argmin(d)]
 
 
 #: 耄耋: the age from which an elder living alone or in an empty nest is paired (花甲助耄耋)

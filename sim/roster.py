@@ -11,10 +11,13 @@ asked by nobody until the week ends; one who is unwell or away today
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sim.community import Layout
 from sim.population import Population
+from sim.space import Space
 
 
 def without(mask: np.ndarray, exclude: set[int] | None) -> np.ndarray:
@@ -29,23 +32,6 @@ def without(mask: np.ndarray, exclude: set[int] | None) -> np.ndarray:
 _FEW = 32
 #: up to this many changes to the free set, updating it beats rebuilding it (Roster.refresh)
 _FEW_CHANGES = 128
-
-
-class _DistanceOrder:
-    """Each stairwell's stairwells nearest first, with their distances (built when first asked)."""
-
-    def __init__(self, distance_m: np.ndarray) -> None:
-        self._distance_m = distance_m
-        self._cache: dict[int, tuple[list[int], list[float]]] = {}
-
-    def from_stairwell(self, s: int) -> tuple[list[int], list[float]]:
-        found = self._cache.get(s)
-        if found is None:
-            row = self._distance_m[s]
-            order = np.argsort(row, kind="stable")
-            found = (order.tolist(), row[order].tolist())
-            self._cache[s] = found
-        return found
 
 
 class Roster:
@@ -64,8 +50,9 @@ class Roster:
         n = population.size
         self.population = population
         self.availability = availability
-        self.distance_m = layout.distance_m
-        self._distance_rows = layout.distance_m.tolist()
+        self.space: Space = layout.space  # every distance is asked of it (sim.space)
+        # a dense space (one community) lends its rows as lists: the walk's look-up per offer
+        self._rows: list[list[float]] | None = getattr(layout.space, "rows_m", None)
         self._stairwell = population.stairwell.tolist()
         self._floor = population.floor.tolist()
         self._speed = speed_m_per_min
@@ -88,7 +75,6 @@ class Roster:
         self.changed = True  # set on every change of who is free or idle (coverage reads it)
         # the idle volunteers of each stairwell, for nearest-first searches (they change at
         # offers and services, not when shifts change)
-        self._order = _DistanceOrder(layout.distance_m)
         self._idle_at: list[set[int]] = [set() for _ in range(layout.n_stairwells)]
         # free and idle volunteers per stairwell, kept up to date at each change (coverage
         # reads them every simulated hour; plain lists, as single items change far more often)
@@ -282,7 +268,11 @@ class Roster:
         if self._speed == float("inf"):
             return 0.0
         origin = self._stairwell[v] if origin_stairwell is None else origin_stairwell
-        walk_m = self._distance_rows[origin][self._stairwell[elder]]
+        rows = self._rows
+        if rows is not None:
+            walk_m = rows[origin][self._stairwell[elder]]
+        else:
+            walk_m = self.space.distance_m(origin, self._stairwell[elder])
         return walk_m / self._speed + (self._floor[elder] - 1) * self._stair_min
 
     def counts_by_stairwell(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -295,10 +285,10 @@ class Roster:
     def distances_m_from(self, elder: int, ids: np.ndarray) -> np.ndarray:
         """Walking distances from the elder's stairwell to each of ``ids``'s."""
         stairwell = self.population.stairwell
-        return self.distance_m[stairwell[elder], stairwell[ids]]
+        return self.space.distances_m_from(stairwell[elder], stairwell[ids])
 
     def distance_m_between(self, v: int, elder: int) -> float:
-        return self._distance_rows[self._stairwell[v]][self._stairwell[elder]]
+        return self.space.distance_m(self._stairwell[v], self._stairwell[elder])
 
     def free_ids(self, exclude: set[int] | None = None) -> np.ndarray:
         """Free volunteers, ascending, without ``exclude``."""
@@ -322,11 +312,13 @@ class Roster:
         elder first (ties: fewest served, then lowest id), within ``within_m``, not in
         ``exclude``, living in ``stairwells`` (a bool mask) if given; the first ``limit``.
 
-        Stairwells are visited nearest first and the search stops once ``limit`` are found
-        and no stairwell as near is left: the cost follows the few stairwells looked at.
+        Stairwells are visited nearest first (the space's rings) and the search stops once
+        ``limit`` are found and no stairwell as near is left: the cost follows the few
+        stairwells looked at. Stairwells the space cannot reach (another community) are never
+        visited.
         """
         at, free = self._idle_at, self.free
-        served = self._served
+        served, free_count = self._served, self._free_count
         if on_duty_only and not free:
             return []
         if on_duty_only and len(free) <= _FEW:
@@ -339,20 +331,25 @@ class Roster:
             return self.rank_by_distance(elder, ids, within_m, limit).tolist()
         found: list[tuple[float, int, int]] = []
         cutoff = float("inf")
-        order, distance = self._order.from_stairwell(self._stairwell[elder])
-        for s, d in zip(order, distance, strict=True):
-            if d > within_m or d > cutoff:
-                break
-            members = at[s]
-            if not members or (stairwells is not None and not stairwells[s]):
+        for order, distance in self.space.rings(self._stairwell[elder]):
+            for s, d in zip(order, distance, strict=True):
+                if d > within_m or d > cutoff:
+                    break
+                members = at[s]
+                if not members or (stairwells is not None and not stairwells[s]):
+                    continue
+                if on_duty_only and not free_count[s]:
+                    continue  # nobody here on duty and free (most stairwells, at night)
+                found.extend(
+                    (d, served[v], v)
+                    for v in members
+                    if v not in exclude and (not on_duty_only or v in free)
+                )
+                if limit is not None and len(found) >= limit:
+                    cutoff = d  # stairwells just as near may still hold a tie
+            else:
                 continue
-            found.extend(
-                (d, served[v], v)
-                for v in members
-                if v not in exclude and (not on_duty_only or v in free)
-            )
-            if limit is not None and len(found) >= limit:
-                cutoff = d  # stairwells just as near may still hold a tie
+            break  # the run was cut short: nothing further is wanted
         found.sort()
         return [v for _, _, v in found[:limit]]
 
@@ -365,13 +362,15 @@ class Roster:
         stairwells: np.ndarray | None,
     ) -> list[int]:
         """:meth:`ranked` over a handful of free volunteers: one look at each."""
-        row = self._distance_rows[self._stairwell[elder]]
+        row = self.space.row(self._stairwell[elder])
         stairwell, served = self._stairwell, self._served
         found = []
         for v in self.free:
             s = stairwell[v]
             d = row[s]
             if v in exclude or d > within_m or (stairwells is not None and not stairwells[s]):
+                continue  # (an unreachable one is at inf, beyond any within_m but inf)
+            if d == math.inf:
                 continue
             found.append((d, served[v], v))
         found.sort()
@@ -389,26 +388,28 @@ class Roster:
         if len(ids) == 0:
             return ids
         dist = self.distances_m_from(elder, ids)
-        if within_m != float("inf"):
-            keep = dist <= within_m
+        keep = dist <= within_m  # inf (another community) is never kept
+        if not keep.all():
             ids, dist = ids[keep], dist[keep]
         ranked = ids[np.lexsort((ids, self.served_count[ids], dist))]
         return ranked if limit is None else ranked[:limit]
 
-    def reachable_share(self, reach: np.ndarray, weight_by_stairwell: np.ndarray) -> float:
+    def reachable_share(self, reach, weight_by_stairwell: np.ndarray) -> float:
         """Share of ``weight`` at stairwells within reach of an available volunteer.
 
         Available: active, on duty and not serving (an open offer still counts).
-        ``reach`` is a (S, S) bool matrix, or None when every stairwell reaches every other.
+        ``reach`` is a (S, S) sparse 0/1 matrix (sim.coverage.within_reach), or None when
+        every stairwell reaches every other.
         """
         total = weight_by_stairwell.sum()
         if total == 0:
             return 1.0
         if reach is None:  # anyone on duty and not busy (a free volunteer is)
             return 1.0 if self.free or (self.on_duty > self.busy).any() else 0.0
-        available = self.on_duty & ~self.busy
+        on_duty = np.flatnonzero(self.on_duty)  # the few on duty, not every resident
+        available = on_duty[~self.busy[on_duty]]
         counts = np.bincount(
             self.population.stairwell[available], minlength=len(weight_by_stairwell)
         )
-        covered = reach @ (counts > 0)
+        covered = reach @ (counts > 0).astype(np.int64) > 0
         return float(weight_by_stairwell[covered].sum() / total)

@@ -573,6 +573,33 @@ class Simulation(_Section):
     start_year: int = Field(2025, ge=1900, le=2200, description="calendar year of day 0")
 
 
+class DistrictCommunity(_Section):
+    """One community of a district (a row of the per-community table, sim.district)."""
+
+    name: str
+    residents: int = Field(ge=1, le=1_000_000)
+    area_km2: float = Field(gt=0, le=100)
+    share_aged_60_plus: float = Field(ge=0, le=1)
+    share_aged_80_plus: float = Field(ge=0, le=1)
+    share_aged_90_plus: float = Field(ge=0, le=1)
+    registered_share: float = Field(ge=0, le=1, description="registered volunteers/residents")
+    source: str = Field("assumed", description="where the row's figures come from")
+
+
+class District(_Section):
+    """Several communities side by side (empty: one community, the [community] section)."""
+
+    communities: list[DistrictCommunity] = Field(
+        default_factory=list, description="one row each; [community] and [population] scale"
+    )
+    cross_boundary_m: float = Field(
+        0.0,
+        ge=0,
+        description="an order may go to a volunteer of another community this near (0: never)",
+    )
+    columns: int = Field(0, ge=0, description="communities per row of the map (0: square)")
+
+
 class Scenario(_Section):
     """A whole scenario: every parameter of a run but the policy override and seed."""
 
@@ -590,6 +617,7 @@ class Scenario(_Section):
     rating: Rating = Field(default_factory=Rating)
     dynamics: Dynamics = Field(default_factory=Dynamics)
     simulation: Simulation = Field(default_factory=Simulation)
+    district: District = Field(default_factory=District)
 
 
 def parse_chain(policy: str) -> list[str]:

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.community import layout_table
 from sim.errors import InputError, OutputError
 
 if TYPE_CHECKING:
@@ -157,13 +158,15 @@ RUN_FILES = (
     "yearly.parquet",
     "grids.parquet",
     "buildings.parquet",
+    "layout.parquet",
     "summary.json",
 )
 
 
 def write_run_outputs(model: VolunteerModel, out: Path) -> None:
-    """A single run's tables (orders, daily and yearly series, per grid and building) and its
-    summary, all six files or none of them.
+    """A single run's tables (orders, daily and yearly series, per grid and building), its
+    layout (sim.community.layout_table: coordinates in metres, for the report's map), for a
+    district one row per community (communities.parquet), and its summary: all or none.
 
     Raises:
         OutputError: if a file cannot be written (one line naming it).
@@ -174,7 +177,10 @@ def write_run_outputs(model: VolunteerModel, out: Path) -> None:
         "yearly.parquet": model.yearly_table(),
         "grids.parquet": model.area_table("grid"),
         "buildings.parquet": model.area_table("building"),
+        "layout.parquet": layout_table(model.layout),
     }
+    if len(model.layout.community_names) > 1:
+        tables["communities.parquet"] = model.community_table()
     writers = {out / name: _parquet_writer(frame) for name, frame in tables.items()}
     text = _json_text(model.summary()) + "\n"
     writers[out / "summary.json"] = lambda tmp: Path(tmp).write_text(text, encoding="utf-8")

@@ -134,7 +134,8 @@ def stairwell_layers(model: VolunteerModel, moment: Moment) -> dict[str, np.ndar
     on_duty[moment.busy[moment.busy < len(on_duty)]] = False
     speed = model.scenario_params.travel.speed_m_per_min
     helpers = np.bincount(pop.stairwell[on_duty], minlength=n) > 0
-    reached = (layout.distance_m <= CIRCLE_MIN * speed) @ helpers
+    reach = layout.space.pairs_within(CIRCLE_MIN * speed)
+    reached = reach @ helpers.astype(np.int64) > 0 if reach.nnz else np.zeros(n, dtype=bool)
     elders = np.bincount(pop.stairwell[here & (pop.client_group > 0)], minlength=n)
     return {
         "waiting_orders": np.bincount(pop.stairwell[elders_waiting], minlength=n),

@@ -173,7 +173,7 @@ def test_a_failure_while_writing_leaves_the_previous_tables_and_no_temporary_fil
     )
     assert first == 0, err
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert len(before) == 6
+    assert len(before) == 7  # six tables (layout.parquet too) and summary.json
     _fail_on_third(monkeypatch, error)
     again, _, err = run_cli(
         capsys, "run", str(SCENARIO), "--days", "3", "--json", "--out", str(out), *SMALL

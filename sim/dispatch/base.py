@@ -75,9 +75,9 @@ class Policy:
         roster = self.roster
         mask = roster.idle_mask if self.channel.reaches_off_duty else roster.free_mask
         ids = without(mask, self.book.excluded[o])
-        if self.channel.reach_m != float("inf") and len(ids):
+        if len(ids) and (self.channel.reach_m != float("inf") or not roster.space.single_community):
             elder = self.book.elder[o]
-            near = roster.distances_m_from(elder, ids) <= self.channel.reach_m
+            near = roster.distances_m_from(elder, ids) <= self.channel.reach_m  # inf never
             ids = ids[near]
         return ids
 

@@ -50,16 +50,28 @@ class PairingPolicy(Policy):
         load = np.zeros(pop.size, dtype=np.int64)
         for hs in self.pairs.values():
             load[hs] += 1
-        distance = self.ctx.layout.distance_m
+        space = self.ctx.layout.space
+        # helpers by stairwell, so each elder looks only at stairwells within reach
+        by_stairwell = np.argsort(pop.stairwell[helpers], kind="stable")
+        bounds = np.searchsorted(
+            pop.stairwell[helpers][by_stairwell], np.arange(space.n_places + 1)
+        )
         for elder in self.eligible_elders().tolist():
             have = self.pairs.setdefault(elder, [])
             need = p.helpers_per_elder - len(have)
             if need <= 0 or len(helpers) == 0:
                 continue
-            d = distance[pop.stairwell[elder], pop.stairwell[helpers]]
-            ok = (d <= p.max_distance_m) & (load[helpers] < p.max_elders_per_helper)
-            ok &= ~np.isin(helpers, have)
-            chosen = helpers[ok][np.lexsort((helpers[ok], load[helpers[ok]], d[ok]))][:need]
+            near, _ = space.within(pop.stairwell[elder], p.max_distance_m)
+            here = [by_stairwell[bounds[s] : bounds[s + 1]] for s in near.tolist()]
+            candidates = helpers[np.concatenate(here)] if here else helpers[:0]
+            d = space.distances_m_from(pop.stairwell[elder], pop.stairwell[candidates])
+            ok = (d <= p.max_distance_m) & (
+                load[candidates] < p.max_elders_per_helper
+            )
+            ok &= ~np.isin(candidates, have)
+            chosen = candidates[ok][np.lexsort((candidates[ok], load[candidates[ok]], d[ok]))][
+                :need
+            ]
             have.extend(chosen.tolist())
             load[chosen] += 1
 

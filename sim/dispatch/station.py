@@ -27,7 +27,7 @@ class StationPolicy(Policy):
         self._open = layout.point_open_hour
         self._close = layout.point_close_hour
         self._point_stairwell = layout.point_stairwell
-        self._distance_m = layout.distance_m
+        self._space = layout.space
         self._points_for_type = [
             np.flatnonzero(
                 np.isin(
@@ -37,6 +37,16 @@ class StationPolicy(Policy):
             )
             for t in ORDER_TYPES
         ]
+        # a district whose boundaries orders do not cross: each community's own points
+        space = self._space
+        self._community = None
+        if not space.single_community and space.cross_boundary_m <= 0:
+            self._community = space.community
+            of_point = space.community[self._point_stairwell]
+            self._points_by_community = [
+                [points[of_point[points] == c] for points in self._points_for_type]
+                for c in range(int(space.community.max()) + 1)
+            ]
 
     @property
     def uses_free_volunteers(self) -> bool:
@@ -45,7 +55,12 @@ class StationPolicy(Policy):
     def dispatch(self, o: int) -> bool:
         book, roster = self.book, self.roster
         hour = int(book.queue.now_min // 60) % 24
-        points = self._points_for_type[book.order_type[o]]
+        elder_stairwell = self.ctx.population.stairwell[book.elder[o]]
+        if self._community is None:
+            points = self._points_for_type[book.order_type[o]]
+        else:
+            community = self._community[elder_stairwell]
+            points = self._points_by_community[community][book.order_type[o]]
         points = points[(self._open[points] <= hour) & (hour < self._close[points])]
         hosts = self._host[points]
         idle = roster.idle_mask[hosts]
@@ -54,9 +69,11 @@ class StationPolicy(Policy):
         points = points[idle]
         if len(points) == 0:
             return False
-        elder_stairwell = self.ctx.population.stairwell[book.elder[o]]
-        distance = self._distance_m[elder_stairwell, self._point_stairwell[points]]
-        nearest = points[np.lexsort((points, distance))[0]]
+        distance = self._space.distances_m_from(elder_stairwell, self._point_stairwell[points])
+        first = np.lexsort((points, distance))[0]
+        if distance[first] == np.inf:  # every open point is in another community
+            return False
+        nearest = points[first]
         book.offer(
             o,
             int(self._host[nearest]),

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.community import layout_table
+from sim.district import build_place_layout
 from sim.errors import InputError
 from sim.experiment import statistics
 from sim.experiment.design import Experiment, seeds_for
@@ -675,6 +677,7 @@ def write_summaries(experiment: Experiment, folder: ResultsFolder, runs: pd.Data
     baseline = experiment.spec.experiment.baseline_policy
     differences = statistics.paired_differences(runs, variables, metrics, baseline)
     folder.write_table(differences, "differences")
+    write_layout(experiment, folder)
     kind = experiment.spec.design.kind
     if kind in ("sobol", "morris"):
         categorical = experiment.categorical
@@ -692,6 +695,16 @@ def write_summaries(experiment: Experiment, folder: ResultsFolder, runs: pd.Data
                 experiment.problem, experiment.sample_matrix, runs, variables, metrics, categorical
             )
         folder.write_table(table, "sensitivity")
+
+
+def write_layout(experiment: Experiment, folder: ResultsFolder) -> None:
+    """The layout beside the tables, for the report's map (sim.community.layout_table): the
+    base scenario's when its buildings stand still in every run; none otherwise."""
+    scenario = experiment.scenario
+    if not scenario.community.fixed_layout:
+        return
+    rng = np.random.default_rng(scenario.community.layout_seed)
+    folder.write_table(layout_table(build_place_layout(scenario, rng)), "layout")
 
 
 def long_table(runs: pd.DataFrame, prefix: str, index: str | None) -> pd.DataFrame:

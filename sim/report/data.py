@@ -24,7 +24,8 @@ import pandas as pd
 from scipy import stats
 
 from sim import scenario as scenario_module
-from sim.community import Layout, build_layout
+from sim.community import LAYOUT_FILE, Layout, layout_from_table
+from sim.district import build_place_layout
 from sim.errors import InputError
 from sim.experiment import statistics
 from sim.experiment.store import MANIFEST
@@ -475,13 +476,36 @@ def _ci_low(per_run: np.ndarray) -> np.ndarray:
 
 
 def map_layout(results: Results) -> tuple[Layout | None, str | None]:
-    """The community layout of the view, or None and the label key of why there is none."""
+    """The community (or district) layout of the view, or None and the label key of why there
+    is none: the layout stored with the results (layout.parquet), else, for results written
+    before layouts were stored, rebuilt from the scenario."""
     if "building.requests" not in results.runs.columns:
         return None, "note.not_applicable"
-    community = [v for v in results.others if v.startswith("community.")]
+    community = [v for v in results.others if v.startswith(("community.", "district."))]
     if results.pooled and community:
         return None, "note.layout_mismatch"
-    overrides = {k: v for k, v in results.reference.items() if k.startswith("community.")}
+    stored = results.path / LAYOUT_FILE
+    layout = None
+    if stored.is_file() and not community:
+        try:
+            layout = layout_from_table(pd.read_parquet(stored))
+        except (OSError, ValueError, KeyError):
+            layout = None
+    if layout is None:
+        layout, note = _rebuilt_layout(results)
+        if layout is None:
+            return None, note
+    lengths = {len(a) for a in results.runs["building.requests"].to_numpy()}
+    if lengths != {layout.n_buildings}:
+        return None, "note.layout_mismatch"
+    return layout, None
+
+
+def _rebuilt_layout(results: Results) -> tuple[Layout | None, str | None]:
+    """The fallback for old result folders: the layout built again from scenario and seed."""
+    overrides = {
+        k: v for k, v in results.reference.items() if k.startswith(("community.", "district."))
+    }
     try:
         base = scenario_module.Scenario.model_validate(results.scenario)
         scenario = scenario_module.with_overrides(base, overrides)
@@ -490,11 +514,7 @@ def map_layout(results: Results) -> tuple[Layout | None, str | None]:
     params = scenario.community
     if not params.fixed_layout:
         return None, "note.no_layout"
-    layout = build_layout(params, np.random.default_rng(params.layout_seed))
-    lengths = {len(a) for a in results.runs["building.requests"].to_numpy()}
-    if lengths != {layout.n_buildings}:
-        return None, "note.layout_mismatch"
-    return layout, None
+    return build_place_layout(scenario, np.random.default_rng(params.layout_seed)), None
 
 
 def yearly_view(results: Results) -> pd.DataFrame:

@@ -231,6 +231,10 @@ _ZH = {
         "红色粗框：平均响应超过15分钟且超出随机误差（各随机种子均值的95%置信区间下限高于15分钟）"
         "的楼栋，即15分钟服务圈的缺口；虚线：网格边界。"
     ),
+    "caption.map_district": (
+        "各社区紧急需求第90百分位响应时间（{policies}，各随机种子的均值）。"
+        "黑色粗框：朝阳里社区。灰色：无紧急需求得到服务。"
+    ),
     "caption.series": "每日数值：各随机种子的均值（线）与10%–90%分位区间（阴影）。",
     "caption.series_smoothed": ("7日滑动平均：各随机种子的均值（线）与10%–90%分位区间（阴影）。"),
     "caption.workload": (
@@ -263,6 +267,8 @@ _ZH = {
     "figure.comparison": "与基准（{baseline}）的差异",
     "figure.distribution": "响应时间的累积分布",
     "figure.map_response": "{policy}：紧急需求平均响应时间",
+    "figure.map_district": "{policy}：各社区紧急需求第90百分位响应时间",
+    "legend.highlight_community": "朝阳里社区",
     "figure.map_unmet": "{policy}：未满足订单占比",
     "figure.series": "每日序列",
     "figure.lorenz": "洛伦兹曲线",
@@ -442,6 +448,10 @@ _EN = {
         "95% interval of the seeds' means lies above 15 minutes), a hole in the 15-minute "
         "circle; dashed lines: grid boundaries."
     ),
+    "caption.map_district": (
+        "Each community's 90th-percentile urgent response time ({policies}, mean over seeds). "
+        "Thick black outline: Chaoyangli. Grey: no urgent order served."
+    ),
     "caption.series": "Daily values: mean over seeds (line) and 10-90% range of seeds (band).",
     "caption.series_smoothed": (
         "7-day rolling mean: mean over seeds (line) and 10-90% range of seeds (band)."
@@ -480,6 +490,8 @@ _EN = {
     "figure.comparison": "Difference from the baseline ({baseline})",
     "figure.distribution": "Cumulative distribution of response times",
     "figure.map_response": "{policy}: mean urgent response time",
+    "figure.map_district": "{policy}: 90th-percentile urgent response time by community",
+    "legend.highlight_community": "Chaoyangli",
     "figure.map_unmet": "{policy}: share of orders unmet",
     "figure.series": "Daily series",
     "figure.lorenz": "Lorenz curves",

@@ -1,6 +1,9 @@
 """(3) The community map: buildings coloured by urgent orders' mean response and unmet share.
 
-The layout is rebuilt from the experiment's scenario (a fixed layout is the same in every run).
+The layout is the one stored with the results (layout.parquet, coordinates in metres), or for
+older folders rebuilt from the experiment's scenario (a fixed layout is the same in every run).
+A district (several communities) is drawn community by community instead, each coloured by its
+90th-percentile urgent response time, with Chaoyangli outlined and named.
 Per-building totals are summed over the runs of a policy in the report's view, for the baseline
 and for the policy with the lowest 90th-percentile response time. A grid's boundary is the
 outline of its buildings joined in their serpentine order (the union of the padded hulls of
@@ -164,6 +167,11 @@ def community_map(results: Results, lang: str) -> Plot:
     layout, note = map_layout(results)
     if layout is None or not policies:
         return Plot("fig-3-map", title, caption, note=L.t(lang, note or "note.not_applicable"))
+    if len(layout.community_names) > 1:
+        caption = L.t(lang, "caption.map_district", policies=names)
+        return _district_map(
+            results, layout, policies, lang, title, caption + reference_caption(results, lang)
+        )
     kind = results.reference.get(
         "community.layout", scenario_value(results.scenario, "community.layout")
     )
@@ -220,4 +228,57 @@ def community_map(results: Results, lang: str) -> Plot:
     if shapes.grids:
         handles.insert(1, Line2D([], [], ls="--", color=GRID_COLOR, label=L.t(lang, "legend.grid")))
     figure_legend(figure, handles, budget=170)
+    return Plot("fig-3-map", title, caption, figure)
+
+
+#: the community the district map names and outlines
+HIGHLIGHT = "Chaoyangli"
+DISTRICT_METRIC = "community.urgent_response_time_p90_min"
+
+
+def _district_map(
+    results: Results, layout: Layout, policies: list[str], lang: str, title: str, caption: str
+) -> Plot:
+    """One panel per policy: each community's box coloured by its p90 urgent response."""
+    if DISTRICT_METRIC not in results.runs.columns:
+        return Plot("fig-3-map", title, caption, note=L.t(lang, "note.not_applicable"))
+    n = len(layout.community_names)
+    xy = layout.stairwell_xy
+    community = layout.community
+    boxes = np.zeros((n, 4))
+    for c in range(n):
+        mine = xy[community == c]
+        boxes[c] = [mine[:, 0].min(), mine[:, 1].min(), mine[:, 0].max() + 1, mine[:, 1].max() + 1]
+    boxes *= layout.cell_size_m
+    values = {}
+    for p in policies:
+        per_run = np.vstack(results.policy_runs(p)[DISTRICT_METRIC].to_numpy()).astype(float)
+        with np.errstate(all="ignore"):
+            values[p] = np.nanmean(np.where(np.isfinite(per_run), per_run, np.nan), axis=0)
+    top = max(np.nanmax(v, initial=0) for v in values.values())
+    norm = Normalize(0, max(2 * CIRCLE_MIN, top))
+    cmap = colormaps["YlOrRd"].with_extremes(bad=NO_DATA_COLOR)
+    highlight = [c for c, name in enumerate(layout.community_names) if HIGHLIGHT in name]
+    figure = new_figure(11, 0.9 + 9.0 * len(policies))
+    axes = figure.subplots(len(policies), 1, squeeze=False)
+    for row, policy in enumerate(policies):
+        ax = axes[row, 0]
+        rects = [Rectangle((x0, y0), x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes]
+        collection = PatchCollection(rects, cmap=cmap, norm=norm, edgecolor="#666666", lw=0.5)
+        collection.set_array(np.ma.masked_invalid(values[policy]))
+        ax.add_collection(collection)
+        for c in highlight:
+            x0, y0, x1, y1 = boxes[c]
+            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="black", lw=2.5))
+            ax.text(x0, y1 + 10, L.t(lang, "legend.highlight_community"), fontsize=9, va="bottom")
+        ax.set_xlim(boxes[:, 0].min() - 20, boxes[:, 2].max() + 20)
+        ax.set_ylim(boxes[:, 1].min() - 20, boxes[:, 3].max() + 80)
+        ax.set_aspect("equal")
+        ax.grid(False)
+        ax.tick_params(labelsize=8)
+        ax.set_xlabel(L.t(lang, "axis.metres"), fontsize=8)
+        panel_title(ax, L.t(lang, "figure.map_district", policy=L.policy_name(lang, policy)), 60)
+    bar = figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes[:, 0].tolist(), shrink=0.8)
+    bar.set_label(L.t(lang, "metric.urgent_response_time_p90_min"))
+    bar.ax.axhline(CIRCLE_MIN, color=HOLE_COLOR, lw=2)
     return Plot("fig-3-map", title, caption, figure)
