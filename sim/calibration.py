@@ -308,11 +308,13 @@ def _run_task(task: Task) -> float:
     return record["seconds"]
 
 
-def _manifest(scenario: Path, samples: int, seed: int, priors: tuple[Prior, ...]) -> dict:
+def _manifest(
+    scenario: Path, samples: int, seed: int, priors: tuple[Prior, ...], generations: int
+) -> dict:
     return {
         "scenario": str(scenario),
         "samples": samples,
-        "generations": GENERATIONS,
+        "generations": generations,
         "keep_share": KEEP_SHARE,
         "seed": seed,
         "seeds": SEEDS,
@@ -351,13 +353,17 @@ def start(
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
     priors: tuple[Prior, ...] = PRIORS,
+    generations: int | None = None,
 ) -> None:
     """Check the scenario and the folder; write (or check) ``out/manifest.json``."""
     scenario, out = Path(scenario), Path(out)
-    if samples < GENERATIONS:
-        raise InputError("--samples", None, f"must be {GENERATIONS} or more")
+    generations = GENERATIONS if generations is None else generations
+    if generations < 1:
+        raise InputError("--generations", None, "must be 1 or more")
+    if samples < generations:
+        raise InputError("--samples", None, f"must be {generations} or more (the generations)")
     check_scenario(scenario)
-    manifest = _manifest(scenario, samples, seed, priors)
+    manifest = _manifest(scenario, samples, seed, priors, generations)
     old = out / "manifest.json"
     if old.exists():
         try:
@@ -376,6 +382,7 @@ def plan(
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
     priors: tuple[Prior, ...] = PRIORS,
+    generations: int | None = None,
 ) -> list[Task]:
     """The draws of ``generation`` not yet simulated (the earlier generations must be done:
     the draws follow from their files and ``seed``, so a rerun plans the same draws)."""
@@ -383,7 +390,7 @@ def plan(
     previous = None
     if generation > 0:
         previous = survivors(_table(_read_runs(out, generation - 1)), KEEP_SHARE)
-    n = samples // GENERATIONS
+    n = samples // (GENERATIONS if generations is None else generations)
     draws = propose(priors, previous, n, seed + generation)
     done = {r["index"] for r in _read_runs(out, generation)}
     keys = [p.key for p in priors]
@@ -471,13 +478,14 @@ def command(args: Any) -> int:
         raise InputError("--workers", None, "must be 1 or more")
     out = Path(args.out)
     samples = DEFAULT_SAMPLES if args.samples is None else args.samples
-    start(args.scenario, out, samples, args.seed)
-    total = samples // GENERATIONS * GENERATIONS
+    generations = getattr(args, "generations", None) or GENERATIONS
+    start(args.scenario, out, samples, args.seed, generations=generations)
+    total = samples // generations * generations
     done = len(_read_runs(out))
     years = check_scenario(args.scenario) / 365
     eta = estimate_seconds(out, total - done, years, args.workers)
     print(
-        f"volsim calibrate: ABC-SMC, {GENERATIONS} generations of {samples // GENERATIONS} "
+        f"volsim calibrate: ABC-SMC, {generations} generations of {samples // generations} "
         f"draws; {done} done, {total - done} to simulate on {args.workers} workers: "
         f"about {eta / 60:.1f} min",
         file=sys.stderr,
@@ -491,8 +499,8 @@ def command(args: Any) -> int:
     )
     with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as progress:
         bar = progress.add_task("draws", total=total, completed=done)
-        for generation in range(GENERATIONS):
-            tasks = plan(args.scenario, out, generation, samples, args.seed)
+        for generation in range(generations):
+            tasks = plan(args.scenario, out, generation, samples, args.seed, PRIORS, generations)
             execute(tasks, args.workers, lambda s: progress.advance(bar))
     table, summary = collect(out)
     accepted = int(table["accepted"].sum())
