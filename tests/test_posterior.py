@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_experiment import write_experiment
 
 from sim import cli
 from sim.experiment.design import load_experiment, seeds_for
 from sim.experiment.posterior import SET_COLUMN
 from sim.experiment.runner import RunOptions, run_experiment, tasks_for
 from sim.experiment.store import ResultsFolder
-from test_experiment import write_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "scenarios" / "calibration" / "chaoyangli-history-accepted.csv"
