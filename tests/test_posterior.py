@@ -4,19 +4,26 @@ missing or damaged file refused in one line naming it."""
 
 from __future__ import annotations
 
+import json
+import math
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from test_experiment import write_experiment
+from test_report import shared_root, yearly_folder  # noqa: F401 (fixtures)
 
 from sim import cli
 from sim.experiment.design import load_experiment, seeds_for
 from sim.experiment.posterior import SET_COLUMN
 from sim.experiment.runner import RunOptions, run_experiment, tasks_for
 from sim.experiment.store import ResultsFolder
+from sim.metrics import yearly_workload
+from sim.orders import SERVED, UNMET
+from sim.report import data, figures, summary_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "scenarios" / "calibration" / "chaoyangli-history-accepted.csv"
@@ -163,3 +170,68 @@ def test_the_ageing_experiment_samples_the_shipped_posterior():
     rows = {experiment.posterior_values(s)[SET_COLUMN] for s in experiment.seeds}
     assert len(rows) > 1
     assert experiment.seeds == seeds_for(experiment.spec.experiment.root_seed, 20)
+
+
+# --- the report: the threshold finding's spread, the posterior, the yearly workload -------------
+def test_the_threshold_finding_gives_the_runs_spread(yearly_folder):  # noqa: F811 (the fixture)
+    results = data.load(yearly_folder)
+    yearly = results.yearly
+    policy = yearly[yearly["policy"] == "pairing+nearest"]
+    metric = "helpers_60_69_per_eligible_elder"
+    high = float(policy[metric].max()) + 1.0  # every run below it from its first year
+    sentence = summary_text.threshold_sentence(replace(results, threshold=high), "en")
+    runs = policy.groupby(["point", "seed"]).ngroups
+    first = int(policy["year"].min())
+    assert f"({runs} of {runs} runs fall below it, 10-90% of them first in {first}-{first})" in (
+        sentence.text
+    )
+    low = float(policy[metric].min()) / 2
+    sentence = summary_text.threshold_sentence(replace(results, threshold=low), "zh")
+    assert f"（{runs}次运行均未降至阈值以下）" in sentence.text
+
+
+def test_the_finding_says_when_runs_drew_the_calibrations_sets(yearly_folder):  # noqa: F811 (the fixture)
+    results = data.load(yearly_folder)
+    assert summary_text.posterior_sentence(results, "en") is None  # no posterior: nothing said
+    manifest = json.loads(json.dumps(results.manifest))
+    manifest["resolved"]["posterior"] = {"file": "a.csv", "sha256": "0", "keys": [], "sets": 7}
+    runs = results.runs.assign(posterior_set=[i % 3 for i in range(len(results.runs))])
+    drew = replace(results, manifest=manifest, runs=runs, threshold=1.0)
+    english = summary_text.threshold_sentence(drew, "en").text
+    assert "one of the history calibration's 7 accepted parameter sets (3 drawn" in english
+    assert "not only seed noise" in english
+    assert "校准接受的7组参数" in summary_text.threshold_sentence(drew, "zh").text
+    assert "calibration's uncertainty" in figures.yearly_series(drew, "en").caption
+
+
+def test_the_yearly_series_shows_workload_and_unmet_per_urgency(yearly_folder):  # noqa: F811 (the fixture)
+    yearly = pd.read_parquet(yearly_folder / "yearly.parquet")
+    for column in (
+        "orders_per_helper_per_month",
+        "top_decile_served_share",
+        "burnout_stops",
+        "active_volunteer_age_mean_years",
+        "helpers_60_69_per_eligible_elder",
+        "paired_elders_share",
+        "eligible_served_by_pair_share",
+        "urgent_response_time_p90_min",
+        "urgent_unmet_share",
+        "same_day_unmet_share",
+        "scheduled_unmet_share",
+    ):
+        assert column in yearly.columns, column
+        assert column in figures.YEARLY or column == "top_decile_served_share", column
+    assert (yearly["orders_per_helper_per_month"] > 0).all()
+
+
+def test_yearly_workload_counts_the_years_helpers():
+    table = pd.DataFrame(
+        {
+            "volunteer": [3, 3, 3, 5, 7, 7, -1] + [9] * 11,
+            "status": [SERVED] * 6 + [UNMET] + [SERVED] * 11,
+        }
+    )
+    found = yearly_workload(table)
+    assert found["orders_per_helper_per_month"] == pytest.approx(17 / 4 / 12)
+    assert found["top_decile_served_share"] == pytest.approx(11 / 17)  # the busiest one of 4
+    assert math.isnan(yearly_workload(table.iloc[6:7])["orders_per_helper_per_month"])

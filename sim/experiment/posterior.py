@@ -73,8 +73,14 @@ class Posterior:
         return out
 
     def describe(self) -> dict[str, Any]:
-        """What an experiment's hash needs: the file, its contents' hash, the keys."""
-        return {"file": str(self.path), "sha256": self.sha256, "keys": list(self.keys)}
+        """What an experiment's hash and report need: the file, its contents' hash, the keys,
+        the number of sets."""
+        return {
+            "file": str(self.path),
+            "sha256": self.sha256,
+            "keys": list(self.keys),
+            "sets": len(self.values),
+        }
 
 
 def _read(path: Path) -> pd.DataFrame:
