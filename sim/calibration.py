@@ -459,6 +459,30 @@ def collect(
     return samples, summary
 
 
+#: the columns of an exported posterior: which draw, its values, its fit and its weight
+EXPORT_COLUMNS = ("generation", "index", "seed")
+
+
+def export(accepted: pd.DataFrame, path: Path, command_line: str, drawn: int) -> None:
+    """The accepted draws as a CSV an experiment's ``[posterior]`` can sample (and ship), with
+    ``#`` comment lines saying which command produced them and what the columns are."""
+    from sim.experiment.store import model_version, now_iso
+
+    keys = [p.key for p in PRIORS]
+    columns = [*EXPORT_COLUMNS, *keys, *(t.name for t in TARGETS), "distance", "weight"]
+    header = [
+        "Accepted parameter sets of the history calibration (ABC-SMC, docs/ODD.md 7.11).",
+        f"Produced by: {command_line}",
+        f"{len(accepted)} of {drawn} draws accepted (every target within its tolerance); "
+        "weight: prior density / proposal density (normalise to sample).",
+        f"Each set was simulated once with its seed; {', '.join(t.name for t in TARGETS)}: "
+        "what that run gave. volsim " + model_version() + ", " + now_iso() + ".",
+    ]
+    text = "".join(f"# {line}\n" for line in header)
+    text += accepted[columns].to_csv(index=False, float_format="%.6g", lineterminator="\n")
+    write_files({path: lambda tmp: Path(tmp).write_text(text, encoding="utf-8")})
+
+
 def estimate_seconds(out: Path, remaining: int, years: float, workers: int) -> float:
     """How long the remaining draws will take: the mean of the draws done so far, or the
     measured figure per simulated year if none is done."""
@@ -511,4 +535,10 @@ def command(args: Any) -> int:
             f"(prior {row.prior_low:g}-{row.prior_high:g})"
         )
     print(f"written to {out}/ (accepted.parquet, accepted.csv, summary.csv, summary.json)")
+    if getattr(args, "export", None):
+        import shlex
+
+        line = "volsim " + shlex.join(getattr(args, "argv", None) or ["calibrate", "..."])
+        export(table[table["accepted"].astype(bool)], Path(args.export), line, len(table))
+        print(f"accepted sets exported to {args.export}")
     return 0

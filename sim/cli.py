@@ -514,6 +514,13 @@ def build_parser() -> argparse.ArgumentParser:
         "concentrate later draws where the targets are met, so more are accepted)",
     )
     calibrate.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
+    calibrate.add_argument(
+        "--export",
+        metavar="CSV",
+        help="also write the accepted sets, with the command in a comment, to CSV (e.g. "
+        "scenarios/calibration/chaoyangli-history-accepted.csv, which experiments/ageing.toml "
+        "samples)",
+    )
     calibrate.set_defaults(handler=_command_calibrate)
 
     status = commands.add_parser(
