@@ -479,7 +479,7 @@ def export(accepted: pd.DataFrame, path: Path, command_line: str, drawn: int) ->
         "what that run gave. volsim " + model_version() + ", " + now_iso() + ".",
     ]
     text = "".join(f"# {line}\n" for line in header)
-    text += accepted[columns].to_csv(index=False, float_format="%.6g", lineterminator="\n")
+    text += accepted[columns].to_csv(index=False, lineterminator="\n")
     write_files({path: lambda tmp: Path(tmp).write_text(text, encoding="utf-8")})
 
 

@@ -195,3 +195,25 @@ def test_more_generations_split_the_draws(tmp_path: Path) -> None:
     assert len(tasks) == 3
     with pytest.raises(InputError, match="another calibration"):
         calibration.start(scenario, tmp_path / "c", 12, generations=3)
+
+
+# --- 6: the shipped posterior ---------------------------------------------------------------------
+SHIPPED = ROOT / "scenarios" / "calibration" / "chaoyangli-history-accepted.csv"
+
+
+def test_the_shipped_accepted_sets_reproduce_the_registry_counts() -> None:
+    """Every shipped set met every target when it was simulated (distance <= 1, the ABC
+    tolerance: registry 2015 ±30%, 2023 ±10%, residents ±5%); the two heaviest, simulated again
+    with their seeds, give the same counts, so the file is this model's posterior."""
+    header = SHIPPED.read_text(encoding="utf-8").splitlines()[1]
+    assert header.startswith("# Produced by: volsim calibrate scenarios/chaoyangli-history.toml")
+    table = pd.read_csv(SHIPPED, comment="#")
+    assert len(table) >= 5 and (table["weight"] > 0).all()
+    for t in TARGETS:
+        assert (abs(table[t.name] - t.observed) <= t.tolerance * t.observed).all(), t.name
+    keys = [p.key for p in calibration.PRIORS]
+    for row in table.nlargest(2, "weight").to_dict("records"):
+        again = simulate(HISTORY, {k: float(row[k]) for k in keys}, int(row["seed"]))
+        assert calibration.distance(again, TARGETS) <= 1
+        for t in TARGETS:
+            assert again[t.name] == row[t.name], t.name
