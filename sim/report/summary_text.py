@@ -337,7 +337,7 @@ def threshold_sentence(results: Results, lang: str) -> Sentence | None:
     joined = L.t(lang, "text.semicolon").join(clauses)
     text = L.t(lang, "sentence.threshold", clauses=joined, threshold=threshold)
     posterior = posterior_sentence(results, lang)
-    return Sentence(text + (" " + posterior.text if posterior else ""))
+    return Sentence(text + (L.t(lang, "text.space") + posterior.text if posterior else ""))
 
 
 def sentences(results: Results, lang: str) -> list[Sentence]:
