@@ -308,11 +308,13 @@ def _run_task(task: Task) -> float:
     return record["seconds"]
 
 
-def _manifest(scenario: Path, samples: int, seed: int, priors: tuple[Prior, ...]) -> dict:
+def _manifest(
+    scenario: Path, samples: int, seed: int, priors: tuple[Prior, ...], generations: int
+) -> dict:
     return {
         "scenario": str(scenario),
         "samples": samples,
-        "generations": GENERATIONS,
+        "generations": generations,
         "keep_share": KEEP_SHARE,
         "seed": seed,
         "seeds": SEEDS,
@@ -351,13 +353,17 @@ def start(
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
     priors: tuple[Prior, ...] = PRIORS,
+    generations: int | None = None,
 ) -> None:
     """Check the scenario and the folder; write (or check) ``out/manifest.json``."""
     scenario, out = Path(scenario), Path(out)
-    if samples < GENERATIONS:
-        raise InputError("--samples", None, f"must be {GENERATIONS} or more")
+    generations = GENERATIONS if generations is None else generations
+    if generations < 1:
+        raise InputError("--generations", None, "must be 1 or more")
+    if samples < generations:
+        raise InputError("--samples", None, f"must be {generations} or more (the generations)")
     check_scenario(scenario)
-    manifest = _manifest(scenario, samples, seed, priors)
+    manifest = _manifest(scenario, samples, seed, priors, generations)
     old = out / "manifest.json"
     if old.exists():
         try:
@@ -376,6 +382,7 @@ def plan(
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
     priors: tuple[Prior, ...] = PRIORS,
+    generations: int | None = None,
 ) -> list[Task]:
     """The draws of ``generation`` not yet simulated (the earlier generations must be done:
     the draws follow from their files and ``seed``, so a rerun plans the same draws)."""
@@ -383,7 +390,7 @@ def plan(
     previous = None
     if generation > 0:
         previous = survivors(_table(_read_runs(out, generation - 1)), KEEP_SHARE)
-    n = samples // GENERATIONS
+    n = samples // (GENERATIONS if generations is None else generations)
     draws = propose(priors, previous, n, seed + generation)
     done = {r["index"] for r in _read_runs(out, generation)}
     keys = [p.key for p in priors]
@@ -452,6 +459,30 @@ def collect(
     return samples, summary
 
 
+#: the columns of an exported posterior: which draw, its values, its fit and its weight
+EXPORT_COLUMNS = ("generation", "index", "seed")
+
+
+def export(accepted: pd.DataFrame, path: Path, command_line: str, drawn: int) -> None:
+    """The accepted draws as a CSV an experiment's ``[posterior]`` can sample (and ship), with
+    ``#`` comment lines saying which command produced them and what the columns are."""
+    from sim.experiment.store import model_version, now_iso
+
+    keys = [p.key for p in PRIORS]
+    columns = [*EXPORT_COLUMNS, *keys, *(t.name for t in TARGETS), "distance", "weight"]
+    header = [
+        "Accepted parameter sets of the history calibration (ABC-SMC, docs/ODD.md 7.11).",
+        f"Produced by: {command_line}",
+        f"{len(accepted)} of {drawn} draws accepted (every target within its tolerance); "
+        "weight: prior density / proposal density (normalise to sample).",
+        f"Each set was simulated once with its seed; {', '.join(t.name for t in TARGETS)}: "
+        "what that run gave. volsim " + model_version() + ", " + now_iso() + ".",
+    ]
+    text = "".join(f"# {line}\n" for line in header)
+    text += accepted[columns].to_csv(index=False, lineterminator="\n")
+    write_files({path: lambda tmp: Path(tmp).write_text(text, encoding="utf-8")})
+
+
 def estimate_seconds(out: Path, remaining: int, years: float, workers: int) -> float:
     """How long the remaining draws will take: the mean of the draws done so far, or the
     measured figure per simulated year if none is done."""
@@ -471,13 +502,14 @@ def command(args: Any) -> int:
         raise InputError("--workers", None, "must be 1 or more")
     out = Path(args.out)
     samples = DEFAULT_SAMPLES if args.samples is None else args.samples
-    start(args.scenario, out, samples, args.seed)
-    total = samples // GENERATIONS * GENERATIONS
+    generations = getattr(args, "generations", None) or GENERATIONS
+    start(args.scenario, out, samples, args.seed, generations=generations)
+    total = samples // generations * generations
     done = len(_read_runs(out))
     years = check_scenario(args.scenario) / 365
     eta = estimate_seconds(out, total - done, years, args.workers)
     print(
-        f"volsim calibrate: ABC-SMC, {GENERATIONS} generations of {samples // GENERATIONS} "
+        f"volsim calibrate: ABC-SMC, {generations} generations of {samples // generations} "
         f"draws; {done} done, {total - done} to simulate on {args.workers} workers: "
         f"about {eta / 60:.1f} min",
         file=sys.stderr,
@@ -491,8 +523,8 @@ def command(args: Any) -> int:
     )
     with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as progress:
         bar = progress.add_task("draws", total=total, completed=done)
-        for generation in range(GENERATIONS):
-            tasks = plan(args.scenario, out, generation, samples, args.seed)
+        for generation in range(generations):
+            tasks = plan(args.scenario, out, generation, samples, args.seed, PRIORS, generations)
             execute(tasks, args.workers, lambda s: progress.advance(bar))
     table, summary = collect(out)
     accepted = int(table["accepted"].sum())
@@ -503,4 +535,10 @@ def command(args: Any) -> int:
             f"(prior {row.prior_low:g}-{row.prior_high:g})"
         )
     print(f"written to {out}/ (accepted.parquet, accepted.csv, summary.csv, summary.json)")
+    if getattr(args, "export", None):
+        import shlex
+
+        line = "volsim " + shlex.join(getattr(args, "argv", None) or ["calibrate", "..."])
+        export(table[table["accepted"].astype(bool)], Path(args.export), line, len(table))
+        print(f"accepted sets exported to {args.export}")
     return 0

@@ -569,7 +569,8 @@ def build_parser() -> argparse.ArgumentParser:
             "(docs/ODD.md 7.11). Each draw is written to DIR/runs as it ends; rerunning into "
             "the same folder simulates only the rest. Writes accepted.parquet/.csv, "
             "samples.parquet and summary.csv/.json (posterior mean, median, 90% interval). "
-            "ABC-SMC in 3 generations; it says how long it expects and shows a progress bar."
+            "ABC-SMC in 3 generations (--generations); it says how long it expects and shows "
+            "a progress bar."
         ),
     )
     calibrate.add_argument("scenario", help="e.g. scenarios/chaoyangli-history.toml")
@@ -580,7 +581,21 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument(
         "--samples", type=int, help="draws in all (default 150: 3 generations of 50)"
     )
+    calibrate.add_argument(
+        "--generations",
+        type=int,
+        default=3,
+        help="ABC-SMC generations the draws are split into (default 3; more generations "
+        "concentrate later draws where the targets are met, so more are accepted)",
+    )
     calibrate.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
+    calibrate.add_argument(
+        "--export",
+        metavar="CSV",
+        help="also write the accepted sets, with the command in a comment, to CSV (e.g. "
+        "scenarios/calibration/chaoyangli-history-accepted.csv, which experiments/ageing.toml "
+        "samples)",
+    )
     calibrate.set_defaults(handler=_command_calibrate)
 
     optimise = commands.add_parser(

@@ -130,6 +130,24 @@ def urgency_metrics(table: pd.DataFrame, pair_stage: int) -> dict[str, float | i
     return result
 
 
+def yearly_workload(table: pd.DataFrame, months: float = 12.0) -> dict[str, float]:
+    """Who carried one year's services (``table``: that year's orders): services per helper
+    (a volunteer who served that year) per month, and the busiest tenth of helpers' share."""
+    served = table["volunteer"].to_numpy()[table["status"].to_numpy() == SERVED]
+    counts = np.sort(np.unique(served, return_counts=True)[1])[::-1]
+    if not len(counts):
+        return {
+            "orders_per_helper_per_month": float("nan"),
+            "top_decile_served_share": float("nan"),
+        }
+    return {
+        "orders_per_helper_per_month": float(counts.sum() / len(counts) / months),
+        "top_decile_served_share": _share(
+            int(counts[: max(1, len(counts) // 10)].sum()), int(counts.sum())
+        ),
+    }
+
+
 def burden_metrics(
     served_count: np.ndarray, busy_min: np.ndarray, budget_min: np.ndarray, months: float
 ) -> dict[str, float]:

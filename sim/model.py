@@ -47,6 +47,7 @@ from sim.metrics import (
     order_metrics,
     urgency_metrics,
     workload_metrics,
+    yearly_workload,
 )
 from sim.orders import SERVED, UNMET, OrderBook
 from sim.population import (
@@ -68,6 +69,8 @@ YEARLY_URGENCY_METRICS = (
     "urgent_unmet_share",
     "same_day_within_window_share",
     "eligible_served_by_pair_share",
+    "same_day_unmet_share",
+    "scheduled_unmet_share",
 )
 #: age bands of the yearly series (inclusive)
 AGE_BANDS = {
@@ -421,6 +424,7 @@ class VolunteerModel(mesa.Model):
         row["unmet_share"] = metrics["unmet"] / metrics["requests"] if metrics["requests"] else 0.0
         by_urgency = urgency_metrics(year_table, self._pairing_stage())
         row.update({key: by_urgency[key] for key in YEARLY_URGENCY_METRICS})
+        row.update(yearly_workload(year_table))
         row.update(self.dynamics.yearly_columns())
         self.yearly.append(row)
 

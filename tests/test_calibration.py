@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -24,6 +25,7 @@ import pytest
 
 from sim import calibration
 from sim.calibration import TARGETS, Prior, Target, abc_smc, simulate, summarise
+from sim.errors import InputError
 from sim.model import VolunteerModel
 from sim.scenario import load
 
@@ -165,10 +167,53 @@ def test_the_command_resumes_after_a_kill(tmp_path: Path) -> None:
     assert 2 <= len(before) < 12, "the kill came too late to test resuming"
     assert not (out / "summary.json").exists()
 
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    exported = tmp_path / "accepted.csv"
+    done = subprocess.run(
+        [*command, "--export", str(exported)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert f"{len(before)} done, {12 - len(before)} to simulate" in done.stderr
     after = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")}
     assert len(after) == 12
     assert all(after[name] == mtime for name, mtime in before.items())  # not recomputed
     assert len(pd.read_parquet(out / "samples.parquet")) == 12
+    header = [line for line in exported.read_text(encoding="utf-8").splitlines() if line[:1] == "#"]
+    assert header[1].startswith("# Produced by: volsim calibrate ") and "--samples 12" in header[1]
+    table = pd.read_csv(exported, comment="#")
+    accepted = pd.read_parquet(out / "accepted.parquet")
+    assert len(table) == len(accepted)
+    assert {"seed", "weight", "distance", *(p.key for p in calibration.PRIORS)} <= set(table)
+
+
+def test_more_generations_split_the_draws(tmp_path: Path) -> None:
+    scenario = tmp_path / "small-history.toml"
+    scenario.write_text(SMALL_HISTORY, encoding="utf-8")
+    calibration.start(scenario, tmp_path / "c", 12, generations=4)
+    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["generations"] == 4
+    tasks = calibration.plan(scenario, tmp_path / "c", 0, 12, generations=4)
+    assert len(tasks) == 3
+    with pytest.raises(InputError, match="another calibration"):
+        calibration.start(scenario, tmp_path / "c", 12, generations=3)
+
+
+# --- 6: the shipped posterior ---------------------------------------------------------------------
+SHIPPED = ROOT / "scenarios" / "calibration" / "chaoyangli-history-accepted.csv"
+
+
+def test_the_shipped_accepted_sets_reproduce_the_registry_counts() -> None:
+    """Every shipped set met every target when it was simulated (distance <= 1, the ABC
+    tolerance: registry 2015 ±30%, 2023 ±10%, residents ±5%); the two heaviest, simulated again
+    with their seeds, give the same counts, so the file is this model's posterior."""
+    header = SHIPPED.read_text(encoding="utf-8").splitlines()[1]
+    assert header.startswith("# Produced by: volsim calibrate scenarios/chaoyangli-history.toml")
+    table = pd.read_csv(SHIPPED, comment="#")
+    assert len(table) >= 5 and (table["weight"] > 0).all()
+    for t in TARGETS:
+        assert (abs(table[t.name] - t.observed) <= t.tolerance * t.observed).all(), t.name
+    keys = [p.key for p in calibration.PRIORS]
+    for row in table.nlargest(2, "weight").to_dict("records"):
+        again = simulate(HISTORY, {k: float(row[k]) for k in keys}, int(row["seed"]))
+        assert calibration.distance(again, TARGETS) <= 1
+        for t in TARGETS:
+            assert again[t.name] == row[t.name], t.name

@@ -8,6 +8,8 @@ An experiment file (TOML, in ``experiments/``) has four tables::
     [design]       kind = "factorial" | "lhs" | "sobol" | "morris"; samples; levels; second_order
     [variables]    name = [values...] (categorical or a list of numbers) or
                    name = {min = a, max = b, steps = n} (a numeric range)
+    [posterior]    file (accepted parameter sets of a calibration, relative to this file),
+                   keys (the scenario keys taken from it; default every key column)
 
 ``policy`` is a variable like any other (a policy name or chain), and so is ``scenario`` (a list
 of scenario files, relative to the experiment file, each with the same overrides). ``days``
@@ -20,6 +22,11 @@ Designs that would run something other than what they say are refused as bad inp
 ``baseline_policy`` the experiment does not run, a value repeated in a variable (or a range whose
 steps repeat or skip values: ``steps = 1`` with ``min < max``, integer keys stepped by fractions),
 a sampled range with ``min == max``, and non-finite bounds.
+
+With a ``[posterior]``, every run also takes one of a calibration's accepted parameter sets
+(:mod:`sim.experiment.posterior`): chosen by weight from the root seed and the run's seed, the
+same for every design point of a seed, and recorded in the run table (``posterior_set`` and the
+keys' values). A posterior key may not also be a variable or an override.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import scenario as scenario_module
 from sim.errors import InputError
+from sim.experiment.posterior import SET_COLUMN, Posterior, load_posterior
 from sim.scenario import POLICY_NAMES, Scenario
 
 #: end-of-run metrics an experiment keeps by default (numeric keys of ``model.summary()``)
@@ -139,11 +147,17 @@ class DesignSection(_Strict):
     sample_seed: int = Field(0, ge=0)
 
 
+class PosteriorSection(_Strict):
+    file: str = Field(min_length=1, description="accepted sets (.csv or .parquet)")
+    keys: list[str] | None = Field(None, min_length=1, description="default: every key column")
+
+
 class ExperimentFile(_Strict):
     experiment: ExperimentSection
     overrides: dict[str, Any] = Field(default_factory=dict)
     design: DesignSection = Field(default_factory=DesignSection)
     variables: dict[str, list[Any] | Range] = Field(default_factory=dict)
+    posterior: PosteriorSection | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +184,8 @@ class Experiment:
     command_overrides: dict[str, Any] = field(default_factory=dict)
     #: the scenarios of the ``scenario`` variable, by the value given in the file
     scenarios: dict[str, Scenario] = field(default_factory=dict)
+    #: the calibration's accepted sets the runs draw from (``[posterior]``), or None
+    posterior: Posterior | None = None
 
     @property
     def name(self) -> str:
@@ -193,14 +209,37 @@ class Experiment:
 
     def resolved(self) -> dict[str, Any]:
         """Everything that determines the results, as plain JSON data."""
-        return {
-            "experiment": self.spec.model_dump(mode="json"),
+        spec = self.spec.model_dump(mode="json")
+        if spec["posterior"] is None:
+            del spec["posterior"]  # experiments without one keep their hash
+        resolved = {
+            "experiment": spec,
             "scenario": self.scenario.model_dump(mode="json"),
             "scenarios": {k: v.model_dump(mode="json") for k, v in self.scenarios.items()},
             "days": self.days,
             "seeds": self.seeds,
             "command_overrides": self.command_overrides,
         }
+        if self.posterior is not None:
+            resolved["posterior"] = self.posterior.describe()
+        return resolved
+
+    def posterior_values(self, seed: int) -> dict[str, Any]:
+        """The run table's record of the accepted set a run with ``seed`` takes: its row
+        (``posterior_set``) and its keys' values; empty without a posterior."""
+        if self.posterior is None:
+            return {}
+        section = self.spec.experiment
+        order = seeds_for(section.root_seed, max(len(self.seeds), section.max_seeds))
+        position = order.index(seed) if seed in order else None
+        row = self.posterior.choose(section.root_seed, position, seed)
+        return {SET_COLUMN: row, **self.posterior.overrides(row)}
+
+    def run_scenario(self, point: Point, seed: int) -> Scenario:
+        """The scenario of one run: the design point's, with the posterior set of ``seed``."""
+        values = self.posterior_values(seed)
+        values.pop(SET_COLUMN, None)
+        return scenario_module.with_overrides(self.point_scenario(point), values)
 
     def sha256(self) -> str:
         return hashlib.sha256(canonical_json(self.resolved()).encode()).hexdigest()
@@ -443,6 +482,9 @@ def load_experiment(
             _check_variable(name, values, scenario, source)
             listed[name] = values
     _check_baseline(spec, scenario, source)
+    posterior = None
+    if spec.posterior is not None:
+        posterior = _load_posterior(spec, path.parent, scenario, source)
     scenarios = {}
     if "scenario" in spec.variables:
         if "scenario" in ranges:
@@ -468,7 +510,26 @@ def load_experiment(
         sample_matrix=matrix,
         command_overrides=command,
         scenarios=scenarios,
+        posterior=posterior,
     )
+
+
+def _load_posterior(
+    spec: ExperimentFile, folder: Path, scenario: Scenario, source: str
+) -> Posterior:
+    """The ``[posterior]`` file's accepted sets, checked against the scenario; its keys may
+    not be varied or overridden (a run would not say which value it ran)."""
+    section = spec.posterior
+    for key in section.keys or []:
+        if scenario_module.key_type(key) is None:
+            raise InputError(source, "posterior.keys", f"not a scenario key: {key!r}")
+    posterior = load_posterior((folder / section.file).resolve(), section.keys, scenario, source)
+    for key in posterior.keys:
+        if key in spec.variables or key in spec.overrides:
+            raise InputError(
+                source, "posterior.keys", f"{key} is also a variable or an override: drop one"
+            )
+    return posterior
 
 
 def _points(

@@ -484,11 +484,15 @@ def tasks_for(
     seeds: Iterable[int],
     timeout_s: float | None = None,
 ) -> list[Task]:
-    """Every (design point, seed) task, points outer, seeds inner."""
+    """Every (design point, seed) task, points outer, seeds inner; with a posterior, each
+    seed's accepted set is applied and recorded with the point's values."""
     tasks = []
     for point in experiment.points:
         scenario = experiment.point_scenario(point).model_dump(mode="json")
         for seed in seeds:
+            drawn = experiment.posterior_values(seed)
+            if drawn:
+                scenario = experiment.run_scenario(point, seed).model_dump(mode="json")
             rid = run_id(scenario, seed)
             tasks.append(
                 Task(
@@ -496,7 +500,7 @@ def tasks_for(
                     point.index,
                     point.sample,
                     seed,
-                    point.values,
+                    {**point.values, **drawn},
                     scenario,
                     tuple(experiment.metrics),
                     tuple(experiment.series),

@@ -39,10 +39,13 @@ YEARLY = (
     "eligible_served_by_pair_share",
     "active_volunteers",
     "active_volunteer_age_mean_years",
+    "orders_per_helper_per_month",
     "burnout_stops",
     "residents_80_plus",
     "urgent_response_time_p90_min",
     "urgent_unmet_share",
+    "same_day_unmet_share",
+    "scheduled_unmet_share",
 )
 #: years up to which the yearly lines carry a marker per year
 YEARLY_MARKERS = 25
@@ -374,7 +377,10 @@ def yearly_series(results: Results, lang: str) -> Plot:
     reference values; drawn when the runs cover two years or more (``yearly.parquet``).
     """
     stem, title = "fig-8-yearly", L.t(lang, "section.yearly")
-    caption = L.t(lang, "caption.yearly") + reference_caption(results, lang)
+    caption = L.t(lang, "caption.yearly")
+    if results.manifest.get("resolved", {}).get("posterior"):  # runs drew calibrated sets
+        caption += L.t(lang, "caption.yearly_posterior")
+    caption += reference_caption(results, lang)
     yearly = yearly_view(results)
     names = [n for n in YEARLY if n in yearly.columns]
     if not names or yearly["year"].nunique() < 2:

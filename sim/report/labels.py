@@ -179,10 +179,19 @@ _ZH = {
     "yearly.burnout_stops": "因倦怠停止服务的志愿者（人/年）",
     "yearly.urgent_response_time_p90_min": "紧急需求第90百分位响应时间（分钟）",
     "yearly.urgent_unmet_share": "紧急需求未满足占比（%）",
+    "yearly.same_day_unmet_share": "当日需求未满足占比（%）",
+    "yearly.scheduled_unmet_share": "预约服务未满足占比（%）",
+    "yearly.orders_per_helper_per_month": "每位服务过的志愿者每月服务次数",
     "sentence.threshold_below": "{policy}（{where}）在{year}年降至阈值以下",
     "sentence.threshold_above": "{policy}（{where}）到{year}年仍不低于阈值",
     "sentence.threshold": (
         "结对能否持续？每位结对对象老人对应的60–69岁活跃志愿者（阈值{threshold}）：{clauses}。"
+    ),
+    "sentence.threshold_runs": "（{total}次运行中{runs}次降至阈值以下，10%–90%在{early}–{late}年）",
+    "sentence.threshold_runs_none": "（{total}次运行均未降至阈值以下）",
+    "sentence.posterior": (
+        "各次运行从历史校准接受的{sets}组参数中抽取（共用到{drawn}组），"
+        "因此区间既包含随机种子的波动，也包含校准本身的不确定性。"
     ),
     "variable.volunteers.active_share_of_registered": "活跃志愿者占注册志愿者比例",
     "variable.acceptance.base_probability": "志愿者接单基础概率",
@@ -276,6 +285,9 @@ _ZH = {
     "figure.sweep": "{variable}的影响",
     "figure.sensitivity": "敏感性指数",
     "figure.yearly": "逐年序列",
+    "caption.yearly_posterior": (
+        "每次运行从历史校准接受的参数组中抽取一组，阴影因此也包含校准的不确定性。"
+    ),
     "axis.difference": "与基准之差（{unit}）",
     "axis.difference_plain": "与基准之差",
     "axis.response_min": "响应时间（分钟）",
@@ -394,11 +406,23 @@ _EN = {
     "yearly.burnout_stops": "Volunteers stopping from burnout (per year)",
     "yearly.urgent_response_time_p90_min": "90th-percentile urgent response time (min)",
     "yearly.urgent_unmet_share": "Urgent orders unmet (%)",
+    "yearly.same_day_unmet_share": "Same-day orders unmet (%)",
+    "yearly.scheduled_unmet_share": "Scheduled orders unmet (%)",
+    "yearly.orders_per_helper_per_month": "Services per helper per month (workload)",
     "sentence.threshold_below": "under {policy} ({where}) below it from {year}",
     "sentence.threshold_above": "under {policy} ({where}) never below it through {year}",
     "sentence.threshold": (
         "Is pairing sustainable? Active helpers aged 60-69 per eligible elder, against a "
         "threshold of {threshold}: {clauses}."
+    ),
+    "sentence.threshold_runs": (
+        " ({runs} of {total} runs fall below it, 10-90% of them first in {early}-{late})"
+    ),
+    "sentence.threshold_runs_none": " (none of {total} runs falls below it)",
+    "sentence.posterior": (
+        "Each run drew one of the history calibration's {sets} accepted parameter sets "
+        "({drawn} drawn in all), so the spread includes what the calibration leaves open, "
+        "not only seed noise."
     ),
     "variable.volunteers.active_share_of_registered": "Active share of registered volunteers",
     "variable.acceptance.base_probability": "Base acceptance probability",
@@ -499,6 +523,10 @@ _EN = {
     "figure.sweep": "Effect of {variable}",
     "figure.sensitivity": "Sensitivity indices",
     "figure.yearly": "Yearly series",
+    "caption.yearly_posterior": (
+        " Each run drew one of the history calibration's accepted parameter sets, so the band "
+        "includes the calibration's uncertainty too."
+    ),
     "axis.difference": "Difference from baseline ({unit})",
     "axis.difference_plain": "Difference from baseline",
     "axis.response_min": "Response time (min)",

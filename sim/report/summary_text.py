@@ -273,10 +273,42 @@ def yearly_sentence(results: Results, lang: str) -> Sentence | None:
     return Sentence(L.t(lang, "sentence.yearly_pairing", year=last_year, clauses=joined))
 
 
+def _first_below(group: pd.DataFrame, metric: str, threshold: float) -> pd.Series:
+    """Per run (point, seed): the first year its value is below ``threshold`` (NaN: never)."""
+    below = group[group[metric] < threshold]
+    first = below.groupby(["point", "seed"])["year"].min()
+    runs = group.groupby(["point", "seed"]).size().index
+    return first.reindex(runs)
+
+
+def _spread_clause(lang: str, first: pd.Series) -> str:
+    """How the runs spread: how many fall below, and the 10-90% range of the year they do."""
+    years = first.dropna()
+    words = {"runs": len(years), "total": len(first)}
+    if len(first) < 2:
+        return ""
+    if not len(years):
+        return L.t(lang, "sentence.threshold_runs_none", **words)
+    early, late = np.quantile(years, [0.1, 0.9], method="nearest").astype(int).tolist()
+    return L.t(lang, "sentence.threshold_runs", early=early, late=late, **words)
+
+
+def posterior_sentence(results: Results, lang: str) -> Sentence | None:
+    """That the runs drew the calibration's accepted parameter sets (``[posterior]``), so
+    their spread includes the calibration's uncertainty; None without a posterior."""
+    posterior = results.manifest.get("resolved", {}).get("posterior")
+    column = "posterior_set"
+    if not posterior or column not in results.runs.columns:
+        return None
+    drawn = int(results.runs[column].nunique())
+    return Sentence(L.t(lang, "sentence.posterior", drawn=drawn, sets=posterior.get("sets", "?")))
+
+
 def threshold_sentence(results: Results, lang: str) -> Sentence | None:
     """When, for each pairing policy and each combination of the other variables (recruitment
     effort, ageing speed), the mean helpers aged 60-69 per eligible elder first fall below the
-    threshold the experiment names (or that they never do)."""
+    threshold the experiment names (or that they never do), and how the runs spread around
+    that (seed noise and, with a posterior, the calibration's uncertainty)."""
     yearly = results.yearly
     metric = THRESHOLD_METRIC
     if yearly is None or results.threshold is None or metric not in yearly.columns:
@@ -299,13 +331,17 @@ def threshold_sentence(results: Results, lang: str) -> Sentence | None:
             below = means.index[means < results.threshold]
             words = {"policy": L.policy_name(lang, policy), "where": where}
             if len(below):
-                clauses.append(L.t(lang, "sentence.threshold_below", year=int(below[0]), **words))
+                clause = L.t(lang, "sentence.threshold_below", year=int(below[0]), **words)
             else:
-                clauses.append(L.t(lang, "sentence.threshold_above", year=last_year, **words))
+                clause = L.t(lang, "sentence.threshold_above", year=last_year, **words)
+            spread = _spread_clause(lang, _first_below(group, metric, results.threshold))
+            clauses.append(clause + spread)
     if not clauses:
         return None
     joined = L.t(lang, "text.semicolon").join(clauses)
-    return Sentence(L.t(lang, "sentence.threshold", clauses=joined, threshold=threshold))
+    text = L.t(lang, "sentence.threshold", clauses=joined, threshold=threshold)
+    posterior = posterior_sentence(results, lang)
+    return Sentence(text + (L.t(lang, "text.space") + posterior.text if posterior else ""))
 
 
 def robustness_sentences(
