@@ -154,6 +154,8 @@ def _merge_populations(people: list[Population], layouts: list[Layout]) -> Popul
     merged = {}
     for name in first.__dataclass_fields__:
         parts = [getattr(p, name) for p in people]
+        if not isinstance(parts[0], np.ndarray):  # bookkeeping (Population.version), not a column
+            continue
         if name == "stairwell":
             parts = [part + off for part, off in zip(parts, s_off, strict=True)]
         elif name == "household":
