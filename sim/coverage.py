@@ -150,7 +150,7 @@ class WillingCoverage:
         # shares already computed, by the (free, idle) counts per stairwell, for the current
         # elders: the same few states recur hour after hour when volunteers are few, and a
         # look-up gives the very same number as the matrix product
-        self._known: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {}
+        self._known: dict[bytes, float] = {}
         self._known_for: np.ndarray | None = None
         self._elders = np.zeros(0)
         self._total: np.integer | int = 0
@@ -166,12 +166,12 @@ class WillingCoverage:
         total = self._total
         if total == 0:
             return 1.0
-        on, idle = roster.counts_by_stairwell()  # idle: free when on duty, else at home
-        key = (on, idle)
+        key = roster.count_key()  # (free, idle): idle is free when on duty, else at home
         found = self._known.get(key) if self._remember else None
         if found is None:
             # counts straight to floats (exact), as the products would convert them anyway
-            on, idle = np.array(on, dtype=np.float64), np.array(idle, dtype=np.float64)
+            on, idle = roster.counts_from_key(key)
+            on, idle = on.astype(np.float64), idle.astype(np.float64)
             log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
             covered = -np.expm1(log_miss)
             if self._remember:

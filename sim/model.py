@@ -17,6 +17,8 @@ form, and ``rng=`` (an int seed or a numeric string)::
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import time
 import warnings
@@ -118,6 +120,19 @@ def _split_scenario(params: Any, scenario: Any) -> tuple[Any, MesaScenario | Non
         stacklevel=3,
     )
     return scenario, None
+
+
+@contextlib.contextmanager
+def _long_lived_frozen():
+    """Exclude the objects alive now (the model's agents, cells and tables: millions in a
+    district) from the garbage collector's scans until the block ends. Collections otherwise
+    rescan them over and over while a run or the agents' creation allocates; nothing is kept
+    longer than without (gc.unfreeze hands them back)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class VolunteerModel(mesa.Model):
@@ -281,7 +296,10 @@ class VolunteerModel(mesa.Model):
                 cells[layout.point_stairwell[p]],
             )
         self._stairwell_cells = cells
-        self.residents = [Resident(self, r, cells[s]) for r, s in enumerate(pop.stairwell.tolist())]
+        with _long_lived_frozen():
+            self.residents = [
+                Resident(self, r, cells[s]) for r, s in enumerate(pop.stairwell.tolist())
+            ]
 
     def _reach_matrix(self):
         """Stairwells within a 15-minute walk of each other (sparse); None if all are."""
@@ -441,10 +459,11 @@ class VolunteerModel(mesa.Model):
 
     def run(self, on_day=None) -> None:
         """Run every remaining day; ``on_day(day)`` is called after each."""
-        while self.running:
-            self.step()
-            if on_day is not None:
-                on_day(self.steps)
+        with _long_lived_frozen():
+            while self.running:
+                self.step()
+                if on_day is not None:
+                    on_day(self.steps)
 
     # --- results ------------------------------------------------------------------------
     def order_table(self) -> pd.DataFrame:

@@ -12,6 +12,7 @@ asked by nobody until the week ends; one who is unwell or away today
 from __future__ import annotations
 
 import math
+from array import array
 
 import numpy as np
 
@@ -77,9 +78,10 @@ class Roster:
         # offers and services, not when shifts change)
         self._idle_at: list[set[int]] = [set() for _ in range(layout.n_stairwells)]
         # free and idle volunteers per stairwell, kept up to date at each change (coverage
-        # reads them every simulated hour; plain lists, as single items change far more often)
-        self._free_count = [0] * layout.n_stairwells
-        self._idle_count = [0] * layout.n_stairwells
+        # reads them every simulated hour; Python arrays, as single items change far more
+        # often, which numpy reads without a conversion per item)
+        self._free_count = array("q", bytes(8 * layout.n_stairwells))
+        self._idle_count = array("q", bytes(8 * layout.n_stairwells))
         self.served_count = np.zeros(n, dtype=np.int64)
         self._served = [0] * n  # served_count as Python ints, for rankings (one item at a time)
         self.orders_today = [0] * n
@@ -160,8 +162,9 @@ class Roster:
     def _refresh_free(self, mask: np.ndarray) -> None:
         """The free set, its mask and counts per stairwell become ``mask``'s: updated in place
         when few change, rebuilt when many come on or go off duty at once."""
-        went = np.flatnonzero(self.free_mask > mask).tolist()
-        came = np.flatnonzero(mask > self.free_mask).tolist()
+        went_ids = np.flatnonzero(self.free_mask > mask)
+        came_ids = np.flatnonzero(mask > self.free_mask)
+        went, came = went_ids.tolist(), came_ids.tolist()
         if len(went) + len(came) <= _FEW_CHANGES:
             free, free_count, stairwell = self.free, self._free_count, self._stairwell
             for v in went:
@@ -170,10 +173,14 @@ class Roster:
             for v in came:
                 free.add(v)
                 free_count[stairwell[v]] += 1
-        else:
-            self.free = set(np.flatnonzero(mask).tolist())
-            where = self.population.stairwell[mask]
-            self._free_count = np.bincount(where, minlength=len(self._idle_at)).tolist()
+        else:  # the set and the counts (a numpy view of them) updated by the changes at once
+            self.free.difference_update(went)
+            self.free.update(came)
+            counts = np.frombuffer(self._free_count, dtype=np.int64)
+            stairwell = self.population.stairwell
+            counts -= np.bincount(stairwell[went_ids], minlength=len(counts))
+            counts += np.bincount(stairwell[came_ids], minlength=len(counts))
+            del counts  # a view left alive would lock the Python array's size
         self.free_mask = mask
 
     def _set(self, v: int, idle: bool, free: bool) -> None:
@@ -279,8 +286,20 @@ class Roster:
         """(free, idle) volunteers per stairwell: on duty, and also those at home off duty.
 
         Counts kept up to date at each change, so the cost follows the stairwells, not the
-        residents; tuples, so that they can be looked up (sim.coverage remembers shares)."""
+        residents; tuples, so that they can be looked up."""
         return tuple(self._free_count), tuple(self._idle_count)
+
+    def count_key(self) -> bytes:
+        """The (free, idle) counts per stairwell as one bytes key (sim.coverage remembers
+        shares by it; :meth:`counts_from_key` reads it back)."""
+        return self._free_count.tobytes() + self._idle_count.tobytes()
+
+    @staticmethod
+    def counts_from_key(key: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """(free, idle) counts per stairwell, as int64 arrays, from :meth:`count_key`."""
+        both = np.frombuffer(key, dtype=np.int64)
+        half = len(both) // 2
+        return both[:half], both[half:]
 
     def distances_m_from(self, elder: int, ids: np.ndarray) -> np.ndarray:
         """Walking distances from the elder's stairwell to each of ``ids``'s."""
