@@ -153,8 +153,6 @@ def _merge_populations(people: list[Population], layouts: list[Layout]) -> Popul
     first = people[0]
     merged = {}
     for name in first.__dataclass_fields__:
-        if name == "version":  # a counter, not a column
-            continue
         parts = [getattr(p, name) for p in people]
         if not isinstance(parts[0], np.ndarray):  # bookkeeping (Population.version), not a column
             continue
