@@ -1,5 +1,6 @@
 """Tests for sim.experiment.statistics: intervals, paired comparisons, sensitivity."""
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -444,3 +445,17 @@ def test_morris_point_without_done_runs_gives_nan_rows() -> None:
     p, q = table[table["policy"] == "p"], table[table["policy"] == "q"]
     assert p["mu_star"].to_numpy() == pytest.approx([1.0, 0.0])
     assert q[["mu_star", "mu_star_conf", "sigma"]].isna().all().all()
+
+
+def test_morris_with_one_trajectory_ranks_quietly_without_sigma() -> None:
+    """The quick look's one trajectory: one elementary effect per parameter, so mu* is the
+    effect and sigma is undefined (NaN), without numpy's warnings on the user's terminal."""
+    coefficients = np.array([3.0, -1.0])
+    problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0.0, 1.0]] * 2}
+    X = morris_sample.sample(problem, 1, num_levels=4, seed=2)
+    runs = sample_runs(problem, X, {"only": lambda X: X @ coefficients}, seeds=2, noise=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = morris_indices(problem, X, runs, problem["names"], ["y"], [])
+    assert table["mu_star"].to_numpy() == pytest.approx(np.abs(coefficients))
+    assert table["sigma"].isna().all()

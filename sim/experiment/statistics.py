@@ -17,6 +17,7 @@ baseline with Holm-corrected p-values, the largest CI half-width that drives
 sequential replication, and Sobol / Morris sensitivity indices computed with SALib.
 """
 
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -429,6 +430,10 @@ def morris_indices(
     X = np.asarray(X, dtype=float)
 
     def analyse(y: np.ndarray) -> Mapping[str, Any]:
-        return morris.analyze(dict(problem), X, y, conf_level=SALIB_CONF_LEVEL, seed=SALIB_SEED)
+        with warnings.catch_warnings():
+            # one trajectory has one elementary effect per parameter: sigma is NaN, not a fault
+            warnings.filterwarnings("ignore", "Degrees of freedom <= 0", RuntimeWarning)
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            return morris.analyze(dict(problem), X, y, conf_level=SALIB_CONF_LEVEL, seed=SALIB_SEED)
 
     return _sensitivity(problem, runs, metrics, categorical, len(X), analyse, MORRIS_INDICES)
