@@ -127,7 +127,10 @@ def _long_lived_frozen():
     """Exclude the objects alive now (the model's agents, cells and tables: millions in a
     district) from the garbage collector's scans until the block ends. Collections otherwise
     rescan them over and over while a run or the agents' creation allocates; nothing is kept
-    longer than without (gc.unfreeze hands them back)."""
+    longer than without (gc.unfreeze hands them back). Garbage is collected first: frozen, an
+    earlier run's dead model would be handed back only to be frozen again by the next run, and
+    a worker running run after run would grow by a model's size each time."""
+    gc.collect()
     gc.freeze()
     try:
         yield
