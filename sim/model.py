@@ -122,14 +122,22 @@ def _split_scenario(params: Any, scenario: Any) -> tuple[Any, MesaScenario | Non
     return scenario, None
 
 
+#: below this many residents a run is too small for the collector's rescans to matter
+FREEZE_MIN_RESIDENTS = 50_000
+
+
 @contextlib.contextmanager
-def _long_lived_frozen():
-    """Exclude the objects alive now (the model's agents, cells and tables: millions in a
-    district) from the garbage collector's scans until the block ends. Collections otherwise
-    rescan them over and over while a run or the agents' creation allocates; nothing is kept
-    longer than without (gc.unfreeze hands them back). Garbage is collected first: frozen, an
-    earlier run's dead model would be handed back only to be frozen again by the next run, and
-    a worker running run after run would grow by a model's size each time."""
+def _long_lived_frozen(residents: int):
+    """In a large model (``residents`` ≥ FREEZE_MIN_RESIDENTS: millions of objects in a
+    district), exclude the objects alive now from the garbage collector's scans until the block
+    ends; collections otherwise rescan them over and over while a run or the agents' creation
+    allocates. Garbage is collected first: frozen, an earlier run's dead model would be handed
+    back by gc.unfreeze only to be frozen again by the next run, and a process running model
+    after model would grow by a model's size each time. Small models skip both (the full
+    collection would cost more than it saves)."""
+    if residents < FREEZE_MIN_RESIDENTS:
+        yield
+        return
     gc.collect()
     gc.freeze()
     try:
@@ -299,7 +307,7 @@ class VolunteerModel(mesa.Model):
                 cells[layout.point_stairwell[p]],
             )
         self._stairwell_cells = cells
-        with _long_lived_frozen():
+        with _long_lived_frozen(self.population.size):
             self.residents = [
                 Resident(self, r, cells[s]) for r, s in enumerate(pop.stairwell.tolist())
             ]
@@ -462,7 +470,7 @@ class VolunteerModel(mesa.Model):
 
     def run(self, on_day=None) -> None:
         """Run every remaining day; ``on_day(day)`` is called after each."""
-        with _long_lived_frozen():
+        with _long_lived_frozen(self.population.size):
             while self.running:
                 self.step()
                 if on_day is not None:
