@@ -173,17 +173,10 @@ def page(
         f'<section id="{escape(a)}">\n<h2>{escape(t)}</h2>\n{body}\n</section>'
         for a, t, body in sections
     )
-    language = "zh-CN" if lang == "zh" else "en"
-    return f"""<!DOCTYPE html>
-<html lang="{language}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<header>
+    return document(
+        lang,
+        title,
+        f"""<header>
 <h1>{title}</h1>
 <p class="subtitle">{escape(L.t(lang, "page.subtitle"))}</p>
 <p>{description}</p>
@@ -205,7 +198,23 @@ def page(
 <section id="about">
 <h2>{escape(L.t(lang, "section.about"))}</h2>
 {_about(results, lang)}
-</section>
+</section>""",
+    )
+
+
+def document(lang: str, title: str, body: str) -> str:
+    """A whole HTML page of the report's style: ``title`` (escaped) and ``body`` (HTML)."""
+    language = "zh-CN" if lang == "zh" else "en"
+    return f"""<!DOCTYPE html>
+<html lang="{language}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{CSS}</style>
+</head>
+<body>
+{body}
 </body>
 </html>
 """

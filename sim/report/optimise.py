@@ -269,17 +269,10 @@ def page(manifest, recheck, plots, images, lang: str) -> str:
     figures = "\n".join(
         html._figure_section(p, *(images.get(p.stem) or (None, None))) for p in plots
     )
-    language = "zh-CN" if lang == "zh" else "en"
-    return f"""<!DOCTYPE html>
-<html lang="{language}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>{html.CSS}</style>
-</head>
-<body>
-<header>
+    return html.document(
+        lang,
+        title,
+        f"""<header>
 <h1>{title}</h1>
 <p class="subtitle">{escape(L.t(lang, "optimise.subtitle"))}</p>
 </header>
@@ -291,10 +284,8 @@ def page(manifest, recheck, plots, images, lang: str) -> str:
 <section id="about">
 <h2>{escape(L.t(lang, "optimise.section.about"))}</h2>
 {_about(manifest, lang)}
-</section>
-</body>
-</html>
-"""
+</section>""",
+    )
 
 
 def write(path: Path, lang: str, folder: Path, render) -> Path:
