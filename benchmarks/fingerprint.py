@@ -9,7 +9,8 @@ lines: any difference means the results changed.
 
 The cases: the seven policies of experiments/pairing-policies.toml on the baseline for 120 days,
 the stress scenario for two policies, the M/M/c limit of benchmarks/mmc_throughput.py, two years
-of the 2045 scenario and three years of the history scenario (with ageing and recruitment).
+of the 2045 scenario, three years of the history scenario (with ageing and recruitment) and three
+days of the Heping district (63 communities).
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def cases() -> dict[str, Callable[[], VolunteerModel]]:
     found["2045-2y"] = lambda: VolunteerModel(SCENARIOS / "chaoyangli-2045.toml", rng=3, days=730)
     found["history-3y"] = lambda: VolunteerModel(
         SCENARIOS / "chaoyangli-history.toml", rng=5, days=3 * 365
+    )
+    found["district-3d"] = lambda: VolunteerModel(
+        SCENARIOS / "heping-district.toml", rng=13, days=3
     )
     return found
 

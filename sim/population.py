@@ -7,6 +7,7 @@ yearly updates run on the whole population at once.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, fields
 
@@ -401,19 +402,19 @@ def assign_point_hosts(
     return hosts
 
 
-def _ids_by_stairwell(ids: np.ndarray, stairwell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``ids`` grouped by stairwell (ascending within each) and each stairwell's bounds."""
+def _ids_by_stairwell(ids: np.ndarray, stairwell: np.ndarray) -> list[list[int]]:
+    """``ids`` grouped by stairwell: a list per stairwell (ascending within each)."""
     where = stairwell[ids]
     order = np.argsort(where, kind="stable")
-    bounds = np.searchsorted(where[order], np.arange(int(stairwell.max(initial=0)) + 2))
-    return ids[order], bounds
+    bounds = np.searchsorted(where[order], np.arange(int(stairwell.max(initial=0)) + 2)).tolist()
+    grouped = ids[order].tolist()
+    return [grouped[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def _nearest_ids(space: Space, place: int, at: tuple[np.ndarray, np.ndarray], usable) -> list[int]:
+def _nearest_ids(space: Space, place: int, at: list[list[int]], usable) -> list[int]:
     """The usable ids living nearest ``place`` (all at the least distance), ascending; the
     space's stairwells are visited nearest first, so the cost follows the few looked at."""
-    grouped, bounds = at
-    last = len(bounds) - 1
+    last = len(at)
     best, found = math.inf, []
     for order, distance in space.rings(place):
         for s, d in zip(order, distance, strict=True):
@@ -421,7 +422,7 @@ def _nearest_ids(space: Space, place: int, at: tuple[np.ndarray, np.ndarray], us
                 return sorted(found)
             if s >= last:
                 continue
-            here = [v for v in grouped[bounds[s] : bounds[s + 1]].tolist() if usable(v)]
+            here = [v for v in at[s] if usable(v)]
             if here:
                 best = d
                 found += here

@@ -82,6 +82,11 @@ class Roster:
         # often, which numpy reads without a conversion per item)
         self._free_count = array("q", bytes(8 * layout.n_stairwells))
         self._idle_count = array("q", bytes(8 * layout.n_stairwells))
+        # on duty and not serving, per stairwell (the plain coverage measure reads it hourly)
+        self._available_count = array("q", bytes(8 * layout.n_stairwells))
+        # who may be on duty today (active and well), ascending, and their duty patterns: a
+        # shift change looks at them only (None: found again at the next shift change)
+        self._eligible: tuple[np.ndarray, np.ndarray] | None = None
         self.served_count = np.zeros(n, dtype=np.int64)
         self._served = [0] * n  # served_count as Python ints, for rankings (one item at a time)
         self.orders_today = [0] * n
@@ -105,29 +110,57 @@ class Roster:
         self._served.extend([0] * n)
         self._stairwell = pop.stairwell.tolist()
         self._floor = pop.floor.tolist()
+        self._eligible = None
 
     # --- state changes -------------------------------------------------------------------
     def set_hour(self, hour_of_week: int) -> None:
         """Put on duty the active volunteers whose pattern covers this hour of the week."""
         pop = self.population
+        eligible = pop.active & self.available_today
+        ids = np.flatnonzero(eligible)
+        self._eligible = (ids, pop.pattern[ids])
         # the hour's column, then one entry per resident's pattern (faster than a 2-d gather)
-        self.on_duty = self.availability[:, hour_of_week][pop.pattern] & pop.active
-        self.on_duty &= self.available_today
+        self.on_duty = self.availability[:, hour_of_week][pop.pattern] & eligible
+        available = np.bincount(
+            pop.stairwell[self.on_duty & ~self.busy], minlength=len(self._available_count)
+        )
+        self._available_count = array("q", available.astype(np.int64).tobytes())
         self.refresh()
 
     def change_shift(self, hour_of_week: int) -> None:
         """:meth:`set_hour` within a day, when only duty changes: who is idle (kept up to date at
         each offer and service; the registry, absences and budgets change only between days,
-        each followed by :meth:`set_hour`) stays, and only the free set follows the duty."""
-        pop = self.population
-        self.on_duty = self.availability[:, hour_of_week][pop.pattern] & pop.active
-        self.on_duty &= self.available_today
-        self._refresh_free(self.on_duty & self.idle_mask)
+        each followed by :meth:`set_hour`) stays, and only the free set follows the duty.
+
+        Only those who may be on duty today are looked at (the active and well, found once a
+        day), so the cost follows the volunteers, not the residents."""
+        if self._eligible is None:
+            ids = np.flatnonzero(self.population.active & self.available_today)
+            self._eligible = (ids, self.population.pattern[ids])
+        ids, pattern = self._eligible
+        on = self.availability[:, hour_of_week][pattern]
+        flips = on != self.on_duty[ids]
+        changed = ids[flips]
+        if len(changed):
+            came_on = on[flips]
+            self.on_duty[changed] = came_on
+            # the free set: those coming on duty who are idle, those going off who were free
+            came = changed[came_on & self.idle_mask[changed]]
+            went = changed[~came_on & self.free_mask[changed]]
+            self._move_free(went, came)
+            # on duty and not serving, per stairwell
+            not_busy = ~self.busy[changed]
+            counts = np.frombuffer(self._available_count, dtype=np.int64)
+            stairwell = self.population.stairwell
+            counts += np.bincount(stairwell[changed[came_on & not_busy]], minlength=len(counts))
+            counts -= np.bincount(stairwell[changed[~came_on & not_busy]], minlength=len(counts))
+            del counts  # a view left alive would lock the Python array's size
         self.changed = True
 
     def start_day(self, available_today: np.ndarray) -> None:
         """Who is well and at home today (the rest are asked by nobody)."""
         self.available_today = available_today
+        self._eligible = None
 
     def new_week(self) -> None:
         """Weekly budgets start again; the week's pledge counts toward utilisation."""
@@ -162,9 +195,18 @@ class Roster:
     def _refresh_free(self, mask: np.ndarray) -> None:
         """The free set, its mask and counts per stairwell become ``mask``'s: updated in place
         when few change, rebuilt when many come on or go off duty at once."""
-        went_ids = np.flatnonzero(self.free_mask > mask)
-        came_ids = np.flatnonzero(mask > self.free_mask)
+        self._move_free(
+            np.flatnonzero(self.free_mask > mask), np.flatnonzero(mask > self.free_mask)
+        )
+        self.free_mask = mask
+
+    def _move_free(self, went_ids: np.ndarray, came_ids: np.ndarray) -> None:
+        """``went_ids`` leave the free set, then ``came_ids`` join it (both ascending): the set,
+        its counts per stairwell and its mask, in place one by one when few change, at once when
+        many do."""
         went, came = went_ids.tolist(), came_ids.tolist()
+        self.free_mask[went_ids] = False
+        self.free_mask[came_ids] = True
         if len(went) + len(came) <= _FEW_CHANGES:
             free, free_count, stairwell = self.free, self._free_count, self._stairwell
             for v in went:
@@ -181,7 +223,6 @@ class Roster:
             counts -= np.bincount(stairwell[went_ids], minlength=len(counts))
             counts += np.bincount(stairwell[came_ids], minlength=len(counts))
             del counts  # a view left alive would lock the Python array's size
-        self.free_mask = mask
 
     def _set(self, v: int, idle: bool, free: bool) -> None:
         """Volunteer ``v`` becomes idle (reachable at home) and free (on duty) or not.
@@ -236,12 +277,16 @@ class Roster:
         """``v`` accepted the offer it held (so is already neither idle nor free)."""
         self.reserved[v] = False
         self.busy[v] = True
+        if self.on_duty[v]:
+            self._available_count[self._stairwell[v]] -= 1
         self.orders_today[v] += 1
         self.changed = True
 
     def end_service(self, v: int, busy_min: float, fatigue_per_min: float) -> None:
         """``v`` finished a service (and holds no offer: only idle volunteers are asked)."""
         self.busy[v] = False
+        if self.on_duty[v]:
+            self._available_count[self._stairwell[v]] += 1
         self.served_count[v] += 1
         self._served[v] += 1
         self._busy_min[v] += busy_min
@@ -423,12 +468,9 @@ class Roster:
         total = weight_by_stairwell.sum()
         if total == 0:
             return 1.0
-        if reach is None:  # anyone on duty and not busy (a free volunteer is)
-            return 1.0 if self.free or (self.on_duty > self.busy).any() else 0.0
-        on_duty = np.flatnonzero(self.on_duty)  # the few on duty, not every resident
-        available = on_duty[~self.busy[on_duty]]
-        counts = np.bincount(
-            self.population.stairwell[available], minlength=len(weight_by_stairwell)
-        )
+        # on duty and not serving, per stairwell: counts kept up to date at each change
+        counts = np.frombuffer(self._available_count, dtype=np.int64)
+        if reach is None:  # anyone on duty and not busy
+            return 1.0 if self.free or counts.any() else 0.0
         covered = reach @ (counts > 0).astype(np.int64) > 0
         return float(weight_by_stairwell[covered].sum() / total)
