@@ -86,7 +86,7 @@ class Roster:
         self._available_count = array("q", bytes(8 * layout.n_stairwells))
         # who may be on duty today (active and well), ascending, and their duty patterns: a
         # shift change looks at them only (None: found again at the next shift change)
-        self._eligible: tuple[np.ndarray, np.ndarray] | None = None
+        self._eligible: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.served_count = np.zeros(n, dtype=np.int64)
         self._served = [0] * n  # served_count as Python ints, for rankings (one item at a time)
         self.orders_today = [0] * n
@@ -117,8 +117,7 @@ class Roster:
         """Put on duty the active volunteers whose pattern covers this hour of the week."""
         pop = self.population
         eligible = pop.active & self.available_today
-        ids = np.flatnonzero(eligible)
-        self._eligible = (ids, pop.pattern[ids])
+        self._eligible = None
         # the hour's column, then one entry per resident's pattern (faster than a 2-d gather)
         self.on_duty = self.availability[:, hour_of_week][pop.pattern] & eligible
         available = np.bincount(
@@ -134,28 +133,31 @@ class Roster:
 
         Only those who may be on duty today are looked at (the active and well, found once a
         day), so the cost follows the volunteers, not the residents."""
-        if self._eligible is None:
-            ids = np.flatnonzero(self.population.active & self.available_today)
-            self._eligible = (ids, self.population.pattern[ids])
-        ids, pattern = self._eligible
+        ids, pattern, stairwell = self._eligible or self._find_eligible()
         on = self.availability[:, hour_of_week][pattern]
-        flips = on != self.on_duty[ids]
-        changed = ids[flips]
-        if len(changed):
-            came_on = on[flips]
+        flips = np.flatnonzero(on != self.on_duty[ids])
+        if len(flips):
+            changed, came_on = ids[flips], on[flips]
             self.on_duty[changed] = came_on
-            # the free set: those coming on duty who are idle, those going off who were free
-            came = changed[came_on & self.idle_mask[changed]]
-            went = changed[~came_on & self.free_mask[changed]]
-            self._move_free(went, came)
-            # on duty and not serving, per stairwell
-            not_busy = ~self.busy[changed]
+            # the free set: those going off duty who were free, those coming on who are idle
+            self._move_free(
+                changed[~came_on & self.free_mask[changed]],
+                changed[came_on & self.idle_mask[changed]],
+            )
+            # on duty and not serving, per stairwell: +1 for each coming on, -1 going off
+            not_busy = np.flatnonzero(~self.busy[changed])
             counts = np.frombuffer(self._available_count, dtype=np.int64)
-            stairwell = self.population.stairwell
-            counts += np.bincount(stairwell[changed[came_on & not_busy]], minlength=len(counts))
-            counts -= np.bincount(stairwell[changed[~came_on & not_busy]], minlength=len(counts))
+            np.add.at(counts, stairwell[flips[not_busy]], came_on[not_busy] * 2 - 1)
             del counts  # a view left alive would lock the Python array's size
         self.changed = True
+
+    def _find_eligible(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Who may be on duty today (active and well), ascending, with their duty patterns
+        and stairwells."""
+        pop = self.population
+        ids = np.flatnonzero(pop.active & self.available_today)
+        self._eligible = (ids, pop.pattern[ids], pop.stairwell[ids])
+        return self._eligible
 
     def start_day(self, available_today: np.ndarray) -> None:
         """Who is well and at home today (the rest are asked by nobody)."""

@@ -170,3 +170,59 @@ def test_heping_is_laid_out_on_a_kd_tree_with_chaoyangli_findable():
     assert len(layout.community_names) == 63
     assert sum("Chaoyangli" in name for name in layout.community_names) == 1
     assert 10_000 < layout.n_stairwells < 13_000
+
+
+def test_an_experiment_on_a_district_reports_a_map_of_its_communities(tmp_path):
+    """The runner and the report work on a district unchanged: the map is one box per
+    community, coloured by its urgent p90, with Chaoyangli outlined and named."""
+    from sim.experiment.design import load_experiment
+    from sim.experiment.runner import RunOptions, run_experiment
+    from sim.report import data, labels
+    from sim.report.mapfig import DISTRICT_METRIC, community_map
+
+    rows = two_communities().district.communities
+    base = (ROOT / "scenarios" / "chaoyangli.toml").read_text(encoding="utf-8")
+    (tmp_path / "district.toml").write_text(
+        district_toml(rows, base, "two", "two communities"), encoding="utf-8"
+    )
+    small = {
+        "community.stairwells": 30,
+        "community.buildings": 10,
+        "community.grids": 3,
+        "community.service_points": 20,
+        "community.width_m": 120.0,
+        "community.height_m": 120.0,
+        "population.residents": 400,
+        "population.households": 150,
+    }
+    fixed = "\n".join(f'"{key}" = {value}' for key, value in small.items())
+    (tmp_path / "exp.toml").write_text(
+        f"""[experiment]
+name = "two-communities"
+scenario = "district.toml"
+days = 5
+seeds = 2
+baseline_policy = "nearest"
+
+[overrides]
+{fixed}
+
+[variables]
+policy = ["nearest", "broadcast"]
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "results"
+    manifest = run_experiment(load_experiment(tmp_path / "exp.toml"), out, RunOptions(workers=1))
+    assert manifest["failed_runs"] == 0
+    results = data.load(out)
+    per_run = results.policy_runs("nearest")[DISTRICT_METRIC]
+    assert all(len(values) == 2 for values in per_run)  # one value per community
+    for lang in ("en", "zh"):
+        plot = community_map(results, lang)
+        assert plot.figure is not None, plot.note
+        texts = [t.get_text() for ax in plot.figure.axes for t in ax.texts]
+        assert texts.count(labels.t(lang, "legend.highlight_community")) == len(results.policies)
+        # one box per community in each policy's panel (baseline and best), then the colour bar
+        panels = plot.figure.axes[:2]
+        assert [len(ax.collections[0].get_paths()) for ax in panels] == [2, 2]
