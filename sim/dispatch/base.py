@@ -100,9 +100,12 @@ class Policy:
             stairwells,
         )
 
-    def can_ask(self, v: int) -> bool:
-        """Whether ``v`` can still be asked through this policy's channel (after answers given at
-        once may have taken them)."""
+    def can_ask(self, o: int, v: int) -> bool:
+        """Whether ``v`` can still be asked for order ``o`` through this policy's channel: not
+        excluded (the elder, or someone who declined it, perhaps at once while a list of
+        alerts was being sent) and still reachable (answers given at once may have taken them)."""
+        if v in self.book.excluded[o]:
+            return False
         mask = self.roster.idle_mask if self.channel.reaches_off_duty else self.roster.free_mask
         return bool(mask[v])
 

@@ -37,7 +37,9 @@ class BroadcastPolicy(Policy):
         for v in ranked:
             if book.status[o] != PENDING:
                 break  # taken by an earlier alertee who answered at once
-            if self.can_ask(v):  # answers given at once may have taken v for another order
+            # an answer given at once may have taken v for another order, or v may have
+            # declined this one already (and be free again) while the alerts went out
+            if self.can_ask(o, v):
                 book.offer(o, v, self.channel_name)
         due = book.queue.now_min + self.params.phase_min
         self._next_phase_min[o] = due

@@ -34,11 +34,10 @@ class GridPolicy(Policy):
         grid = self._stairwell_grid[stairwell[elder]]
         if not self._has_focal[grid]:
             return False
-        excluded = book.excluded[o]
         familiar = [
             v
             for v in book.helpers_of.get(elder, ())
-            if v not in excluded and self.can_ask(v) and self._stairwell_grid[stairwell[v]] == grid
+            if self.can_ask(o, v) and self._stairwell_grid[stairwell[v]] == grid
         ]
         if familiar:
             v = int(roster.rank_by_distance(elder, np.array(sorted(familiar)), limit=1)[0])

@@ -80,9 +80,8 @@ class PairingPolicy(Policy):
 
     def dispatch(self, o: int) -> bool:
         book = self.book
-        excluded = book.excluded[o]
         for h in self.pairs.get(book.elder[o], ()):
-            if h not in excluded and self.can_ask(h):
+            if self.can_ask(o, h):
                 book.offer(o, h, self.channel_name)
                 return True
         return False
