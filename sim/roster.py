@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.community import Layout
 from sim.population import Population
-from sim.space import Space
+from sim.space import Space, reachable_within
 
 
 def without(mask: np.ndarray, exclude: set[int] | None) -> np.ndarray:
@@ -454,7 +454,7 @@ class Roster:
         if len(ids) == 0:
             return ids
         dist = self.distances_m_from(elder, ids)
-        keep = dist <= within_m  # inf (another community) is never kept
+        keep = dist <= reachable_within(within_m)  # inf (another community) is never kept
         if not keep.all():
             ids, dist = ids[keep], dist[keep]
         ranked = ids[np.lexsort((ids, self.served_count[ids], dist))]

@@ -22,6 +22,7 @@ Communities: each place belongs to one. Between places of different communities 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -40,6 +41,13 @@ def lane_m(dx_cells: np.ndarray, dy_cells: np.ndarray, cell_size_m: float, metri
     if metric == "euclidean":
         return np.sqrt(dx_cells**2 + dy_cells**2) * cell_size_m
     return (np.abs(dx_cells) + np.abs(dy_cells)) * cell_size_m
+
+
+def reachable_within(radius_m: float) -> float:
+    """The largest distance to keep for a radius of ``radius_m``: itself, or the largest finite
+    number for an infinite radius, so that ``d <= reachable_within(r)`` never keeps a place
+    another community makes unreachable (at inf), whatever the radius."""
+    return min(radius_m, sys.float_info.max)
 
 
 class Space:
@@ -186,7 +194,7 @@ class DenseSpace(Space):
         row = self._matrix[place]
         order = np.argsort(row, kind="stable")
         d = row[order]
-        keep = d <= radius_m
+        keep = d <= reachable_within(radius_m)
         return order[keep], d[keep]
 
     def rings(self, place: int) -> tuple[tuple[list[int], list[float]]]:
@@ -200,7 +208,7 @@ class DenseSpace(Space):
         return found
 
     def _pairs_within(self, radius_m: float) -> sp.csr_matrix:
-        rows, cols = np.nonzero(self._matrix <= radius_m)
+        rows, cols = np.nonzero(self._matrix <= reachable_within(radius_m))
         n = self.n_places
         return sp.csr_matrix((self._matrix[rows, cols], (rows, cols)), shape=(n, n))
 
@@ -238,7 +246,8 @@ class TreeSpace(Space):
         return places[order], d[order]
 
     def within(self, place: int, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
-        return self._sorted(place, self._candidates(place, radius_m), -1.0, radius_m)
+        candidates = self._candidates(place, radius_m)
+        return self._sorted(place, candidates, -1.0, reachable_within(radius_m))
 
     def _reach_m(self) -> float:
         """How far any reachable place can be: the district's extent (along the lanes)."""
@@ -316,7 +325,7 @@ class TreeSpace(Space):
         if not self.single_community:
             other = self.community[i] != self.community[j]
             d = np.where(other & (d > self._cross_m), math.inf, d)
-        keep = d <= radius_m
+        keep = d <= reachable_within(radius_m)
         return sp.csr_matrix((d[keep], (i[keep], j[keep])), shape=(n, n))
 
 

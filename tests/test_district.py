@@ -17,7 +17,7 @@ from sim.community import layout_from_table, layout_table
 from sim.district import build_place_layout, district_toml, read_table
 from sim.model import VolunteerModel
 from sim.orders import SERVED
-from sim.scenario import Scenario, load, with_overrides
+from sim.scenario import POLICY_NAMES, Scenario, load, with_overrides
 from sim.space import DenseSpace, TreeSpace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,16 +57,28 @@ def two_communities(cross_boundary_m: float = 0.0) -> Scenario:
     )
 
 
-def test_a_small_district_runs_with_a_tree_space_and_orders_stay_in_their_community():
-    model = VolunteerModel(two_communities(), policy="nearest", days=10, rng=3)
+@pytest.mark.parametrize("policy", POLICY_NAMES)
+def test_a_small_district_runs_with_a_tree_space_and_orders_stay_in_their_community(policy):
+    model = VolunteerModel(two_communities(), policy=policy, days=10, rng=3)
+    community_of = model.layout.community[model.population.stairwell]
+    across = []  # offers to a volunteer of another community (who could never accept)
+    offer = model.orders.offer
+
+    def checked_offer(o, v, *args, **kwargs):
+        if community_of[v] != community_of[model.orders.elder[o]]:
+            across.append((o, v))
+        return offer(o, v, *args, **kwargs)
+
+    model.orders.offer = checked_offer  # every policy offers through the one book
     assert isinstance(model.layout.space, TreeSpace)
     assert model.layout.community_names == ("Chaoyangli", "Other")
     assert set(model.layout.community.tolist()) == {0, 1}
     model.run()
+    assert across == []
     orders = model.order_table()
     assert set(orders["community"]) <= {0, 1}
     served = orders[orders["status"] == SERVED]
-    assert len(served) > 10
+    assert len(served) > (0 if policy == "pairing" else 10)  # pairing serves paired elders only
     volunteer_community = model.layout.community[model.population.stairwell[served["volunteer"]]]
     assert (volunteer_community == served["community"].to_numpy()).all()
     table = model.community_table()

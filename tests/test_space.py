@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,3 +71,15 @@ def test_auto_choice():
     xy = np.stack([np.arange(10), np.zeros(10, dtype=int)], axis=1)
     assert isinstance(make_space(xy, 10.0), DenseSpace)
     assert isinstance(make_space(xy, 10.0, community=np.arange(10) % 2), TreeSpace)
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_an_infinite_radius_never_reaches_across_a_closed_boundary(dense):
+    """Places of another community are at inf; no radius, not even inf, reaches them."""
+    xy = np.array([[0, 0], [1, 0], [5, 0], [6, 0]])
+    community = np.array([0, 0, 1, 1])
+    space = (DenseSpace if dense else TreeSpace)(xy, 10.0, "manhattan", community, 0.0)
+    places, d = space.within(0, math.inf)
+    assert places.tolist() == [0, 1] and np.isfinite(d).all()
+    pairs = space.pairs_within(math.inf).tocoo()
+    assert (community[pairs.row] == community[pairs.col]).all()

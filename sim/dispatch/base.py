@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.policy_registry import Table
 from sim.roster import without
+from sim.space import reachable_within
 
 if TYPE_CHECKING:
     from sim.community import Layout
@@ -71,13 +72,18 @@ class Policy:
         return not self.channel.reaches_off_duty
 
     def reachable(self, o: int) -> np.ndarray:
-        """Volunteers the channel reaches now for order ``o``, ascending, not excluded."""
+        """Volunteers the channel reaches now for order ``o``, ascending, not excluded.
+
+        In a district the elder's reachable neighbourhood is found stairwell by stairwell
+        (:meth:`ranked`), so the cost follows her community, not the district's residents."""
         roster = self.roster
+        if not roster.space.single_community:
+            return np.array(sorted(self.ranked(o)), dtype=np.int64)
         mask = roster.idle_mask if self.channel.reaches_off_duty else roster.free_mask
         ids = without(mask, self.book.excluded[o])
         if len(ids) and (self.channel.reach_m != float("inf") or not roster.space.single_community):
             elder = self.book.elder[o]
-            near = roster.distances_m_from(elder, ids) <= self.channel.reach_m  # inf never
+            near = roster.distances_m_from(elder, ids) <= reachable_within(self.channel.reach_m)
             ids = ids[near]
         return ids
 

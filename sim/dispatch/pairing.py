@@ -14,6 +14,7 @@ import numpy as np
 from sim.dispatch.base import Policy
 from sim.policy_registry import PairingParams
 from sim.population import pairing_eligible
+from sim.space import reachable_within
 
 
 class PairingPolicy(Policy):
@@ -65,7 +66,9 @@ class PairingPolicy(Policy):
             here = [by_stairwell[bounds[s] : bounds[s + 1]] for s in near.tolist()]
             candidates = helpers[np.concatenate(here)] if here else helpers[:0]
             d = space.distances_m_from(pop.stairwell[elder], pop.stairwell[candidates])
-            ok = (d <= p.max_distance_m) & (load[candidates] < p.max_elders_per_helper)
+            ok = (d <= reachable_within(p.max_distance_m)) & (
+                load[candidates] < p.max_elders_per_helper
+            )
             ok &= ~np.isin(candidates, have)
             chosen = candidates[ok][np.lexsort((candidates[ok], load[candidates[ok]], d[ok]))][
                 :need
