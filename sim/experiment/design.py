@@ -39,11 +39,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from sim import scenario as scenario_module
 from sim.errors import InputError
 from sim.experiment.posterior import SET_COLUMN, Posterior, load_posterior
+from sim.policy_registry import Table
 from sim.scenario import POLICY_NAMES, Scenario
 
 #: end-of-run metrics an experiment keeps by default (numeric keys of ``model.summary()``)
@@ -102,15 +103,9 @@ DEFAULT_SERIES = (
 )
 
 
-class _Strict(BaseModel):
-    # range bounds must be finite; listed values are checked against the scenario's schema
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        frozen=True,
-        allow_inf_nan=False,
-        ser_json_inf_nan="constants",
-    )
+class _Strict(Table):
+    """An experiment file's table, as strict as a scenario's (sim.policy_registry.Table): range
+    bounds must be finite; listed values are checked against the scenario's schema."""
 
 
 class Range(_Strict):
