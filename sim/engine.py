@@ -3,7 +3,9 @@
 Mesa's own event list keeps one ``Event`` object per event with weak references and priorities;
 at thousands of orders a simulated day that dominates a run, so volsim keeps Mesa's ``Model``
 (time in days, ``step()`` = one day) and runs the minutes of each day on this heap of plain
-tuples. Ties run in the order they were scheduled (a sequence number), so runs are reproducible.
+tuples. Ties run in the order they were scheduled (a sequence number), so runs are reproducible,
+except that events scheduled with :meth:`EventQueue.schedule_first` (shift changes) run before
+any other event due at the same minute: an order released at 08:00 meets the 08:00 shift.
 
 Hourly observations (coverage) are not events: a sampler registered with :meth:`sample_every` is
 called, when the clock passes sampling times, with the number of times passed since the last
@@ -26,6 +28,7 @@ class EventQueue:
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Callable[[Any], None], Any]] = []
         self._sequence = itertools.count()
+        self._first_sequence = itertools.count(-(1 << 62))  # below every ordinary event's
         self.now_min = 0.0
         self.events_run = 0
         self._sampler: Callable[[int], None] | None = None
@@ -61,6 +64,11 @@ class EventQueue:
         _push: Callable = heapq.heappush,
     ) -> None:
         _push(self._heap, (time_min, next(self._sequence), callback, argument))
+
+    def schedule_first(self, time_min: float, callback: Callable[[Any], None], argument: Any):
+        """Schedule an event to run before the others due at the same minute (in the order
+        such events were scheduled)."""
+        heapq.heappush(self._heap, (time_min, next(self._first_sequence), callback, argument))
 
     def run_until(self, end_min: float) -> None:
         """Run every event due before ``end_min``, then set the clock to ``end_min``."""

@@ -318,9 +318,12 @@ class VolunteerModel(mesa.Model):
         return within_reach(self.layout.space, CIRCLE_MIN * speed)
 
     def _duty_change_hours(self) -> set[int]:
-        """Hours of the week at which someone's availability changes."""
+        """Hours of the week at which someone's availability changes or a service point opens
+        (waiting orders then meet the volunteers who came on duty, or the point's host)."""
         table = self.roster.availability
-        return {h for h in range(168) if (table[:, h] != table[:, h - 1]).any()} | {0}
+        changes = {h for h in range(168) if (table[:, h] != table[:, h - 1]).any()} | {0}
+        opening = set(self.layout.point_open_hour.tolist())
+        return changes | {day * 24 + h for day in range(7) for h in opening if 0 <= h < 24}
 
     # --- running ------------------------------------------------------------------------
     @property
@@ -334,7 +337,7 @@ class VolunteerModel(mesa.Model):
         hour = week * 168 + (later[0] if later else 168 + self._duty_hours[0])
         when = hour * MIN_PER_HOUR
         if when < max(self.horizon_min, self.orders.settled_min):
-            self.events.schedule(when, self._duty_change, hour)
+            self.events.schedule_first(when, self._duty_change, hour)
 
     def _duty_change(self, hour: int) -> None:
         """Shifts change; waiting orders meet the volunteers who came on duty."""

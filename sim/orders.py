@@ -99,8 +99,8 @@ class OrderBook:
         # whom not to ask: those who declined, and the elder herself (a volunteer may order)
         self.excluded: list[set[int]] = []
         self.waiting: dict[int, None] = {}
-        self._retry_due: set[int] = set()
-        self._immediate: deque[tuple[int, int, bool, int]] = deque()
+        self._retry_due: dict[int, float] = {}  # order → when its declines are forgotten
+        self._immediate: deque[tuple[int, int, bool, int, int]] = deque()
         self._answering = False
         self.origin: dict[int, int] = {}
         self.helpers_of: dict[int, set[int]] = {}  # elder → volunteers who served her
@@ -179,10 +179,12 @@ class OrderBook:
     def _wait(self, o: int) -> None:
         if o not in self.waiting:
             self.waiting[o] = None
-            if self.offers[o] and o not in self._retry_due:
-                # declined by all it could ask: forget them in a while (one retry at a time)
-                self._retry_due.add(o)
-                self._schedule(self.queue.now_min + self.retry_interval_min, self._retry, o)
+            if self.offers[o]:
+                # declined by all it could ask: forget them ``retry_interval_min`` after it last
+                # began waiting (a retry set by an earlier wait is then stale)
+                due = self.queue.now_min + self.retry_interval_min
+                self._retry_due[o] = due
+                self._schedule(due, self._retry, o)
 
     def offer(
         self,
@@ -208,7 +210,7 @@ class OrderBook:
         accepted, answer_min = self._decide(
             v, self.elder[o], familiar, self._channels[channel], on_shift
         )
-        event = (o, v, accepted, self._channel_index[channel])
+        event = (o, v, accepted, self._channel_index[channel], self.stage[o])
         if answer_min > 0:
             self._schedule(self.queue.now_min + answer_min, self._answer, event)
         elif self._answering:
@@ -224,8 +226,8 @@ class OrderBook:
             finally:
                 self._answering = False
 
-    def _answer(self, event: tuple[int, int, bool, int]) -> None:
-        o, v, accepted, channel = event
+    def _answer(self, event: tuple[int, int, bool, int, int]) -> None:
+        o, v, accepted, channel, stage = event
         roster = self.roster
         if accepted and not roster.population.present[v]:
             accepted = False  # died or moved away while the offer was out
@@ -236,7 +238,7 @@ class OrderBook:
                 self.serve_waiting()
             return
         if accepted:
-            self._start(o, v, channel)
+            self._start(o, v, channel, stage)
             return
         roster.release(v)
         self.excluded[o].add(v)
@@ -247,7 +249,7 @@ class OrderBook:
         if self.waiting:
             self.serve_waiting()
 
-    def _start(self, o: int, v: int, channel: int) -> None:
+    def _start(self, o: int, v: int, channel: int, stage: int) -> None:
         now = self.queue.now_min
         if self.waiting:
             self.waiting.pop(o, None)
@@ -255,7 +257,7 @@ class OrderBook:
         self.volunteer[o] = v
         self.accepted_min[o] = now
         self.channel[o] = channel
-        self.served_stage[o] = self.stage[o]
+        self.served_stage[o] = stage  # the stage the accepted offer was made at
         elder = self.elder[o]
         # no travel at all in the queueing limit
         walk_min = self.roster.travel_min(v, elder, self.origin.get(o)) if self._walks else 0.0
@@ -297,7 +299,9 @@ class OrderBook:
         self.waiting.pop(o, None)
 
     def _retry(self, o: int) -> None:
-        self._retry_due.discard(o)
+        if self._retry_due.get(o) != self.queue.now_min:
+            return  # the order began waiting again since: its retry is later
+        del self._retry_due[o]
         if self.status[o] == PENDING and o in self.waiting:
             del self.waiting[o]
             self.excluded[o].clear()

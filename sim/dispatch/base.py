@@ -132,13 +132,17 @@ class PolicyChain:
             self.dispatch = policies[0].dispatch  # no stages to track
 
     def dispatch(self, o: int) -> bool:
+        """Try the policies from the order's stage on. The stage is set before a policy asks,
+        so an offer records the stage it was made at, and an answer given at once that moves
+        the order on (a decline, then the next stage) is not undone afterwards."""
         book = self.book
-        stage = book.stage[o]
+        first = stage = book.stage[o]
         while stage < len(self.policies):
+            book.stage[o] = stage
             if self.policies[stage].dispatch(o):
-                book.stage[o] = stage
                 return True
             stage += 1
+        book.stage[o] = first  # nobody at any stage: the order waits where it was
         return False
 
     def first(self, policy_type: type) -> Policy | None:

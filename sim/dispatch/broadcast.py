@@ -18,7 +18,8 @@ class BroadcastPolicy(Policy):
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
-        self._next_phase_min: dict[int, float] = {}
+        #: order → (when its next phase is due, the chain stage it belongs to)
+        self._next_phase: dict[int, tuple[float, int]] = {}
 
     def dispatch(self, o: int) -> bool:
         """Keep k alerts out: a new order gets k, each decline is replaced at once."""
@@ -27,7 +28,8 @@ class BroadcastPolicy(Policy):
         return alerted or outstanding > 0
 
     def _alert(self, o: int, count: int) -> bool:
-        """Alert up to ``count`` more of the nearest reachable volunteers in the radius."""
+        """Alert up to ``count`` more of the nearest reachable volunteers in the radius; start
+        the phase clock if none is running (a replacement does not put it back)."""
         book = self.book
         if count <= 0:
             return False
@@ -41,15 +43,27 @@ class BroadcastPolicy(Policy):
             # declined this one already (and be free again) while the alerts went out
             if self.can_ask(o, v):
                 book.offer(o, v, self.channel_name)
-        due = book.queue.now_min + self.params.phase_min
-        self._next_phase_min[o] = due
-        book.queue.schedule(due, self._phase, o)
+        if o not in self._next_phase and book.status[o] == PENDING:
+            self._start_phase(o)
         return True
 
-    def _phase(self, o: int) -> None:
+    def _start_phase(self, o: int) -> None:
         book = self.book
-        if self._next_phase_min.get(o) != book.queue.now_min:
+        due = book.queue.now_min + self.params.phase_min
+        self._next_phase[o] = (due, book.stage[o])
+        book.queue.schedule(due, self._phase, o)
+
+    def _phase(self, o: int) -> None:
+        """Every ``phase_min`` while nobody has accepted, k more are alerted; the phase belongs
+        to the broadcast stage of the chain that started it (none once the order has moved on
+        to a later stage, or waits)."""
+        book = self.book
+        due, stage = self._next_phase.get(o, (None, -1))
+        if due != book.queue.now_min:
+            return  # not this order's clock
+        del self._next_phase[o]
+        if book.status[o] != PENDING or o in book.waiting or book.stage[o] != stage:
             return
-        del self._next_phase_min[o]
-        if book.status[o] == PENDING and o not in book.waiting:
-            self._alert(o, self.params.k)
+        self._alert(o, self.params.k)
+        if o not in self._next_phase and book.outstanding[o] > 0:
+            self._start_phase(o)  # nobody new in reach now; alerts are out: keep the clock
