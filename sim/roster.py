@@ -87,6 +87,7 @@ class Roster:
         # who may be on duty today (active and well), ascending, and their duty patterns: a
         # shift change looks at them only (None: found again at the next shift change)
         self._eligible: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._column: np.ndarray | None = None  # the duty column last applied (by pattern)
         self.served_count = np.zeros(n, dtype=np.int64)
         self._served = [0] * n  # served_count as Python ints, for rankings (one item at a time)
         self.orders_today = [0] * n
@@ -110,16 +111,17 @@ class Roster:
         self._served.extend([0] * n)
         self._stairwell = pop.stairwell.tolist()
         self._floor = pop.floor.tolist()
-        self._eligible = None
+        self._eligible = self._column = None
 
     # --- state changes -------------------------------------------------------------------
     def set_hour(self, hour_of_week: int) -> None:
         """Put on duty the active volunteers whose pattern covers this hour of the week."""
         pop = self.population
         eligible = pop.active & self.available_today
-        self._eligible = None
+        self._eligible = self._column = None
         # the hour's column, then one entry per resident's pattern (faster than a 2-d gather)
-        self.on_duty = self.availability[:, hour_of_week][pop.pattern] & eligible
+        self._column = self.availability[:, hour_of_week]
+        self.on_duty = self._column[pop.pattern] & eligible
         available = np.bincount(
             pop.stairwell[self.on_duty & ~self.busy], minlength=len(self._available_count)
         )
@@ -133,8 +135,12 @@ class Roster:
 
         Only those who may be on duty today are looked at (the active and well, found once a
         day), so the cost follows the volunteers, not the residents."""
+        column = self.availability[:, hour_of_week]
+        if self._column is not None and np.array_equal(column, self._column):
+            return  # no duty pattern changes at this hour (a service point opens)
+        self._column = column
         ids, pattern, stairwell = self._eligible or self._find_eligible()
-        on = self.availability[:, hour_of_week][pattern]
+        on = column[pattern]
         flips = np.flatnonzero(on != self.on_duty[ids])
         if len(flips):
             changed, came_on = ids[flips], on[flips]
@@ -162,7 +168,7 @@ class Roster:
     def start_day(self, available_today: np.ndarray) -> None:
         """Who is well and at home today (the rest are asked by nobody)."""
         self.available_today = available_today
-        self._eligible = None
+        self._eligible = self._column = None
 
     def new_week(self) -> None:
         """Weekly budgets start again; the week's pledge counts toward utilisation."""
