@@ -425,6 +425,25 @@ class Roster:
         found.sort()
         return [v for _, _, v in found[:limit]]
 
+    def reachable_ids(
+        self, elder: int, on_duty_only: bool, exclude: set[int], within_m: float = math.inf
+    ) -> list[int]:
+        """Everyone :meth:`ranked` would return, in no particular order (cheaper: nothing to
+        rank): the stairwells the space reaches from the elder's, nearest first, up to
+        ``within_m``."""
+        at, free = self._idle_at, self.free
+        found: list[int] = []
+        for order, distance in self.space.rings(self._stairwell[elder]):
+            for s, d in zip(order, distance, strict=True):
+                if d > within_m:
+                    return found
+                members = at[s]
+                if members:
+                    found.extend(
+                        v for v in members if v not in exclude and (not on_duty_only or v in free)
+                    )
+        return found
+
     def _ranked_few(
         self,
         elder: int,

@@ -75,10 +75,17 @@ class Policy:
         """Volunteers the channel reaches now for order ``o``, ascending, not excluded.
 
         In a district the elder's reachable neighbourhood is found stairwell by stairwell
-        (:meth:`ranked`), so the cost follows her community, not the district's residents."""
+        (:meth:`Roster.reachable_ids`), so the cost follows her community, not the district."""
         roster = self.roster
         if not roster.space.single_community:
-            return np.array(sorted(self.ranked(o)), dtype=np.int64)
+            book = self.book
+            found = roster.reachable_ids(
+                book.elder[o],
+                not self.channel.reaches_off_duty,
+                book.excluded[o],
+                self.channel.reach_m,
+            )
+            return np.array(sorted(found), dtype=np.int64)
         mask = roster.idle_mask if self.channel.reaches_off_duty else roster.free_mask
         ids = without(mask, self.book.excluded[o])
         if len(ids) and (self.channel.reach_m != float("inf") or not roster.space.single_community):
