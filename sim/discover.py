@@ -13,12 +13,25 @@ variables (the scenario), each pair of policies A, B and each headline metric:
   seeds' spread of paired differences pooled over the pair's points, so two seeds suffice);
 * ``holds``: ``a`` (``b``) when the comparison holds across the space: A beats B at
   ``HOLDS_SHARE`` or more of the points and B beats A beyond the noise at fewer than
-  ``NOISE_SHARE`` of them (docs/ODD.md §7.15 justifies both); empty when neither holds;
+  ``NOISE_SHARE`` of them (docs/ODD.md §7.15 justifies both); ``equal`` when neither beats the
+  other beyond the noise at ``NOISE_SHARE`` of the points or more (the seeds cannot tell them
+  apart); empty otherwise;
 * a PRIM box around the *less common* outcome (where the usual winner loses): the assumptions it
   restricts, with their thresholds, its coverage (the share of those cases inside the box) and
   density (the share of the box's points that are such cases). The box is the one on PRIM's
   peeling trajectory with at most ``MAX_DIMENSIONS`` restrictions that has the best harmonic
   mean of coverage and density. No box when one policy wins everywhere sampled.
+* ``density_held_out`` and ``confirmed``: PRIM finds a box in any table, noise included, so the
+  box is checked on points it was not found on. The points fall in independent blocks (a Morris
+  trajectory, a Sobol base row with its cross rows, one LHS point: :func:`block_ids`); a box is
+  found on the even blocks and measured on the odd ones, and the other way round.
+  ``density_held_out`` pools both: the share of held-out points inside the boxes where the usual
+  winner loses. A box is ``confirmed`` when that is at least ``CONFIRM_DENSITY`` and at least
+  ``CONFIRM_LIFT`` times the share of all points where it loses; only a confirmed box is stated
+  as a condition in a report. A design with one block (a single Morris trajectory) confirms none.
+
+``blocks`` counts the independent blocks among the points (below): a Morris design's shares
+come from few trajectories and are rough; a Latin hypercube's points are all independent.
 
 ``limits`` holds the box as JSON (``[[key, low or null, high or null], ...]``) for the report's
 sentences. ``volsim discover DIR`` writes ``DIR/discovery.csv`` (and ``.parquet``) and prints the
@@ -58,12 +71,18 @@ HOLDS_SHARE = 0.9
 NOISE_SHARE = 0.05
 #: "beyond the noise": more than this many standard errors of the point's mean difference
 NOISE_SE = 2.0
+#: a box is confirmed when, on held-out points, the usual winner loses at this share or more of
+#: the points inside it (the ranking flips there) ...
+CONFIRM_DENSITY = 0.5
+#: ... and at this many times its share of losses over all points (the box singles them out)
+CONFIRM_LIFT = 1.5
 #: the columns discovery adds to a row (the rest name the scenario)
 FIELDS = (
     "metric",
     "a",
     "b",
     "points",
+    "blocks",
     "share_a_better",
     "share_b_better",
     "share_a_clearly_better",
@@ -74,6 +93,8 @@ FIELDS = (
     "limits",
     "coverage",
     "density",
+    "density_held_out",
+    "confirmed",
 )
 
 
@@ -105,8 +126,25 @@ def read_results(folder: str | Path) -> tuple[pd.DataFrame, list[str], list[str]
         runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else None
     if runs is None or runs.empty or "status" not in runs:
         raise InputError(str(folder), None, "no runs yet")
-    runs = runs[runs["status"] == "done"]
+    runs = runs[runs["status"] == "done"].copy()
+    design = manifest["resolved"]["experiment"].get("design") or {}
+    if "sample" in runs:
+        runs["block"] = block_ids(runs["sample"].to_numpy(), design, len(sampled))
     return runs, sampled, listed
+
+
+def block_ids(sample: np.ndarray, design: dict[str, Any], dimensions: int) -> np.ndarray:
+    """Each sample row's independent block: its Morris trajectory (``dimensions + 1`` rows), its
+    Sobol base row with the rows crossed from it (``dimensions + 2`` rows, ``2 * dimensions + 2``
+    with second-order indices, in SALib's order), else the row itself (LHS: independent)."""
+    kind = design.get("kind")
+    if kind == "morris":
+        size = dimensions + 1
+    elif kind == "sobol":
+        size = 2 * dimensions + 2 if design.get("second_order", True) else dimensions + 2
+    else:
+        size = 1
+    return np.asarray(sample, dtype=np.int64) // size
 
 
 def paired_differences(
@@ -136,11 +174,14 @@ def point_gains(gains: pd.DataFrame, sampled: list[str]) -> pd.DataFrame:
 
 
 def verdict(share_a: float, share_b: float, clear_a: float, clear_b: float) -> str:
-    """``a`` or ``b`` when that policy's advantage holds across the space, else empty."""
+    """``a`` or ``b`` when that policy's advantage holds across the space, ``equal`` when
+    neither is better beyond the seeds' noise almost anywhere, else empty."""
     if share_a >= HOLDS_SHARE and clear_b < NOISE_SHARE:
         return "a"
     if share_b >= HOLDS_SHARE and clear_a < NOISE_SHARE:
         return "b"
+    if clear_a < NOISE_SHARE and clear_b < NOISE_SHARE:
+        return "equal"
     return ""
 
 
@@ -158,6 +199,10 @@ def compare(runs: pd.DataFrame, sampled: list[str], listed: list[str]) -> list[d
                 if gains.empty:
                     continue
                 points = point_gains(gains, sampled)
+                blocks = None  # without sample rows: every point independent
+                if "block" in frame:
+                    block = frame.groupby(sampled, dropna=False)["block"].first().reset_index()
+                    blocks = points[sampled].merge(block, on=sampled, how="left")["block"]
                 gain, se = points["gain"].to_numpy(), points["se"].to_numpy()
                 noise = np.where(np.isfinite(se), NOISE_SE * se, 0.0)
                 shares = {
@@ -167,26 +212,37 @@ def compare(runs: pd.DataFrame, sampled: list[str], listed: list[str]) -> list[d
                     "share_b_clearly_better": float((gain < -noise).mean()),
                 }
                 row = dict(zip(context, setting, strict=True))
-                row |= {"metric": metric, "a": a, "b": b, "points": len(points)} | shares
+                row |= {"metric": metric, "a": a, "b": b, "points": len(points)}
+                row["blocks"] = len(points) if blocks is None else int(pd.unique(blocks).size)
+                row |= shares
                 row["holds"] = verdict(*shares.values())
-                row |= box_row(points[sampled], gain > 0)
+                row |= box_row(points[sampled], gain > 0, blocks)
                 rows.append(row)
     return rows
 
 
-def box_row(x: pd.DataFrame, wins: np.ndarray) -> dict[str, Any]:
+def box_row(x: pd.DataFrame, wins: np.ndarray, blocks: np.ndarray | None = None) -> dict[str, Any]:
     """The PRIM box around the less common outcome of ``wins`` (A better than B), as table
-    fields: which outcome the box holds, its conditions, coverage and density."""
+    fields: which outcome the box holds, its conditions, coverage and density, and its check on
+    held-out blocks (``blocks``: each point's independent block; default every point its own)."""
     a_mostly = wins.mean() >= 0.5
     interest = ~wins if a_mostly else wins
     empty = {"box_holds": "", "conditions": "", "limits": "[]"}
     empty |= {"coverage": math.nan, "density": math.nan}
+    empty |= {"density_held_out": math.nan, "confirmed": False}
     if not interest.any():  # the usual winner wins at every point
         return empty | {"conditions": "everywhere sampled"}
     box = find_box(x, interest.astype(int))
     if box is None:
         return empty
     limits, coverage, density = box
+    blocks = np.arange(len(x)) if blocks is None else np.asarray(blocks)
+    held_out = held_out_density(x, interest, blocks)
+    confirmed = bool(
+        math.isfinite(held_out)
+        and held_out >= CONFIRM_DENSITY
+        and held_out >= CONFIRM_LIFT * interest.mean()
+    )
     holds = "b better or equal" if a_mostly else "a better"
     return {
         "box_holds": holds,
@@ -194,7 +250,36 @@ def box_row(x: pd.DataFrame, wins: np.ndarray) -> dict[str, Any]:
         "limits": json.dumps(limits),
         "coverage": coverage,
         "density": density,
+        "density_held_out": held_out,
+        "confirmed": confirmed,
     }
+
+
+def held_out_density(x: pd.DataFrame, interest: np.ndarray, blocks: np.ndarray) -> float:
+    """Two-fold check of PRIM on independent blocks: a box found on the even (odd) blocks,
+    measured on the odd (even) ones; the share of held-out points inside the boxes that are
+    cases of interest. NaN when a fold is empty or no held-out point falls in a box."""
+    x = x.reset_index(drop=True)
+    interest = np.asarray(interest, dtype=bool)
+    fold = np.asarray(blocks) % 2 == 1
+    inside_count = hits = 0
+    for held in (fold, ~fold):
+        train = ~held
+        if not held.any() or not interest[train].any() or interest[train].all():
+            return math.nan
+        box = find_box(x[train], interest[train].astype(int))
+        if box is None:
+            continue
+        inside = np.ones(int(held.sum()), dtype=bool)
+        test = x[held]
+        for name, low, high in box[0]:
+            if low is not None:
+                inside &= test[name].to_numpy(dtype=float) >= low
+            if high is not None:
+                inside &= test[name].to_numpy(dtype=float) <= high
+        inside_count += int(inside.sum())
+        hits += int(interest[held][inside].sum())
+    return hits / inside_count if inside_count else math.nan
 
 
 def conditions_text(limits: list[list[Any]]) -> str:
@@ -274,7 +359,7 @@ def print_table(table: pd.DataFrame) -> None:
     out = Table(title="Where policy A beats policy B over the plausible space (volsim discover)")
     context = [c for c in table.columns if c not in FIELDS]
     names = [*context, "metric", "a", "b", "points", "A better", "B better", "holds"]
-    names += ["where it flips", "cov", "dens"]
+    names += ["where it flips", "cov", "dens", "held out"]
     for name in names:
         out.add_column(name, overflow="fold")
     for row in table.to_dict("records"):
@@ -284,6 +369,9 @@ def print_table(table: pd.DataFrame) -> None:
         cells += [{"a": row["a"], "b": row["b"]}.get(row["holds"], "-")]
         cells += [escape(row["conditions"] or "-")]
         cells += [_share(row["coverage"]), _share(row["density"])]
+        cells += [
+            _share(row["density_held_out"]) + ("" if row["confirmed"] else " (not confirmed)")
+        ]
         out.add_row(*cells)
     Console().print(out)
 

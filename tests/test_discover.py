@@ -44,6 +44,40 @@ def test_prim_recovers_a_planted_two_condition_rule() -> None:
     assert box["coverage"] > 0.9 and box["density"] > 0.9
 
 
+def test_a_box_around_noise_is_not_confirmed_on_held_out_points() -> None:
+    """PRIM finds a box in pure noise; on the points it was not found on, its density is the
+    base rate (about 0.4 here), below both confirmation thresholds."""
+    rng = np.random.default_rng(4)
+    x = pd.DataFrame(rng.uniform(0, 1, size=(300, 8)), columns=[f"k.x{i}" for i in range(8)])
+    wins = rng.uniform(size=300) > 0.4
+    box = discover.box_row(x, wins)
+    assert box["conditions"] and box["density"] > (~wins).mean()  # in-sample it looks denser
+    assert box["density_held_out"] < discover.CONFIRM_DENSITY and not box["confirmed"]
+
+
+def test_a_rule_seen_in_one_block_only_is_not_confirmed() -> None:
+    """Points of one Morris trajectory are not independent: a design with one block has nothing
+    to hold out, and its box is not confirmed however clean."""
+    rng = np.random.default_rng(12)
+    x = pd.DataFrame(rng.uniform(0, 1, size=(400, 3)), columns=["k.a", "k.b", "k.c"])
+    wins = ~((x["k.a"] > 0.7).to_numpy())
+    one_block = discover.box_row(x, wins, np.zeros(400, dtype=int))
+    assert one_block["conditions"] and np.isnan(one_block["density_held_out"])
+    assert not one_block["confirmed"]
+    assert discover.box_row(x, wins)["confirmed"]  # the same rule on independent points
+
+
+def test_blocks_are_trajectories_base_rows_or_points() -> None:
+    sample = np.arange(12)
+    morris = discover.block_ids(sample, {"kind": "morris"}, 3)  # 4 rows per trajectory
+    assert morris.tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    sobol = discover.block_ids(sample, {"kind": "sobol", "second_order": False}, 2)
+    assert sobol.tolist() == [0] * 4 + [1] * 4 + [2] * 4  # A, AB_1, AB_2, B per base row
+    sobol2 = discover.block_ids(sample, {"kind": "sobol", "second_order": True}, 2)
+    assert sobol2.tolist() == [0] * 6 + [1] * 6
+    assert discover.block_ids(sample, {"kind": "lhs"}, 5).tolist() == sample.tolist()
+
+
 def test_no_box_when_one_policy_wins_everywhere() -> None:
     x = pd.DataFrame({"k.x": np.linspace(0, 1, 50)})
     box = discover.box_row(x, np.ones(50, dtype=bool))
@@ -109,6 +143,7 @@ def test_volsim_discover_writes_every_pair_and_metric_and_finds_the_rule(
     low, high = _bounds(row["conditions"], KEYS[0])
     assert 5.5 <= low <= 6.5 and high == np.inf
     assert KEYS[1] not in row["conditions"] and KEYS[2] not in row["conditions"]
+    assert bool(row["confirmed"]) and row["density_held_out"] > 0.9  # holds on held-out points
     ties = table[table["metric"] == "urgent_unmet_share"]
     assert (ties["share_a_better"] == 0).all()  # equal is not better
     assert "broadcast" in out and "A better" in out

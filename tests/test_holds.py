@@ -73,6 +73,7 @@ def _row(**values) -> dict:
         "a": "broadcast",
         "b": "nearest",
         "points": 100,
+        "blocks": 100,
         "share_a_better": 0.94,
         "share_b_better": 0.06,
         "share_a_clearly_better": 0.8,
@@ -83,6 +84,8 @@ def _row(**values) -> dict:
         "limits": "[]",
         "coverage": np.nan,
         "density": np.nan,
+        "density_held_out": np.nan,
+        "confirmed": False,
     }
     return row | values
 
@@ -99,7 +102,9 @@ def test_holds_needs_ninety_percent_and_no_losses_beyond_the_noise() -> None:
     assert discover.verdict(0.94, 0.06, 0.80, 0.06) == ""  # B clearly better at 6%: noise rule
     assert discover.verdict(0.85, 0.15, 0.80, 0.00) == ""  # not at 90% of the points
     assert discover.verdict(0.02, 0.97, 0.01, 0.90) == "b"
-    assert discover.verdict(0.0, 0.0, 0.0, 0.0) == ""  # equal everywhere: no winner
+    assert discover.verdict(0.0, 0.0, 0.0, 0.0) == "equal"  # equal everywhere: no winner
+    assert discover.verdict(0.55, 0.45, 0.04, 0.03) == "equal"  # apart at 7% only: the noise
+    assert discover.verdict(0.55, 0.45, 0.06, 0.03) == ""  # A clearly better at 6%: not noise
 
 
 def test_seed_noise_is_pooled_over_the_points() -> None:
@@ -160,7 +165,14 @@ def test_a_comparison_that_holds_is_a_finding_and_one_that_does_not_is_a_conditi
     box = json.dumps([[DELAY, 6.0, None]])
     rows = [
         _row(holds="a", conditions="everywhere sampled"),  # broadcast vs nearest: holds
-        _row(a="grid", b="nearest", share_a_better=0.8, share_b_better=0.2, limits=box),
+        _row(
+            a="grid",
+            b="nearest",
+            share_a_better=0.8,
+            share_b_better=0.2,
+            limits=box,
+            confirmed=True,
+        ),
         _row(a="broadcast", b="grid", share_a_better=0.95, share_b_clearly_better=0.1),
     ]
     found = R.findings(_robustness(rows), "en", "nearest")
@@ -204,6 +216,8 @@ def test_the_section_appears_in_both_languages_and_discovery_runs_itself(tiny, l
     section = html.unescape(page[start : page.index("</section>", start)])
     metric = {"zh": "紧急需求第90百分位响应时间", "en": "90th-percentile urgent response time"}
     assert metric[lang] in section and section.count("<table>") >= 3
+    clustered = {"zh": "个相互独立的块", "en": "independent blocks"}[lang]
+    assert clustered in section  # a Morris design's points are trajectories: said so
     ranking = {"zh": "哪些假设最重要", "en": "Which assumptions matter most"}[lang]
     assert ranking in section and "μ*" in section
     summary = _summary(page)
@@ -334,3 +348,24 @@ def test_a_sobol_design_from_a_folder_without_indices_is_one_line(tmp_path, caps
     _, err = capsys.readouterr()
     assert status == 2 and err.count("\n") == 1 and "sensitivity.parquet" in err
     assert not out.exists()
+
+
+def test_a_box_is_stated_only_if_it_held_on_held_out_points() -> None:
+    box = json.dumps([[DELAY, 6.0, None]])
+    values = {"share_a_better": 0.8, "share_b_better": 0.2, "limits": box, "density": 0.9}
+    stated = R.comparison_sentence("en", _row(**values, confirmed=True), "")
+    assert "it loses where the volunteers' mean time to answer an app alert is above 6" in stated
+    unconfirmed = R.comparison_sentence("en", _row(**values, confirmed=False), "")
+    assert "app alert" not in unconfirmed and "no few assumptions single out" in unconfirmed
+    cells = re.findall(r"<td>(.*?)</td>", R._pair_table("en", [_row(**values, confirmed=False)]))
+    assert "90%" not in cells  # an unconfirmed box's density is not shown
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_two_policies_within_the_noise_are_said_to_be_so(lang) -> None:
+    row = _row(share_a_better=0.55, share_b_better=0.45, holds="equal")
+    row |= {"share_a_clearly_better": 0.03, "share_b_clearly_better": 0.01}
+    text = R.comparison_sentence(lang, row, "")
+    expected = {"en": "beyond the seeds' noise at 96% of the sampled points", "zh": "96%的样本点"}
+    assert expected[lang] in text and "55%" not in text
+    assert R.verdict_words(lang, row) == R.L.t(lang, "holds.verdict.within_noise")

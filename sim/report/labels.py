@@ -909,7 +909,10 @@ _ZH_HOLDS = {
         "上用相同的随机种子运行。一项比较“站得住”是指：A在至少{holds}的样本点上优于B，"
         "且B超出种子噪声（{noise_se}倍标准误）优于A的样本点少于{noise}。其余比较都附上"
         "使其成立的条件：PRIM找出的、结论翻转的区域（覆盖率：翻转的点中落在区域内的比例；"
-        "密度：区域内翻转的点所占比例）。"
+        "密度：区域内翻转的点所占比例）。区域先在一半相互独立的样本块上找出，再在另一半上检验"
+        "（两折交叉）：只有在留出的样本点上，区域内翻转的点至少占{confirm}，且至少是全部样本点"
+        "中翻转比例的{lift}倍，才作为条件写出。两种方式中任何一方超出种子噪声更好的样本点都少于"
+        "{noise}时，记为分不出优劣。"
     ),
     "holds.scenario": "情景：{scenario}",
     "holds.metric": "{metric}",
@@ -924,6 +927,13 @@ _ZH_HOLDS = {
     "holds.verdict.holds": "站得住：{winner}更好",
     "holds.verdict.depends": "取决于假设",
     "holds.verdict.equal": "无差别",
+    "holds.verdict.within_noise": "分不出优劣（在种子噪声之内）",
+    "holds.clustered": (
+        "注意：本设计的{points}个样本点分属{blocks}个相互独立的块（Morris轨迹或Sobol基准行），"
+        "并非对假设空间的独立抽样，因此以下比例只是粗略估计；各比较在整个空间中所占的比例以"
+        "拉丁超立方设计（experiments/robustness-discovery.toml）为准。"
+    ),
+    "holds.col.held_out": "留出点上的密度",
     "holds.everywhere": "处处如此",
     "holds.no_box": "未找到少数几个决定性假设",
     "holds.pair": "{a} 对 {b}",
@@ -960,6 +970,9 @@ _ZH_HOLDS = {
         "{a}在{share}的合理假设空间内{metric}优于{b}；其余情形没有少数几个假设能说清。"
     ),
     "sentence.no_difference": "{a}与{b}的{metric}在所有样本点上都相同。",
+    "sentence.within_noise": (
+        "{a}与{b}的{metric}在{share}的样本点上相差不超过种子噪声，分不出优劣。"
+    ),
     "sentence.assumed_values": (
         "以上比较都基于情景的假设取值；其中哪些在各假设的合理范围内站得住，由稳健性实验检验"
         "（experiments/robustness.toml；volsim report DIR --robustness 稳健性结果目录）。"
@@ -979,7 +992,12 @@ _EN_HOLDS = {
         "and B beats A beyond the seeds' noise ({noise_se} standard errors) at fewer than "
         "{noise} of them. Every other comparison is given with its condition: the region, found "
         "by PRIM, where it flips (coverage: the share of the flipped points inside the region; "
-        "density: the share of the region's points that flip)."
+        "density: the share of the region's points that flip). The region is found on half of "
+        "the independent blocks of points and checked on the other half (two-fold): it is stated "
+        "as a condition only if, on the held-out points, the ranking flips at {confirm} or more "
+        "of the points inside it and at least {lift} times as often as over all points. Two "
+        "policies are within the noise when neither beats the other beyond the seeds' noise at "
+        "{noise} of the points or more."
     ),
     "holds.scenario": "Scenario: {scenario}",
     "holds.metric": "{metric}",
@@ -994,6 +1012,14 @@ _EN_HOLDS = {
     "holds.verdict.holds": "holds: {winner} better",
     "holds.verdict.depends": "depends on assumptions",
     "holds.verdict.equal": "no difference",
+    "holds.verdict.within_noise": "within the seeds' noise",
+    "holds.clustered": (
+        "Note: this design's {points} points fall in {blocks} independent blocks (Morris "
+        "trajectories or Sobol base rows), not independent draws of the space, so the shares "
+        "below are rough; the share of the space where each comparison holds is the Latin "
+        "hypercube design's (experiments/robustness-discovery.toml)."
+    ),
+    "holds.col.held_out": "Held-out density",
     "holds.everywhere": "everywhere sampled",
     "holds.no_box": "no few assumptions single it out",
     "holds.pair": "{a} vs {b}",
@@ -1037,6 +1063,10 @@ _EN_HOLDS = {
         "assumptions single out where it loses."
     ),
     "sentence.no_difference": ("{a} and {b} have the same {metric} at every sampled point."),
+    "sentence.within_noise": (
+        "{a} and {b} do not differ on the {metric} beyond the seeds' noise at {share} of the "
+        "sampled points."
+    ),
     "sentence.assumed_values": (
         "These comparisons are at the scenario's assumed values; which of them hold across the "
         "plausible ranges of the assumptions is what the robustness experiment tests "

@@ -2,8 +2,8 @@
 assumptions" and the summary's findings, from a robustness design's discovery table
 (:mod:`sim.discover`) and its Morris or Sobol indices.
 
-A results folder is a *robustness design* when it samples ranged parameters with a Morris or
-Sobol design and runs two or more policies, or when it holds discovery results. Its report runs
+A results folder is a *robustness design* when it samples ranged parameters (an LHS, Morris or
+Sobol design) and runs two or more policies, or when it holds discovery results. Its report runs
 discovery itself when ``discovery.parquet`` is missing or older than ``runs.parquet`` (and
 writes it, as ``volsim discover`` would). The summary of such a report states as findings only
 the comparisons that hold (:data:`sim.discover.HOLDS_SHARE` of the points or more, worse beyond
@@ -29,13 +29,12 @@ import pandas as pd
 from sim import discover
 from sim.errors import InputError
 from sim.report import labels as L
-from sim.report.data import Results
+from sim.report.data import SAMPLED, Results
 
 #: the parameters a ranking table shows
 TOP = 8
 #: the parameters the summary names as mattering most
 TOP_SUMMARY = 3
-SENSITIVITY_DESIGNS = ("morris", "sobol")
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def is_design(results: Results) -> bool:
     if (results.path / "discovery.parquet").is_file():
         return True
     sampled = any(isinstance(v, dict) for v in _variables(results.manifest).values())
-    return results.kind in SENSITIVITY_DESIGNS and sampled
+    return results.kind in SAMPLED and sampled
 
 
 def _fresh(folder: Path) -> pd.DataFrame | None:
@@ -181,8 +180,22 @@ def condition_words(lang: str, limits: list[list[Any]]) -> str:
 
 
 def _limits(row: dict[str, Any]) -> list[list[Any]]:
+    """The row's PRIM box if it held on held-out points (:data:`sim.discover.CONFIRM_DENSITY`),
+    else none: an unconfirmed box is left in discovery.csv, not stated."""
     text = row.get("limits")
-    return json.loads(text) if isinstance(text, str) and text else []
+    if not row.get("confirmed") or not isinstance(text, str) or not text:
+        return []
+    return json.loads(text)
+
+
+def within_noise(row: dict[str, Any]) -> bool:
+    """Whether neither policy beats the other beyond the seeds' noise almost anywhere."""
+    return row.get("holds") == "equal"
+
+
+def _noise_free_share(row: dict[str, Any]) -> float:
+    """The share of points where neither policy is better beyond the noise."""
+    return 1.0 - float(row["share_a_clearly_better"]) - float(row["share_b_clearly_better"])
 
 
 def oriented(row: dict[str, Any]) -> tuple[str, str, float]:
@@ -208,6 +221,10 @@ def comparison_sentence(lang: str, row: dict[str, Any], where: str) -> str:
         text = L.t(lang, "sentence.robust_holds", **words)
     elif row["share_a_better"] == 0 and row["share_b_better"] == 0:
         text = L.t(lang, "sentence.no_difference", **words)
+    elif within_noise(row):
+        text = L.t(
+            lang, "sentence.within_noise", **words | {"share": percent(_noise_free_share(row))}
+        )
     elif _limits(row):
         text = L.t(lang, "sentence.depends", condition=condition_words(lang, _limits(row)), **words)
     else:
@@ -226,6 +243,8 @@ def verdict_words(lang: str, row: dict[str, Any]) -> str:
         return L.t(lang, "holds.verdict.holds", winner=L.policy_name(lang, winner))
     if row["share_a_better"] == 0 and row["share_b_better"] == 0:
         return L.t(lang, "holds.verdict.equal")
+    if within_noise(row):
+        return L.t(lang, "holds.verdict.within_noise")
     return L.t(lang, "holds.verdict.depends")
 
 
@@ -389,6 +408,7 @@ def _pair_table(lang: str, part: list[dict[str, Any]]) -> str:
             "holds.col.where",
             "holds.col.coverage",
             "holds.col.density",
+            "holds.col.held_out",
         )
     ]
     rows = []
@@ -406,8 +426,9 @@ def _pair_table(lang: str, part: list[dict[str, Any]]) -> str:
                 noise,
                 verdict_words(lang, row),
                 where_words(lang, row),
-                _share_text(row["coverage"]),
-                _share_text(row["density"]),
+                _share_text(row["coverage"] if _limits(row) else math.nan),
+                _share_text(row["density"] if _limits(row) else math.nan),
+                _share_text(row.get("density_held_out", math.nan)),
             ]
         )
     return _table(head, rows)
@@ -492,8 +513,14 @@ def section(rob: Robustness, lang: str) -> str:
         holds=percent(discover.HOLDS_SHARE),
         noise=percent(discover.NOISE_SHARE),
         noise_se=L.number(discover.NOISE_SE, 0),
+        confirm=percent(discover.CONFIRM_DENSITY),
+        lift=L.number(discover.CONFIRM_LIFT, 1),
     )
     parts = [f'<p class="caption">{escape(intro)}</p>']
+    blocks, points = int(rob.discovery["blocks"].max()), int(rob.discovery["points"].max())
+    if blocks < points:
+        clustered = L.t(lang, "holds.clustered", points=points, blocks=blocks)
+        parts.append(f'<p class="caption">{escape(clustered)}</p>')
     for context, rows in rob.groups():
         where = context_words(lang, context)
         if where:
