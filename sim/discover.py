@@ -20,7 +20,9 @@ variables (the scenario), each pair of policies A, B and each headline metric:
   restricts, with their thresholds, its coverage (the share of those cases inside the box) and
   density (the share of the box's points that are such cases). The box is the one on PRIM's
   peeling trajectory with at most ``MAX_DIMENSIONS`` restrictions that has the best harmonic
-  mean of coverage and density. No box when one policy wins everywhere sampled.
+  mean of coverage and density. PRIM sees only the ``CANDIDATES`` assumptions most
+  rank-correlated with the outcome (:func:`candidates`). No box when one policy wins everywhere
+  sampled.
 * ``density_held_out`` and ``confirmed``: PRIM finds a box in any table, noise included, so the
   box is checked on points it was not found on. The points fall in independent blocks (a Morris
   trajectory, a Sobol base row with its cross rows, one LHS point: :func:`block_ids`); a box is
@@ -63,6 +65,8 @@ HEADLINE_METRICS = {
 }
 #: at most this many assumptions restricted in a reported box (a few, readable)
 MAX_DIMENSIONS = 3
+#: PRIM sees only this many assumptions, those most rank-correlated with the outcome
+CANDIDATES = 4
 #: PRIM's smallest box, as a share of the points
 MASS_MIN = 0.05
 #: a comparison holds when A beats B at this share of the sampled points or more ...
@@ -295,10 +299,26 @@ def conditions_text(limits: list[list[Any]]) -> str:
     return "; ".join(parts)
 
 
+def candidates(x: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
+    """The ``CANDIDATES`` columns of ``x`` most associated with ``y`` (absolute Spearman rank
+    correlation; ties keep column order). PRIM peels greedily: given dozens of assumptions and
+    a few hundred points it restricts many that only fit the noise, so it sees only these."""
+    if x.shape[1] <= CANDIDATES:
+        return x
+    ranks = x.rank().to_numpy()
+    centred = ranks - ranks.mean(axis=0)
+    target = pd.Series(y).rank().to_numpy()
+    target = target - target.mean()
+    spread = np.sqrt((centred**2).sum(axis=0) * (target**2).sum())
+    score = np.abs(centred.T @ target) / np.where(spread > 0, spread, np.inf)
+    keep = np.argsort(-score, kind="stable")[:CANDIDATES]
+    return x.iloc[:, np.sort(keep)]
+
+
 def find_box(x: pd.DataFrame, y: np.ndarray) -> tuple[list[list[Any]], float, float] | None:
     """One PRIM box for the cases ``y == 1``: its limits (``[key, low, high]``, None for a side
     it leaves open), coverage and density; None if PRIM finds none."""
-    x = x.reset_index(drop=True).astype(float)
+    x = candidates(x.reset_index(drop=True).astype(float), np.asarray(y))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ema-workbench warns of optional parts it has not
         from ema_workbench.analysis import prim

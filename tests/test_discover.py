@@ -44,6 +44,21 @@ def test_prim_recovers_a_planted_two_condition_rule() -> None:
     assert box["coverage"] > 0.9 and box["density"] > 0.9
 
 
+def test_a_planted_rule_among_sixty_assumptions_on_160_points() -> None:
+    """The robustness design's shape: 160 independent points, 60 sampled assumptions, two of
+    which decide. Without the candidate step PRIM peels on a dozen noise columns."""
+    rng = np.random.default_rng(21)
+    x = pd.DataFrame(rng.uniform(0, 1, size=(160, 60)), columns=[f"k.x{i:02d}" for i in range(60)])
+    loses = ((x["k.x07"] > 0.5) & (x["k.x42"] < 0.6)).to_numpy()
+    box = discover.box_row(x, ~loses)
+    restricted = {
+        part.split(" ")[0] if "<= k" not in part else part.split(" ")[2]
+        for part in box["conditions"].split("; ")
+    }
+    assert restricted == {"k.x07", "k.x42"}, box["conditions"]
+    assert box["confirmed"] and box["density_held_out"] > 0.5  # the base rate is 0.3
+
+
 def test_a_box_around_noise_is_not_confirmed_on_held_out_points() -> None:
     """PRIM finds a box in pure noise; on the points it was not found on, its density is the
     base rate (about 0.4 here), below both confirmation thresholds."""

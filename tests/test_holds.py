@@ -21,6 +21,7 @@ from sim.experiment.design import load_experiment
 from sim.experiment.runner import RunOptions, run_experiment
 from sim.report import fonts, write_report
 from sim.report import robustness as R
+from sim.report.data import Results
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "chaoyangli.toml"
@@ -369,3 +370,22 @@ def test_two_policies_within_the_noise_are_said_to_be_so(lang) -> None:
     expected = {"en": "beyond the seeds' noise at 96% of the sampled points", "zh": "96%的样本点"}
     assert expected[lang] in text and "55%" not in text
     assert R.verdict_words(lang, row) == R.L.t(lang, "holds.verdict.within_noise")
+
+
+def _days_results(reference: dict) -> Results:
+    """A report's view of runs of an ordinary year (365 days) and a stress month (28 days)."""
+    scenarios = {"a.toml": {"simulation": {"days": 365}}, "b.toml": {"simulation": {"days": 28}}}
+    manifest = {"resolved": {"scenario": scenarios["a.toml"], "scenarios": scenarios}}
+    empty = pd.DataFrame()
+    return Results(
+        Path("."), manifest, scenarios["a.toml"], "lhs", 365, [1], ["policy", "scenario"], [],
+        empty, 0, 2, 0, empty, empty, empty, empty, None, "nearest", ["nearest"], ["scenario"],
+        reference,
+    )  # fmt: skip
+
+
+def test_runs_pooled_over_scenarios_of_different_lengths_say_both_lengths() -> None:
+    assert _days_results({}).days_text() == "28–365"  # was "365 days each" for the month too
+    assert _days_results({"scenario": "b.toml"}).days_text() == "28"
+    assert _days_results({"scenario": "b.toml"}).days_text(whole=True) == "28–365"
+    assert _days_results({}).days_text("b.toml") == "28"

@@ -158,6 +158,19 @@ class Results:
         scenario = resolved.get("scenarios", {}).get(level, self.scenario)
         return int(scenario.get("simulation", {}).get("days", self.days))
 
+    def days_text(self, level: Any = None, whole: bool = False) -> str:
+        """The simulated days of the runs a sentence counts: one number, or the range when they
+        are of scenarios of different lengths ("28–365"). ``whole``: every run of the
+        experiment, not the view's."""
+        resolved = self.manifest.get("resolved", {})
+        scenarios = resolved.get("scenarios", {})
+        one = level is not None or (self.reference.get("scenario") and not whole)
+        if resolved.get("days") or one or not scenarios:
+            return str(self.scenario_days(level))
+        simulated = {s.get("simulation", {}).get("days", self.days) for s in scenarios.values()}
+        days = sorted(int(d) for d in simulated)
+        return f"{days[0]}–{days[-1]}" if len(days) > 1 else str(days[0])
+
     def best(self, metric: str = HEADLINE, lowest: bool = True) -> str | None:
         """The policy with the lowest (or highest) mean of ``metric`` in the view."""
         means = {p: self.mean(p, metric) for p in self.policies}

@@ -132,7 +132,7 @@ def _about(results: Results, lang: str) -> str:
                 runs=len(results.runs) + results.failed,
                 points=results.points,
                 seeds=len(results.seeds) or results.runs["seed"].nunique(),
-                days=results.days,
+                days=results.days_text(whole=True),
             ),
         ),
         ("about.failed", results.failed),

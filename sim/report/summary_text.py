@@ -86,7 +86,7 @@ def overview(results: Results, lang: str) -> Sentence:
         runs=len(results.runs) + results.failed,
         points=results.points,
         seeds=len(results.seeds) or results.runs["seed"].nunique(),
-        days=results.scenario_days(),
+        days=results.days_text(),
         baseline=L.policy_name(lang, results.baseline if not single else results.policies[0]),
         where=where,
     )
