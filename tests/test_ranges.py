@@ -195,7 +195,9 @@ STRESS_KEYS = {
 }
 
 
-@pytest.mark.parametrize("name", ["robustness.toml", "robustness-quick.toml"])
+@pytest.mark.parametrize(
+    "name", ["robustness.toml", "robustness-quick.toml", "robustness-discovery.toml"]
+)
 def test_the_robustness_designs_sample_every_ranged_key_over_its_range(name: str) -> None:
     from sim.experiment.design import load_experiment
 
@@ -206,7 +208,7 @@ def test_the_robustness_designs_sample_every_ranged_key_over_its_range(name: str
     assert set(bounds) == set(table.ranged) - STRESS_KEYS
     for key, (low, high) in bounds.items():
         assert (low, high) == (table.ranged[key].low, table.ranged[key].high), key
-    assert experiment.spec.design.kind == "morris"
+    assert experiment.spec.design.kind == ("lhs" if "discovery" in name else "morris")
     assert set(experiment.scenarios) == {
         "../scenarios/chaoyangli.toml",
         "../scenarios/chaoyangli-stress.toml",

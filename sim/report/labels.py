@@ -975,7 +975,7 @@ _ZH_HOLDS = {
     ),
     "sentence.assumed_values": (
         "以上比较都基于情景的假设取值；其中哪些在各假设的合理范围内站得住，由稳健性实验检验"
-        "（experiments/robustness.toml；volsim report DIR --robustness 稳健性结果目录）。"
+        "（experiments/robustness-discovery.toml；volsim report DIR --robustness 稳健性结果目录）。"
     ),
     "sentence.robust_prefix": "在合理假设范围内（稳健性实验{name}）：",
     "sentence.robust_holds": "{a}的{metric}优于{b}，站得住（{share}的样本点）。",
@@ -1070,7 +1070,7 @@ _EN_HOLDS = {
     "sentence.assumed_values": (
         "These comparisons are at the scenario's assumed values; which of them hold across the "
         "plausible ranges of the assumptions is what the robustness experiment tests "
-        "(experiments/robustness.toml; volsim report DIR --robustness ROBUSTNESS_DIR)."
+        "(experiments/robustness-discovery.toml; volsim report DIR --robustness ROBUSTNESS_DIR)."
     ),
     "sentence.robust_prefix": "Across the plausible ranges (robustness experiment {name}): ",
     "sentence.robust_holds": (
