@@ -7,9 +7,10 @@ common random numbers). A draw is accepted if every pattern of :data:`TARGETS` (
 counts a published source gives, and the residents) is within its tolerance. The first
 generation draws from the priors (plain rejection ABC); each next one moves the previous one's
 best draws by a Gaussian kernel with twice their covariance (Beaumont et al. 2009; Filippi et
-al. 2013). The accepted draws of every generation, weighted by prior density / proposal
-density, approximate the posterior; their spread is what the data leave open (docs/ODD.md
-§7.11).
+al. 2013). The accepted draws of every generation are pooled, each weighted by prior density /
+the density of the mixture of all generations' proposals (multiple importance sampling with the
+balance heuristic: :func:`pooled_weights`); they approximate the posterior, and their spread is
+what the data leave open (docs/ODD.md §7.11).
 
 A history run places no orders, so :func:`simulate` steps only the people and the volunteers
 (:meth:`sim.dynamics.Dynamics.end_of_day` each day): the same draws, in the same order, as
@@ -178,6 +179,30 @@ def importance_weights(
     return prior / np.maximum(proposal, 1e-300)
 
 
+def pooled_weights(
+    priors: tuple[Prior, ...],
+    draws: pd.DataFrame,
+    proposals: list[tuple[int, pd.DataFrame | None]],
+) -> np.ndarray:
+    """Weights that pool the draws of every generation: prior density / the mixture
+    Σ_g (n_g / N) q_g of the generations' proposal densities (``proposals``: each generation's
+    number of draws and the particles it was proposed from, None for the prior). Multiple
+    importance sampling with the balance heuristic (Veach & Guibas 1995; Owen & Zhou 2000):
+    unbiased like weighting each draw by its own proposal alone, but no weight exceeds
+    N / n_0, so one draw from a wide kernel cannot carry most of the posterior."""
+    total = sum(n for n, _ in proposals)
+    mixture = np.zeros(len(draws))
+    for n, previous in proposals:
+        mixture += n / total / importance_weights(priors, previous, draws)
+    return 1.0 / mixture
+
+
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size of weighted draws, (Σw)² / Σw²."""
+    weights = np.asarray(weights, dtype=float)
+    return float(weights.sum() ** 2 / (weights**2).sum()) if len(weights) else 0.0
+
+
 def abc_smc(
     simulate: Callable[[dict[str, float], int], dict[str, Any]],
     priors: Iterable[Prior],
@@ -190,9 +215,10 @@ def abc_smc(
     """ABC-SMC in this process (rejection ABC when ``generations`` is 1): every generation's
     draws with ``generation``, ``distance``, ``weight`` and ``accepted`` (distance <= 1)."""
     priors, targets = tuple(priors), tuple(targets)
-    previous, tables = None, []
+    previous, tables, proposals = None, [], []
     for g in range(generations):
         table = propose(priors, previous, draws_per_generation, seed + g)
+        proposals.append((len(table), previous))
         keys = [p.key for p in priors]
         table["distance"] = [
             distance(simulate(row, i % SEEDS), targets)
@@ -202,6 +228,8 @@ def abc_smc(
         tables.append(table)
         previous = survivors(table, keep_share)
     table = pd.concat(tables, ignore_index=True)
+    table["proposal_weight"] = table["weight"]
+    table["weight"] = pooled_weights(priors, table, proposals)
     table["accepted"] = table["distance"] <= 1.0
     return table
 
@@ -437,10 +465,15 @@ def collect(
     samples = _table(_read_runs(out))
     if len(samples) == 0:
         samples = pd.DataFrame(columns=["generation", "distance", "weight"])
+    proposals = [(int((samples["generation"] == 0).sum()), None)]
     for g in sorted(set(samples["generation"]) - {0}):
         previous = survivors(samples[samples["generation"] == g - 1], KEEP_SHARE)
         here = samples["generation"] == g
         samples.loc[here, "weight"] = importance_weights(priors, previous, samples[here])
+        proposals.append((int(here.sum()), previous))
+    samples["proposal_weight"] = samples["weight"]
+    if len(samples):
+        samples["weight"] = pooled_weights(priors, samples, proposals)
     samples["accepted"] = samples["distance"] <= 1
     accepted = samples[samples["accepted"].astype(bool)]
     summary = summarise(accepted, priors)
@@ -454,7 +487,13 @@ def collect(
     )
     parameters = summary.set_index("parameter").to_dict("index")
     write_json(
-        {"samples": len(samples), "accepted": len(accepted), **parameters}, out / "summary.json"
+        {
+            "samples": len(samples),
+            "accepted": len(accepted),
+            "effective_sample_size": effective_sample_size(accepted["weight"]),
+            **parameters,
+        },
+        out / "summary.json",
     )
     return samples, summary
 
@@ -474,7 +513,8 @@ def export(accepted: pd.DataFrame, path: Path, command_line: str, drawn: int) ->
         "Accepted parameter sets of the history calibration (ABC-SMC, docs/ODD.md 7.11).",
         f"Produced by: {command_line}",
         f"{len(accepted)} of {drawn} draws accepted (every target within its tolerance); "
-        "weight: prior density / proposal density (normalise to sample).",
+        "weight: prior density / the density of the mixture of every generation's proposals "
+        "(balance heuristic; normalise to sample).",
         f"Each set was simulated once with its seed; {', '.join(t.name for t in TARGETS)}: "
         "what that run gave. volsim " + model_version() + ", " + now_iso() + ".",
     ]
@@ -528,7 +568,11 @@ def command(args: Any) -> int:
             execute(tasks, args.workers, lambda s: progress.advance(bar))
     table, summary = collect(out)
     accepted = int(table["accepted"].sum())
-    print(f"{accepted} of {len(table)} draws accepted (every target within its tolerance)")
+    ess = effective_sample_size(table.loc[table["accepted"].astype(bool), "weight"])
+    print(
+        f"{accepted} of {len(table)} draws accepted (every target within its tolerance); "
+        f"effective sample size {ess:.1f}"
+    )
     for row in summary.itertuples():
         print(
             f"  {row.parameter}: mean {row.mean:.4g}, 90% interval {row.q05:.4g}-{row.q95:.4g} "

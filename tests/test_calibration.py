@@ -24,7 +24,17 @@ import pandas as pd
 import pytest
 
 from sim import calibration
-from sim.calibration import TARGETS, Prior, Target, abc_smc, simulate, summarise
+from sim.calibration import (
+    TARGETS,
+    Prior,
+    Target,
+    abc_smc,
+    effective_sample_size,
+    pooled_weights,
+    propose,
+    simulate,
+    summarise,
+)
 from sim.errors import InputError
 from sim.model import VolunteerModel
 from sim.scenario import load
@@ -55,6 +65,25 @@ def test_abc_recovers_a_known_probability(generations: int) -> None:
     assert row["mean"] == pytest.approx(0.3, abs=0.03)
     assert row["q05"] <= 0.3 <= row["q95"]
     assert row["interval_share_of_prior"] < 0.12
+
+
+def test_pooled_weights_are_bounded_and_keep_the_prior() -> None:
+    """Draws of a prior generation and of a narrow kernel, pooled: weighted, they still estimate
+    the prior (the share below 0.5 is 0.5 within sampling error), and no weight exceeds
+    N / n_0 = 2. Weighting each draw by its own proposal alone gives kernel draws in the tail of
+    the kernel weights twenty times that, and a far smaller effective sample."""
+    prior = (Prior("p", 0.0, 1.0),)
+    first = propose(prior, None, 2000, seed=1)
+    particles = pd.DataFrame({"p": [0.3, 0.32, 0.35], "weight": [1.0, 1.0, 1.0]})
+    second = propose(prior, particles, 2000, seed=2)
+    draws = pd.concat([first, second], ignore_index=True)
+    weights = pooled_weights(prior, draws, [(2000, None), (2000, particles)])
+    assert weights.max() <= 2.0 + 1e-9
+    below = np.average(draws["p"] < 0.5, weights=weights)
+    assert below == pytest.approx(0.5, abs=3 * math.sqrt(0.25 / 2000))  # the first alone: 0.011
+    own = np.concatenate([np.ones(2000), second["weight"].to_numpy()])
+    assert own.max() > 10 * weights.max()
+    assert effective_sample_size(weights) > 2 * effective_sample_size(own)  # 2,334 vs 1,051
 
 
 def test_distance_is_the_worst_miss_in_tolerances() -> None:
