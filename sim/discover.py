@@ -16,21 +16,24 @@ variables (the scenario), each pair of policies A, B and each headline metric:
   ``NOISE_SHARE`` of them (docs/ODD.md §7.15 justifies both); ``equal`` when neither beats the
   other beyond the noise at ``NOISE_SHARE`` of the points or more (the seeds cannot tell them
   apart); empty otherwise;
-* a PRIM box around the *less common* outcome (where the usual winner loses): the assumptions it
-  restricts, with their thresholds, its coverage (the share of those cases inside the box) and
-  density (the share of the box's points that are such cases). The box is the one on PRIM's
-  peeling trajectory with at most ``MAX_DIMENSIONS`` restrictions that has the best harmonic
-  mean of coverage and density. PRIM sees only the ``CANDIDATES`` assumptions most
-  rank-correlated with the outcome (:func:`candidates`). No box when one policy wins everywhere
-  sampled.
-* ``density_held_out`` and ``confirmed``: PRIM finds a box in any table, noise included, so the
-  box is checked on points it was not found on. The points fall in independent blocks (a Morris
-  trajectory, a Sobol base row with its cross rows, one LHS point: :func:`block_ids`); a box is
-  found on the even blocks and measured on the odd ones, and the other way round.
-  ``density_held_out`` pools both: the share of held-out points inside the boxes where the usual
-  winner loses. A box is ``confirmed`` when that is at least ``CONFIRM_DENSITY`` and at least
-  ``CONFIRM_LIFT`` times the share of all points where it loses; only a confirmed box is stated
-  as a condition in a report. A design with one block (a single Morris trajectory) confirms none.
+* a PRIM box around where the usual winner (the policy better at more points; ties count for
+  neither) loses, strictly: the assumptions it restricts, with their thresholds, its coverage
+  (the share of those points inside the box) and density (the share of the box's points that
+  are such points). The box is the one on PRIM's peeling trajectory with at most
+  ``MAX_DIMENSIONS`` restrictions that has the best harmonic mean of coverage and density.
+  PRIM sees only the ``CANDIDATES`` assumptions most rank-correlated with the outcome
+  (:func:`candidates`). No box when the usual winner is never beaten.
+* ``density_held_out`` and ``confirmed``: PRIM finds a box in any table, noise included, so
+  the procedure is checked on points it did not see. The points fall in independent blocks (a
+  Morris trajectory, a Sobol base row with its cross rows, one LHS point: :func:`block_ids`);
+  candidates and PRIM run on the even blocks and their box is measured on the odd ones, and
+  the other way round. ``density_held_out`` pools both halves: the share of held-out points
+  inside the halves' boxes where the usual winner loses. The stated box is ``confirmed`` when
+  that is at least ``CONFIRM_DENSITY`` and at least ``CONFIRM_LIFT`` times the share of all
+  points where it loses, when on each half the box holds at least ``MIN_HELD_OUT_BLOCKS``
+  held-out blocks and restricts at least one of the stated box's assumptions, and when the
+  stated box's own density is at least ``CONFIRM_DENSITY``; only a confirmed box is stated as
+  a condition in a report. A design of few blocks (Morris trajectories) confirms none.
 
 ``blocks`` counts the independent blocks among the points (below): a Morris design's shares
 come from few trajectories and are rough; a Latin hypercube's points are all independent.
@@ -78,8 +81,10 @@ NOISE_SE = 2.0
 #: a box is confirmed when, on held-out points, the usual winner loses at this share or more of
 #: the points inside it (the ranking flips there) ...
 CONFIRM_DENSITY = 0.5
-#: ... and at this many times its share of losses over all points (the box singles them out)
+#: ... and at this many times its share of losses over all points (the box singles them out),
+#: on both halves with at least this many held-out blocks inside the box
 CONFIRM_LIFT = 1.5
+MIN_HELD_OUT_BLOCKS = 5
 #: the columns discovery adds to a row (the rest name the scenario)
 FIELDS = (
     "metric",
@@ -132,7 +137,7 @@ def read_results(folder: str | Path) -> tuple[pd.DataFrame, list[str], list[str]
         raise InputError(str(folder), None, "no runs yet")
     runs = runs[runs["status"] == "done"].copy()
     design = manifest["resolved"]["experiment"].get("design") or {}
-    if "sample" in runs:
+    if "sample" in runs and runs["sample"].notna().all():  # a factorial design has none
         runs["block"] = block_ids(runs["sample"].to_numpy(), design, len(sampled))
     return runs, sampled, listed
 
@@ -220,36 +225,41 @@ def compare(runs: pd.DataFrame, sampled: list[str], listed: list[str]) -> list[d
                 row["blocks"] = len(points) if blocks is None else int(pd.unique(blocks).size)
                 row |= shares
                 row["holds"] = verdict(*shares.values())
-                row |= box_row(points[sampled], gain > 0, blocks)
+                row |= box_row(points[sampled], gain, blocks)
                 rows.append(row)
     return rows
 
 
-def box_row(x: pd.DataFrame, wins: np.ndarray, blocks: np.ndarray | None = None) -> dict[str, Any]:
-    """The PRIM box around the less common outcome of ``wins`` (A better than B), as table
-    fields: which outcome the box holds, its conditions, coverage and density, and its check on
-    held-out blocks (``blocks``: each point's independent block; default every point its own)."""
-    a_mostly = wins.mean() >= 0.5
-    interest = ~wins if a_mostly else wins
+def box_row(x: pd.DataFrame, gain: np.ndarray, blocks: np.ndarray | None = None) -> dict[str, Any]:
+    """The PRIM box around where the usual winner loses, as table fields: which outcome the box
+    holds, its conditions, coverage and density, and its check on held-out blocks.
+
+    ``gain``: per point, how much better A is than B (positive: A better, 0: a tie). The usual
+    winner is the policy better at more points (ties count for neither, as in the report's
+    sentences); the box is around the points where the other is strictly better. ``blocks``:
+    each point's independent block (default: every point its own)."""
+    gain = np.asarray(gain, dtype=float)
+    a_mostly = (gain > 0).mean() >= (gain < 0).mean()
+    interest = gain < 0 if a_mostly else gain > 0
     empty = {"box_holds": "", "conditions": "", "limits": "[]"}
     empty |= {"coverage": math.nan, "density": math.nan}
     empty |= {"density_held_out": math.nan, "confirmed": False}
-    if not interest.any():  # the usual winner wins at every point
+    if not interest.any():  # the usual winner is never beaten
         return empty | {"conditions": "everywhere sampled"}
     box = find_box(x, interest.astype(int))
     if box is None:
         return empty
     limits, coverage, density = box
     blocks = np.arange(len(x)) if blocks is None else np.asarray(blocks)
-    held_out = held_out_density(x, interest, blocks)
+    held_out, sound = held_out_density(x, interest, blocks, {name for name, _, _ in limits})
     confirmed = bool(
-        math.isfinite(held_out)
+        sound
         and held_out >= CONFIRM_DENSITY
         and held_out >= CONFIRM_LIFT * interest.mean()
+        and density >= CONFIRM_DENSITY
     )
-    holds = "b better or equal" if a_mostly else "a better"
     return {
-        "box_holds": holds,
+        "box_holds": "b better" if a_mostly else "a better",
         "conditions": conditions_text(limits),
         "limits": json.dumps(limits),
         "coverage": coverage,
@@ -259,20 +269,29 @@ def box_row(x: pd.DataFrame, wins: np.ndarray, blocks: np.ndarray | None = None)
     }
 
 
-def held_out_density(x: pd.DataFrame, interest: np.ndarray, blocks: np.ndarray) -> float:
-    """Two-fold check of PRIM on independent blocks: a box found on the even (odd) blocks,
-    measured on the odd (even) ones; the share of held-out points inside the boxes that are
-    cases of interest. NaN when a fold is empty or no held-out point falls in a box."""
+def held_out_density(
+    x: pd.DataFrame, interest: np.ndarray, blocks: np.ndarray, restricted: set[str]
+) -> tuple[float, bool]:
+    """Two-fold check on independent blocks: candidates and PRIM run on the even (odd) blocks,
+    the box they find measured on the odd (even) ones. Returns the share of held-out points
+    inside the boxes that are cases of interest (pooled over both halves; NaN if none falls
+    in a box) and whether the check is sound: on both halves a box was found, it holds at
+    least ``MIN_HELD_OUT_BLOCKS`` held-out blocks, and it restricts at least one of
+    ``restricted`` (the stated box's assumptions: the same assumptions decide on either
+    half). A design of one block, or a half without cases (or without others), is not sound."""
     x = x.reset_index(drop=True)
     interest = np.asarray(interest, dtype=bool)
-    fold = np.asarray(blocks) % 2 == 1
+    blocks = np.asarray(blocks)
+    fold = blocks % 2 == 1
     inside_count = hits = 0
+    sound = True
     for held in (fold, ~fold):
         train = ~held
         if not held.any() or not interest[train].any() or interest[train].all():
-            return math.nan
+            return math.nan, False
         box = find_box(x[train], interest[train].astype(int))
         if box is None:
+            sound = False
             continue
         inside = np.ones(int(held.sum()), dtype=bool)
         test = x[held]
@@ -283,7 +302,10 @@ def held_out_density(x: pd.DataFrame, interest: np.ndarray, blocks: np.ndarray) 
                 inside &= test[name].to_numpy(dtype=float) <= high
         inside_count += int(inside.sum())
         hits += int(interest[held][inside].sum())
-    return hits / inside_count if inside_count else math.nan
+        agrees = bool(restricted & {name for name, _, _ in box[0]})
+        enough = len(np.unique(blocks[held][inside])) >= MIN_HELD_OUT_BLOCKS
+        sound = sound and agrees and enough
+    return (hits / inside_count if inside_count else math.nan), sound and inside_count > 0
 
 
 def conditions_text(limits: list[list[Any]]) -> str:

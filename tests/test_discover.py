@@ -34,8 +34,8 @@ def test_prim_recovers_a_planted_two_condition_rule() -> None:
     rng = np.random.default_rng(12)
     x = pd.DataFrame(rng.uniform(0, 1, size=(2000, 6)), columns=[f"k.x{i}" for i in range(6)])
     loses = (x["k.x1"] > 0.7) & (x["k.x3"] < 0.4)
-    box = discover.box_row(x, ~loses.to_numpy())
-    assert box["box_holds"] == "b better or equal"
+    box = discover.box_row(x, np.where(loses, -1.0, 1.0))
+    assert box["box_holds"] == "b better"
     low1, high1 = _bounds(box["conditions"], "k.x1")
     low3, high3 = _bounds(box["conditions"], "k.x3")
     assert 0.65 <= low1 <= 0.75 and high1 == np.inf
@@ -50,7 +50,7 @@ def test_a_planted_rule_among_sixty_assumptions_on_160_points() -> None:
     rng = np.random.default_rng(21)
     x = pd.DataFrame(rng.uniform(0, 1, size=(160, 60)), columns=[f"k.x{i:02d}" for i in range(60)])
     loses = ((x["k.x07"] > 0.5) & (x["k.x42"] < 0.6)).to_numpy()
-    box = discover.box_row(x, ~loses)
+    box = discover.box_row(x, np.where(loses, -1.0, 1.0))
     restricted = {
         part.split(" ")[0] if "<= k" not in part else part.split(" ")[2]
         for part in box["conditions"].split("; ")
@@ -65,7 +65,7 @@ def test_a_box_around_noise_is_not_confirmed_on_held_out_points() -> None:
     rng = np.random.default_rng(4)
     x = pd.DataFrame(rng.uniform(0, 1, size=(300, 8)), columns=[f"k.x{i}" for i in range(8)])
     wins = rng.uniform(size=300) > 0.4
-    box = discover.box_row(x, wins)
+    box = discover.box_row(x, np.where(wins, 1.0, -1.0))
     assert box["conditions"] and box["density"] > (~wins).mean()  # in-sample it looks denser
     assert box["density_held_out"] < discover.CONFIRM_DENSITY and not box["confirmed"]
 
@@ -76,10 +76,13 @@ def test_a_rule_seen_in_one_block_only_is_not_confirmed() -> None:
     rng = np.random.default_rng(12)
     x = pd.DataFrame(rng.uniform(0, 1, size=(400, 3)), columns=["k.a", "k.b", "k.c"])
     wins = ~((x["k.a"] > 0.7).to_numpy())
-    one_block = discover.box_row(x, wins, np.zeros(400, dtype=int))
+    gain = np.where(wins, 1.0, -1.0)
+    one_block = discover.box_row(x, gain, np.zeros(400, dtype=int))
     assert one_block["conditions"] and np.isnan(one_block["density_held_out"])
     assert not one_block["confirmed"]
-    assert discover.box_row(x, wins)["confirmed"]  # the same rule on independent points
+    assert discover.box_row(x, gain)["confirmed"]  # the same rule on independent points
+    four = discover.box_row(x, gain, np.arange(400) // 100)  # four trajectories: too few
+    assert not four["confirmed"]
 
 
 def test_blocks_are_trajectories_base_rows_or_points() -> None:
@@ -93,9 +96,32 @@ def test_blocks_are_trajectories_base_rows_or_points() -> None:
     assert discover.block_ids(sample, {"kind": "lhs"}, 5).tolist() == sample.tolist()
 
 
+def test_with_ties_the_box_is_around_the_other_policys_wins() -> None:
+    """A better at a third of the points, B nowhere, ties elsewhere: A is the usual winner
+    (as the report's sentence says), so there is no box of where it loses; before, the box was
+    drawn around where A wins and the sentence said A lost there."""
+    rng = np.random.default_rng(2)
+    x = pd.DataFrame(rng.uniform(0, 1, size=(300, 3)), columns=["k.a", "k.b", "k.c"])
+    gain = np.where(x["k.a"] > 0.66, 1.0, 0.0)
+    box = discover.box_row(x, gain)
+    assert box["conditions"] == "everywhere sampled" and not box["confirmed"]
+    flipped = discover.box_row(x, -gain)  # B better where A was: B the usual winner
+    assert flipped["conditions"] == "everywhere sampled"
+
+
+def test_a_factorial_folder_has_no_blocks_and_is_read(tmp_path) -> None:
+    """A factorial design over stepped ranges records no sample row: every point independent."""
+    _results_folder(tmp_path, n_points=40)
+    runs = pd.read_parquet(tmp_path / "runs.parquet")
+    runs["sample"] = None
+    runs.to_parquet(tmp_path / "runs.parquet", index=False)
+    table = discover.discover(tmp_path)
+    assert len(table) == 9 and (table["blocks"] == table["points"]).all()
+
+
 def test_no_box_when_one_policy_wins_everywhere() -> None:
     x = pd.DataFrame({"k.x": np.linspace(0, 1, 50)})
-    box = discover.box_row(x, np.ones(50, dtype=bool))
+    box = discover.box_row(x, np.ones(50))
     assert box["conditions"] == "everywhere sampled" and box["box_holds"] == ""
 
 

@@ -515,6 +515,7 @@ def section(rob: Robustness, lang: str) -> str:
         noise_se=L.number(discover.NOISE_SE, 0),
         confirm=percent(discover.CONFIRM_DENSITY),
         lift=L.number(discover.CONFIRM_LIFT, 1),
+        blocks=discover.MIN_HELD_OUT_BLOCKS,
     )
     parts = [f'<p class="caption">{escape(intro)}</p>']
     blocks, points = int(rob.discovery["blocks"].max()), int(rob.discovery["points"].max())
