@@ -267,6 +267,24 @@ def test_an_ordinary_report_says_its_comparisons_are_at_assumed_values(tiny, tmp
     assert status == 2 and err.count("\n") == 1 and "--robustness" in err
 
 
+def test_with_robustness_every_scenario_of_a_report_is_checked(tiny, tmp_path) -> None:
+    """An experiment over the ordinary year and the stress month: the stress month's part of the
+    summary is checked against the robustness results too (it used to be the first only)."""
+    stress = (ROOT / "scenarios" / "chaoyangli-stress.toml").as_posix()
+    text = TINY.replace('name = "holds-test"', 'name = "two"').split("[design]")[0]
+    scenarios = f'["{SCENARIO.as_posix()}", "{stress}"]'
+    text += f'[variables]\npolicy = ["nearest", "broadcast"]\nscenario = {scenarios}\n'
+    (tmp_path / "two.toml").write_text(text, encoding="utf-8")
+    folder = tmp_path / "two"
+    run_experiment(load_experiment(tmp_path / "two.toml"), folder, RunOptions(workers=1))
+    page = write_report(folder, lang="en", robustness=tiny).read_text(encoding="utf-8")
+    summary = _summary(page)
+    stress_at = next(i for i, s in enumerate(summary) if s.startswith("In a winter month"))
+    checked = [s for s in summary if s.startswith("Across the plausible ranges")]
+    later = [s for s in summary[stress_at:] if s.startswith("Across the plausible ranges")]
+    assert len(later) == 3 and len(checked) == 6  # three headline metrics in each scenario
+
+
 # --- the Sobol follow-up -----------------------------------------------------------------------
 
 

@@ -175,8 +175,13 @@ def hole_sentences(results: Results, lang: str) -> list[Sentence]:
     return found
 
 
-def other_scenario_sentences(results: Results, lang: str, metric: str) -> list[Sentence]:
-    """The comparison again in each scenario other than the view's (the stress scenario)."""
+def other_scenario_sentences(
+    results: Results, lang: str, metric: str, robustness_results: Robustness | None = None
+) -> list[Sentence]:
+    """The comparison again in each scenario other than the view's (the stress scenario), and
+    with ``robustness_results`` whether it holds there across the assumptions."""
+    from sim.report import robustness
+
     if results.pooled or "scenario" not in results.reference:
         return []
     found = []
@@ -198,6 +203,8 @@ def other_scenario_sentences(results: Results, lang: str, metric: str) -> list[S
         compared = [policy_sentence(view, lang, p, metric) for p in view.compared]
         found += [s for s in compared if s is not None]
         found += best_sentences(view, lang, metric)
+        if robustness_results is not None:
+            found += [Sentence(s) for s in robustness.checked(view, robustness_results, lang)]
     return found
 
 
@@ -402,7 +409,7 @@ def sentences(
     found += robustness_sentences(results, lang, None, robustness_results)
     found += best_sentences(results, lang, metric)
     found += hole_sentences(results, lang)
-    found += other_scenario_sentences(results, lang, metric)
+    found += other_scenario_sentences(results, lang, metric, robustness_results)
     extras = (
         yearly_sentence(results, lang),
         threshold_sentence(results, lang),
