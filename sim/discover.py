@@ -327,13 +327,8 @@ def candidates(x: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
     a few hundred points it restricts many that only fit the noise, so it sees only these."""
     if x.shape[1] <= CANDIDATES:
         return x
-    ranks = x.rank().to_numpy()
-    centred = ranks - ranks.mean(axis=0)
-    target = pd.Series(y).rank().to_numpy()
-    target = target - target.mean()
-    spread = np.sqrt((centred**2).sum(axis=0) * (target**2).sum())
-    score = np.abs(centred.T @ target) / np.where(spread > 0, spread, np.inf)
-    keep = np.argsort(-score, kind="stable")[:CANDIDATES]
+    score = x.corrwith(pd.Series(y, index=x.index, dtype=float), method="spearman")
+    keep = np.argsort(-score.abs().fillna(0.0).to_numpy(), kind="stable")[:CANDIDATES]
     return x.iloc[:, np.sort(keep)]
 
 

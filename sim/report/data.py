@@ -167,8 +167,7 @@ class Results:
         one = level is not None or (self.reference.get("scenario") and not whole)
         if resolved.get("days") or one or not scenarios:
             return str(self.scenario_days(level))
-        simulated = {s.get("simulation", {}).get("days", self.days) for s in scenarios.values()}
-        days = sorted(int(d) for d in simulated)
+        days = sorted({_simulated_days(s) for s in scenarios.values()})
         return f"{days[0]}–{days[-1]}" if len(days) > 1 else str(days[0])
 
     def best(self, metric: str = HEADLINE, lowest: bool = True) -> str | None:
@@ -336,7 +335,11 @@ def _days(resolved: dict) -> int:
     if resolved.get("days"):
         return int(resolved["days"])
     scenarios = [resolved.get("scenario", {}), *resolved.get("scenarios", {}).values()]
-    return max(int(s.get("simulation", {}).get("days", 0)) for s in scenarios)
+    return max(_simulated_days(s) for s in scenarios)
+
+
+def _simulated_days(scenario: dict) -> int:
+    return int(scenario.get("simulation", {}).get("days", 0))
 
 
 def _planned_runs(manifest: dict[str, Any], all_runs: pd.DataFrame) -> pd.DataFrame:

@@ -912,8 +912,8 @@ _ZH_HOLDS = {
         "密度：区域内翻转的点所占比例）。同样的方法再分别在一半相互独立的样本块上找区域，在另一半上"
         "检验（两折交叉）：只有当两半各自找出的区域都含有至少{blocks}个留出的样本块、都限定了"
         "所写区域中的某个假设，留出点中落在区域内而结论翻转的至少占{confirm}、且至少是全部样本点"
-        "中翻转比例的{lift}倍，并且所写区域本身的密度也至少为{confirm}时，才作为条件写出。两种方式中任何一方超出种子噪声更好的样本点都少于"
-        "{noise}时，记为分不出优劣。"
+        "中翻转比例的{lift}倍，并且所写区域本身的密度也至少为{confirm}时，才作为条件写出。"
+        "两种方式中任何一方超出种子噪声更好的样本点都少于{noise}时，记为分不出优劣。"
     ),
     "holds.scenario": "情景：{scenario}",
     "holds.metric": "{metric}",
@@ -999,9 +999,8 @@ _EN_HOLDS = {
         "holds at least {blocks} held-out blocks and restricts one of the stated region's "
         "assumptions, the ranking flips at {confirm} or more of the held-out points inside them "
         "and at least {lift} times as often as over all points, and the stated region's own "
-        "density is at least {confirm}. Two "
-        "policies are within the noise when neither beats the other beyond the seeds' noise at "
-        "{noise} of the points or more."
+        "density is at least {confirm}. Two policies are within the noise when neither beats "
+        "the other beyond the seeds' noise at {noise} of the points or more."
     ),
     "holds.scenario": "Scenario: {scenario}",
     "holds.metric": "{metric}",
