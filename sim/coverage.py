@@ -122,7 +122,7 @@ def within_reach(space: Space, reach_m: float) -> SparseProduct | CommunityReach
 
 
 class WillingCoverage:
-    """Computes the share from the roster's state (cheap to call again when nothing changed)."""
+    """Computes the share from the roster's state (remembered by state, which recurs)."""
 
     def __init__(self, scenario: Scenario, space: Space) -> None:
         a = scenario.acceptance
@@ -156,6 +156,16 @@ class WillingCoverage:
         self._total: np.integer | int = 0
 
     def share(self, roster: Roster, elders_by_stairwell: np.ndarray) -> float:
+        """The share in the roster's present state."""
+        return self.shares([roster.count_key()], elders_by_stairwell)[0]
+
+    def shares(self, keys: list[bytes], elders_by_stairwell: np.ndarray) -> list[float]:
+        """The share in each of these states (keys of :meth:`Roster.count_key`, the (free,
+        idle) counts per stairwell), for these elders.
+
+        One community's states are taken together: those not yet known in one matrix product
+        (a day's hourly samples cost one product, not one each), then looked up. A district's
+        are taken one by one, each product updating the last (:class:`SparseProduct`)."""
         if elders_by_stairwell is not self._known_for or len(self._known) > _KNOWN_MAX:
             self._known = {}
             self._known_for = elders_by_stairwell  # the model replaces, never edits, it
@@ -163,19 +173,32 @@ class WillingCoverage:
             # as floats once: numpy would convert the counts at every product (the same
             # numbers, so the same result)
             self._elders = elders_by_stairwell.astype(np.float64)
-        total = self._total
-        if total == 0:
-            return 1.0
-        key = roster.count_key()  # (free, idle): idle is free when on duty, else at home
-        found = self._known.get(key) if self._remember else None
-        if found is None:
-            # counts straight to floats (exact), as the products would convert them anyway
-            on, idle = roster.counts_from_key(key)
-            on, idle = on.astype(np.float64), idle.astype(np.float64)
+        if self._total == 0:
+            return [1.0] * len(keys)
+        if not self._remember:
+            found, last, value = [], None, 0.0
+            for key in keys:  # a state lasts hours: its share is found once
+                if key != last:
+                    value, last = self._share_one(key), key
+                found.append(value)
+            return found
+        known = self._known
+        new = list(dict.fromkeys(key for key in keys if key not in known))
+        if new:
+            # counts straight to floats (exact), one column per state
+            counts = np.frombuffer(b"".join(new), dtype=np.int64).reshape(len(new), 2, -1)
+            on = counts[:, 0, :].T.astype(np.float64)
+            idle = counts[:, 1, :].T.astype(np.float64)
             log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
             covered = -np.expm1(log_miss)
-            if self._remember:
-                found = self._known[key] = float(self._elders @ covered / total)
-            else:  # a plain sum: a BLAS dot of a district's length can stall on busy cores
-                found = float(np.add.reduce(self._elders * covered) / total)
-        return found
+            found = (self._elders @ covered / self._total).tolist()
+            known.update(zip(new, found, strict=True))
+        return [known[key] for key in keys]
+
+    def _share_one(self, key: bytes) -> float:
+        on, idle = Roster.counts_from_key(key)
+        on, idle = on.astype(np.float64), idle.astype(np.float64)
+        log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
+        covered = -np.expm1(log_miss)
+        # a plain sum: a BLAS dot of a district's length can stall on busy cores
+        return float(np.add.reduce(self._elders * covered) / self._total)

@@ -251,7 +251,11 @@ class VolunteerModel(mesa.Model):
         self._willing = WillingCoverage(params, self.layout.space)
         self._coverage_samples: list[float] = []
         self._willing_samples: list[float] = []
-        self._coverage_now = (math.nan, math.nan)
+        self._coverage_now = math.nan
+        #: the state (Roster.count_key) at each hourly sample of the day, not yet turned into
+        #: willing shares (taken together at the day's end: one product a day, not one an hour)
+        self._willing_keys: list[bytes] = []
+        self._willing_key = b""
         self._daily_availability = volunteers.daily_availability_share
         self._duty_hours = sorted(self._duty_change_hours())
         self.wall_seconds = 0.0
@@ -355,13 +359,18 @@ class VolunteerModel(mesa.Model):
         roster = self.roster
         roster.on_duty_min_total += self._on_duty_count * MIN_PER_HOUR * count
         if roster.changed:
-            self._coverage_now = (
-                roster.reachable_share(self._reach, self._elders_by_stairwell),
-                self._willing.share(roster, self._elders_by_stairwell),
-            )
+            self._coverage_now = roster.reachable_share(self._reach, self._elders_by_stairwell)
+            self._willing_key = roster.count_key()
             roster.changed = False
-        self._coverage_samples.extend([self._coverage_now[0]] * count)
-        self._willing_samples.extend([self._coverage_now[1]] * count)
+        self._coverage_samples.extend([self._coverage_now] * count)
+        self._willing_keys.extend([self._willing_key] * count)
+
+    def _take_willing_samples(self) -> None:
+        """The willing shares of the states sampled since the last call (before the elders
+        change at the day's end)."""
+        if self._willing_keys:
+            keys, self._willing_keys = self._willing_keys, []
+            self._willing_samples.extend(self._willing.shares(keys, self._elders_by_stairwell))
 
     def _count_elders_by_stairwell(self) -> np.ndarray:
         pop = self.population
@@ -378,6 +387,7 @@ class VolunteerModel(mesa.Model):
         self._start_day(day)
         self.orders.start_day(self.demand.draw_day(day, self.population))
         self.events.run_until((day + 1) * MIN_PER_DAY)
+        self._take_willing_samples()
         self.roster.end_day(self.scenario_params.acceptance.fatigue_recovery_per_day)
         self._end_of_day(day)
         if day + 1 == self.days:
