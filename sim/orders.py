@@ -315,7 +315,7 @@ class OrderBook:
             return
         needs_free = self.dispatcher.uses_free_volunteers
         for o in list(self.waiting):
-            if needs_free and not self.roster.free:
+            if needs_free and not self.roster.free_total:
                 break
             if o not in self.waiting:
                 continue

@@ -1,12 +1,14 @@
 """Who can take an order right now: volunteers' duty, busy and offer state, and their workload.
 
-Indexed by resident id. ``free`` (a set, with ``free_mask`` its numpy twin) holds active
-volunteers who are on duty, not serving, not holding an unanswered offer and within their weekly
-budget; policies that ask through the centre search it. ``idle_mask`` adds those off duty at
-home (reachable by phone, app or a knock, sim.channels). A volunteer who has used up the week's
-hours (``volunteers.weekly_budget_hours``) or services (``volunteers.max_services_per_week``) is
-asked by nobody until the week ends; one who is unwell or away today
-(``volunteers.daily_availability_share``) neither.
+Indexed by resident id. The free (``free_mask``, ``free_total`` of them) are active volunteers who
+are on duty, not serving, not holding an unanswered offer and within their weekly budget;
+policies that ask through the centre search them. The idle (``idle_mask``) add those off duty at
+home (reachable by phone, app or a knock, sim.channels). Duty follows a handful of patterns (by
+age: sim.population.patterns), so the free are the idle whose pattern is on duty this hour: a
+shift change switches patterns and recounts, and touches no volunteer one by one. A volunteer
+who has used up the week's hours (``volunteers.weekly_budget_hours``) or services
+(``volunteers.max_services_per_week``) is asked by nobody until the week ends; one who is unwell
+or away today (``volunteers.daily_availability_share``) neither.
 """
 
 from __future__ import annotations
@@ -31,8 +33,12 @@ def without(mask: np.ndarray, exclude: set[int] | None) -> np.ndarray:
 
 #: below this many free volunteers, looking at each beats visiting stairwells nearest first
 _FEW = 32
-#: up to this many changes to the free set, updating it beats rebuilding it (Roster.refresh)
-_FEW_CHANGES = 128
+
+
+def _counts(stairwells: np.ndarray, n_stairwells: int) -> array:
+    """How many of the given volunteers live at each stairwell, as a Python array of int64
+    (kept up to date one item at a time between recounts)."""
+    return array("q", np.bincount(stairwells, minlength=n_stairwells).astype(np.int64).tobytes())
 
 
 class Roster:
@@ -64,7 +70,7 @@ class Roster:
         self.reserved = np.zeros(n, dtype=bool)
         self.free_mask = np.zeros(n, dtype=bool)
         self.idle_mask = np.zeros(n, dtype=bool)
-        self.free: set[int] = set()
+        self.free_total = 0  # how many are free
         self.exhausted = np.zeros(n, dtype=bool)
         self.available_today = np.ones(n, dtype=bool)
         # the week's work per volunteer as Python lists: updated one at a time at each service
@@ -77,6 +83,14 @@ class Roster:
         # the idle volunteers of each stairwell, for nearest-first searches (they change at
         # offers and services, not when shifts change)
         self._idle_at: list[set[int]] = [set() for _ in range(layout.n_stairwells)]
+        # the duty pattern of each resident (as a list: read one at a time), whether each pattern
+        # is on duty this hour, and the idle volunteers of each pattern (the free are those of
+        # the patterns on duty)
+        self._pattern_of = population.pattern  # the array they were read from
+        self._pattern: list[int] = population.pattern.tolist()
+        self._pattern_on: list[bool] = [False] * len(availability)
+        self._patterns_on: list[int] = []  # the patterns on duty
+        self._idle_of: list[set[int]] = [set() for _ in range(len(availability))]
         # free and idle volunteers per stairwell, kept up to date at each change (coverage
         # reads them every simulated hour; Python arrays, as single items change far more
         # often, which numpy reads without a conversion per item)
@@ -111,6 +125,8 @@ class Roster:
         self._served.extend([0] * n)
         self._stairwell = pop.stairwell.tolist()
         self._floor = pop.floor.tolist()
+        # the newcomers' patterns (the others' change only in a yearly refresh: see refresh)
+        self._pattern.extend(pop.pattern[len(self._pattern) :].tolist())
         self._eligible = self._column = None
 
     # --- state changes -------------------------------------------------------------------
@@ -121,6 +137,7 @@ class Roster:
         self._eligible = self._column = None
         # the hour's column, then one entry per resident's pattern (faster than a 2-d gather)
         self._column = self.availability[:, hour_of_week]
+        self._set_patterns_on(self._column)
         self.on_duty = self._column[pop.pattern] & eligible
         available = np.bincount(
             pop.stairwell[self.on_duty & ~self.busy], minlength=len(self._available_count)
@@ -131,7 +148,8 @@ class Roster:
     def change_shift(self, hour_of_week: int) -> None:
         """:meth:`set_hour` within a day, when only duty changes: who is idle (kept up to date at
         each offer and service; the registry, absences and budgets change only between days,
-        each followed by :meth:`set_hour`) stays, and only the free set follows the duty.
+        each followed by :meth:`set_hour`) stays; the free are the idle of the patterns now on
+        duty, and the counts per stairwell are taken again.
 
         Only those who may be on duty today are looked at (the active and well, found once a
         day), so the cost follows the volunteers, not the residents."""
@@ -139,23 +157,22 @@ class Roster:
         if self._column is not None and np.array_equal(column, self._column):
             return  # no duty pattern changes at this hour (a service point opens)
         self._column = column
+        self._set_patterns_on(column)
         ids, pattern, stairwell = self._eligible or self._find_eligible()
         on = column[pattern]
-        flips = np.flatnonzero(on != self.on_duty[ids])
-        if len(flips):
-            changed, came_on = ids[flips], on[flips]
-            self.on_duty[changed] = came_on
-            # the free set: those going off duty who were free, those coming on who are idle
-            self._move_free(
-                changed[~came_on & self.free_mask[changed]],
-                changed[came_on & self.idle_mask[changed]],
-            )
-            # on duty and not serving, per stairwell: +1 for each coming on, -1 going off
-            not_busy = np.flatnonzero(~self.busy[changed])
-            counts = np.frombuffer(self._available_count, dtype=np.int64)
-            np.add.at(counts, stairwell[flips[not_busy]], came_on[not_busy] * 2 - 1)
-            del counts  # a view left alive would lock the Python array's size
+        self.on_duty[ids] = on
+        free = on & self.idle_mask[ids]
+        self.free_mask[ids] = free  # (the others are not idle, so not free)
+        self.free_total = int(np.count_nonzero(free))
+        self._free_count = _counts(stairwell[free], len(self._free_count))
+        # on duty and not serving, per stairwell
+        available = stairwell[on & ~self.busy[ids]]
+        self._available_count = _counts(available, len(self._available_count))
         self.changed = True
+
+    def _set_patterns_on(self, column: np.ndarray) -> None:
+        self._pattern_on = column.tolist()
+        self._patterns_on = np.flatnonzero(column).tolist()
 
     def _find_eligible(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Who may be on duty today (active and well), ascending, with their duty patterns
@@ -182,78 +199,64 @@ class Roster:
     def refresh(self) -> None:
         """Recompute who is idle and free after duty or registry changes.
 
-        Only those whose state changed are touched when they are few (most shift changes);
-        the free set and its counts are rebuilt when many come on or go off duty at once."""
-        idle = self.population.active & self.available_today
+        Only those whose idleness changed are touched one by one (most days); the idle of each
+        pattern are found again when patterns changed (a yearly refresh); the free and their
+        counts per stairwell are taken again."""
+        pop = self.population
+        idle = pop.active & self.available_today
         idle &= ~(self.busy | self.reserved | self.exhausted)
-        mask = self.on_duty & idle
         stairwell, at, idle_count = self._stairwell, self._idle_at, self._idle_count
+        patterns_changed = pop.pattern is not self._pattern_of
+        pattern, idle_of = self._pattern, self._idle_of
         for v in np.flatnonzero(self.idle_mask > idle).tolist():  # no longer idle
             s = stairwell[v]
             at[s].discard(v)
             idle_count[s] -= 1
+            idle_of[pattern[v]].discard(v)
         for v in np.flatnonzero(idle > self.idle_mask).tolist():  # newly idle
             s = stairwell[v]
             at[s].add(v)
             idle_count[s] += 1
+            idle_of[pattern[v]].add(v)
+        if patterns_changed:
+            self._pattern_of = pop.pattern
+            self._pattern = pop.pattern.tolist()
+            self._idle_of = [
+                set(np.flatnonzero(idle & (pop.pattern == p)).tolist())
+                for p in range(len(self._idle_of))
+            ]
         self.idle_mask = idle
-        self._refresh_free(mask)
+        self.free_mask = mask = self.on_duty & idle
+        self.free_total = int(np.count_nonzero(mask))
+        self._free_count = _counts(pop.stairwell[mask], len(self._free_count))
         self.changed = True
-
-    def _refresh_free(self, mask: np.ndarray) -> None:
-        """The free set, its mask and counts per stairwell become ``mask``'s: updated in place
-        when few change, rebuilt when many come on or go off duty at once."""
-        self._move_free(
-            np.flatnonzero(self.free_mask > mask), np.flatnonzero(mask > self.free_mask)
-        )
-        self.free_mask = mask
-
-    def _move_free(self, went_ids: np.ndarray, came_ids: np.ndarray) -> None:
-        """``went_ids`` leave the free set, then ``came_ids`` join it (both ascending): the set,
-        its counts per stairwell and its mask, in place one by one when few change, at once when
-        many do."""
-        went, came = went_ids.tolist(), came_ids.tolist()
-        self.free_mask[went_ids] = False
-        self.free_mask[came_ids] = True
-        if len(went) + len(came) <= _FEW_CHANGES:
-            free, free_count, stairwell = self.free, self._free_count, self._stairwell
-            for v in went:
-                free.discard(v)
-                free_count[stairwell[v]] -= 1
-            for v in came:
-                free.add(v)
-                free_count[stairwell[v]] += 1
-        else:  # the set and the counts (a numpy view of them) updated by the changes at once
-            self.free.difference_update(went)
-            self.free.update(came)
-            counts = np.frombuffer(self._free_count, dtype=np.int64)
-            stairwell = self.population.stairwell
-            counts -= np.bincount(stairwell[went_ids], minlength=len(counts))
-            counts += np.bincount(stairwell[came_ids], minlength=len(counts))
-            del counts  # a view left alive would lock the Python array's size
 
     def _set(self, v: int, idle: bool, free: bool) -> None:
         """Volunteer ``v`` becomes idle (reachable at home) and free (on duty) or not.
 
-        The Python sets tell what changes (reading a numpy item is slower); the masks and
-        per-stairwell counts follow."""
+        The Python sets tell what changes (reading a numpy item is slower): free is idle with
+        the pattern on duty. The masks and per-stairwell counts follow."""
         s = self._stairwell[v]
         at = self._idle_at[s]
-        if idle != (v in at):
+        was_idle = v in at
+        pattern = self._pattern[v]
+        if idle != was_idle:
             self.idle_mask[v] = idle
             if idle:
                 at.add(v)
+                self._idle_of[pattern].add(v)
                 self._idle_count[s] += 1
             else:
                 at.discard(v)
+                self._idle_of[pattern].discard(v)
                 self._idle_count[s] -= 1
-        if free != (v in self.free):
+        if free != (was_idle and self._pattern_on[pattern]):
             self.free_mask[v] = free
             if free:
-                self.free.add(v)
+                self.free_total += 1
                 self._free_count[s] += 1
             else:
-                self.free.discard(v)
+                self.free_total -= 1
                 self._free_count[s] -= 1
         self.changed = True
 
@@ -270,11 +273,13 @@ class Roster:
         if v in at:
             self.idle_mask[v] = False
             at.discard(v)
+            pattern = self._pattern[v]
+            self._idle_of[pattern].discard(v)
             self._idle_count[s] -= 1
-        if v in self.free:
-            self.free_mask[v] = False
-            self.free.discard(v)
-            self._free_count[s] -= 1
+            if self._pattern_on[pattern]:  # it was free
+                self.free_mask[v] = False
+                self.free_total -= 1
+                self._free_count[s] -= 1
         self.changed = True
 
     def release(self, v: int) -> None:
@@ -389,11 +394,11 @@ class Roster:
         stairwells looked at. Stairwells the space cannot reach (another community) are never
         visited.
         """
-        at, free = self._idle_at, self.free
+        at, on, pattern = self._idle_at, self._pattern_on, self._pattern
         served, free_count = self._served, self._free_count
-        if on_duty_only and not free:
+        if on_duty_only and not self.free_total:
             return []
-        if on_duty_only and len(free) <= _FEW:
+        if on_duty_only and self.free_total <= _FEW:
             return self._ranked_few(elder, exclude, within_m, limit, stairwells)
         if len(exclude) > _FEW:  # most nearby have declined: one pass over arrays beats the walk
             mask = self.free_mask if on_duty_only else self.idle_mask
@@ -412,10 +417,10 @@ class Roster:
                     continue
                 if on_duty_only and not free_count[s]:
                     continue  # nobody here on duty and free (most stairwells, at night)
-                found.extend(
+                found.extend(  # the idle here, on duty if asked (free: their pattern is on)
                     (d, served[v], v)
                     for v in members
-                    if v not in exclude and (not on_duty_only or v in free)
+                    if v not in exclude and (not on_duty_only or on[pattern[v]])
                 )
                 if limit is not None and len(found) >= limit:
                     cutoff = d  # stairwells just as near may still hold a tie
@@ -431,7 +436,7 @@ class Roster:
         """Everyone :meth:`ranked` would return, in no particular order (cheaper: nothing to
         rank): the stairwells the space reaches from the elder's, nearest first, up to
         ``within_m``."""
-        at, free = self._idle_at, self.free
+        at, on, pattern = self._idle_at, self._pattern_on, self._pattern
         found: list[int] = []
         for order, distance in self.space.rings(self._stairwell[elder]):
             for s, d in zip(order, distance, strict=True):
@@ -440,7 +445,9 @@ class Roster:
                 members = at[s]
                 if members:
                     found.extend(
-                        v for v in members if v not in exclude and (not on_duty_only or v in free)
+                        v
+                        for v in members
+                        if v not in exclude and (not on_duty_only or on[pattern[v]])
                     )
         return found
 
@@ -456,14 +463,15 @@ class Roster:
         row = self.space.row(self._stairwell[elder])
         stairwell, served = self._stairwell, self._served
         found = []
-        for v in self.free:
-            s = stairwell[v]
-            d = row[s]
-            if v in exclude or d > within_m or (stairwells is not None and not stairwells[s]):
-                continue  # (an unreachable one is at inf, beyond any within_m but inf)
-            if d == math.inf:
-                continue
-            found.append((d, served[v], v))
+        for p in self._patterns_on:  # the free: the idle of the patterns on duty
+            for v in self._idle_of[p]:
+                s = stairwell[v]
+                d = row[s]
+                if v in exclude or d > within_m or (stairwells is not None and not stairwells[s]):
+                    continue  # (an unreachable one is at inf, beyond any within_m but inf)
+                if d == math.inf:
+                    continue
+                found.append((d, served[v], v))
         found.sort()
         return [v for _, _, v in found[:limit]]
 
@@ -498,6 +506,6 @@ class Roster:
         # on duty and not serving, per stairwell: counts kept up to date at each change
         counts = np.frombuffer(self._available_count, dtype=np.int64)
         if reach is None:  # anyone on duty and not busy
-            return 1.0 if self.free or counts.any() else 0.0
+            return 1.0 if self.free_total or counts.any() else 0.0
         covered = reach @ (counts > 0).astype(np.int64) > 0
         return float(weight_by_stairwell[covered].sum() / total)

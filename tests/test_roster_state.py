@@ -28,8 +28,15 @@ def recount_problems(model: VolunteerModel) -> list[str]:
         problems.append("on duty but not active and well today")
     if not np.array_equal(roster.free_mask, on_duty & roster.idle_mask):
         problems.append("free_mask != on_duty & idle_mask")
-    if roster.free != set(np.flatnonzero(roster.free_mask).tolist()):
-        problems.append("free set != free_mask")
+    if roster.free_total != int(roster.free_mask.sum()):
+        problems.append("free_total != free_mask's count")
+    for p, members in enumerate(roster._idle_of):
+        if members != set(np.flatnonzero(roster.idle_mask & (pop.pattern == p)).tolist()):
+            problems.append(f"idle of pattern {p} != idle_mask of the pattern")
+    on_patterns = [p for p, on in enumerate(roster._pattern_on) if on]
+    eligible = pop.active & roster.available_today
+    if not np.array_equal(on_duty, np.isin(pop.pattern, on_patterns) & eligible):
+        problems.append("on duty != active and well with a pattern on duty")
     free_count = np.bincount(pop.stairwell[roster.free_mask], minlength=n_stairwells)
     if not np.array_equal(np.array(roster.counts_by_stairwell()[0]), free_count):
         problems.append("free counts per stairwell")
