@@ -346,13 +346,13 @@ class VolunteerModel(mesa.Model):
     def _duty_change(self, hour: int) -> None:
         """Shifts change; waiting orders meet the volunteers who came on duty."""
         self.roster.change_shift(hour % 168)
-        self._on_duty_count = int(self.roster.on_duty.sum())
+        self._on_duty_count = self.roster.on_duty_total
         self.orders.serve_waiting()
         self._schedule_duty_change(hour + 1)
 
     def _set_hour(self, hour: int) -> None:
         self.roster.set_hour(hour % 168)
-        self._on_duty_count = int(self.roster.on_duty.sum())
+        self._on_duty_count = self.roster.on_duty_total
 
     def _sample_hours(self, count: int) -> None:
         """``count`` hourly samples of the present state (nothing changed in between)."""

@@ -66,6 +66,7 @@ class Roster:
         self.walks = speed_m_per_min != float("inf")  # False: no travel at all
         self._stair_min = stair_min_per_floor
         self.on_duty = np.zeros(n, dtype=bool)
+        self.on_duty_total = 0  # how many are on duty
         self.busy = np.zeros(n, dtype=bool)
         self.reserved = np.zeros(n, dtype=bool)
         self.free_mask = np.zeros(n, dtype=bool)
@@ -108,6 +109,8 @@ class Roster:
         self._busy_min = [0.0] * n  # minutes served, one at a time (busy_min: as an array)
         self.fatigue = np.zeros(n)
         self.on_duty_min_total = 0.0
+        self._weight_of: np.ndarray | None = None  # the weights reachable_share last summed
+        self._weight_total = 0
 
     def grow(self, n: int) -> None:
         """Room for ``n`` new residents (arrivals and births)."""
@@ -139,6 +142,7 @@ class Roster:
         self._column = self.availability[:, hour_of_week]
         self._set_patterns_on(self._column)
         self.on_duty = self._column[pop.pattern] & eligible
+        self.on_duty_total = int(np.count_nonzero(self.on_duty))
         available = np.bincount(
             pop.stairwell[self.on_duty & ~self.busy], minlength=len(self._available_count)
         )
@@ -161,6 +165,7 @@ class Roster:
         ids, pattern, stairwell = self._eligible or self._find_eligible()
         on = column[pattern]
         self.on_duty[ids] = on
+        self.on_duty_total = int(np.count_nonzero(on))  # (the others are off duty all day)
         free = on & self.idle_mask[ids]
         self.free_mask[ids] = free  # (the others are not idle, so not free)
         self.free_total = int(np.count_nonzero(free))
@@ -500,7 +505,9 @@ class Roster:
         ``reach`` is a (S, S) sparse 0/1 matrix (sim.coverage.within_reach), or None when
         every stairwell reaches every other.
         """
-        total = weight_by_stairwell.sum()
+        if weight_by_stairwell is not self._weight_of:  # the model replaces, never edits, it
+            self._weight_of, self._weight_total = weight_by_stairwell, weight_by_stairwell.sum()
+        total = self._weight_total
         if total == 0:
             return 1.0
         # on duty and not serving, per stairwell: counts kept up to date at each change

@@ -28,6 +28,8 @@ def recount_problems(model: VolunteerModel) -> list[str]:
         problems.append("on duty but not active and well today")
     if not np.array_equal(roster.free_mask, on_duty & roster.idle_mask):
         problems.append("free_mask != on_duty & idle_mask")
+    if roster.on_duty_total != int(on_duty.sum()):
+        problems.append("on_duty_total != on_duty's count")
     if roster.free_total != int(roster.free_mask.sum()):
         problems.append("free_total != free_mask's count")
     for p, members in enumerate(roster._idle_of):
