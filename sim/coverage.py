@@ -163,9 +163,10 @@ class WillingCoverage:
         """The share in each of these states (keys of :meth:`Roster.count_key`, the (free,
         idle) counts per stairwell), for these elders.
 
-        One community's states are taken together: those not yet known in one matrix product
-        (a day's hourly samples cost one product, not one each), then looked up. A district's
-        are taken one by one, each product updating the last (:class:`SparseProduct`)."""
+        One community's states not yet known are converted together and each found once (a
+        day's hourly samples cost one product per new state, not one per sample), then looked
+        up. A district's are taken one by one, each product updating the last
+        (:class:`SparseProduct`)."""
         if elders_by_stairwell is not self._known_for or len(self._known) > _KNOWN_MAX:
             self._known = {}
             self._known_for = elders_by_stairwell  # the model replaces, never edits, it
@@ -185,14 +186,19 @@ class WillingCoverage:
         known = self._known
         new = list(dict.fromkeys(key for key in keys if key not in known))
         if new:
-            # counts straight to floats (exact), one column per state
+            # counts straight to floats (exact), a row per state; then each state's product as
+            # if it were computed alone (a matrix product of them all could differ in the last
+            # bit, and a share would then depend on which others were computed with it)
             counts = np.frombuffer(b"".join(new), dtype=np.int64).reshape(len(new), 2, -1)
-            on = counts[:, 0, :].T.astype(np.float64)
-            idle = counts[:, 1, :].T.astype(np.float64)
-            log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
-            covered = -np.expm1(log_miss)
-            found = (self._elders @ covered / self._total).tolist()
-            known.update(zip(new, found, strict=True))
+            on_all, idle_all = (
+                counts[:, 0, :].astype(np.float64),
+                counts[:, 1, :].astype(np.float64),
+            )
+            log_miss_on, log_miss_off = self._log_miss_on, self._log_miss_off
+            elders, total = self._elders, self._total
+            for key, on, idle in zip(new, on_all, idle_all, strict=True):
+                covered = -np.expm1(log_miss_on @ on + log_miss_off * (idle - on))
+                known[key] = float(elders @ covered / total)
         return [known[key] for key in keys]
 
     def _share_one(self, key: bytes) -> float:
