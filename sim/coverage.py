@@ -155,10 +155,6 @@ class WillingCoverage:
         self._elders = np.zeros(0)
         self._total: np.integer | int = 0
 
-    def share(self, roster: Roster, elders_by_stairwell: np.ndarray) -> float:
-        """The share in the roster's present state."""
-        return self.shares([roster.count_key()], elders_by_stairwell)[0]
-
     def shares(self, keys: list[bytes], elders_by_stairwell: np.ndarray) -> list[float]:
         """The share in each of these states (keys of :meth:`Roster.count_key`, the (free,
         idle) counts per stairwell), for these elders.
@@ -194,17 +190,18 @@ class WillingCoverage:
                 counts[:, 0, :].astype(np.float64),
                 counts[:, 1, :].astype(np.float64),
             )
-            log_miss_on, log_miss_off = self._log_miss_on, self._log_miss_off
             elders, total = self._elders, self._total
             for key, on, idle in zip(new, on_all, idle_all, strict=True):
-                covered = -np.expm1(log_miss_on @ on + log_miss_off * (idle - on))
-                known[key] = float(elders @ covered / total)
+                known[key] = float(elders @ self._covered(on, idle) / total)
         return [known[key] for key in keys]
 
     def _share_one(self, key: bytes) -> float:
         on, idle = Roster.counts_from_key(key)
-        on, idle = on.astype(np.float64), idle.astype(np.float64)
-        log_miss = self._log_miss_on @ on + self._log_miss_off * (idle - on)
-        covered = -np.expm1(log_miss)
+        covered = self._covered(on.astype(np.float64), idle.astype(np.float64))
         # a plain sum: a BLAS dot of a district's length can stall on busy cores
         return float(np.add.reduce(self._elders * covered) / self._total)
+
+    def _covered(self, on: np.ndarray, idle: np.ndarray) -> np.ndarray:
+        """Each stairwell's chance that someone asked now would accept, from the free (on
+        duty) and idle counts per stairwell, as floats."""
+        return -np.expm1(self._log_miss_on @ on + self._log_miss_off * (idle - on))

@@ -253,7 +253,7 @@ class VolunteerModel(mesa.Model):
         self._willing_samples: list[float] = []
         self._coverage_now = math.nan
         #: the state (Roster.count_key) at each hourly sample of the day, not yet turned into
-        #: willing shares (taken together at the day's end: one product a day, not one an hour)
+        #: willing shares (at the day's end: each state not met before once, then looked up)
         self._willing_keys: list[bytes] = []
         self._willing_key = b""
         self._daily_availability = volunteers.daily_availability_share
