@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_year.py
 	$(BIN)/python benchmarks/mmc_throughput.py
+	$(BIN)/python benchmarks/run_20_years.py
 
 clean:
 	rm -rf $(VENV) results/*/
