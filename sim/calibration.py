@@ -18,7 +18,8 @@ A history run places no orders, so :func:`simulate` steps only the people and th
 
 :func:`command` (``volsim calibrate``) writes one JSON file per simulated draw into
 ``DIR/runs`` as it finishes (atomically), so a rerun after a kill simulates only the draws not
-yet done (a generation's draws follow from the seed and the previous generation's files);
+yet done (a generation's draws follow from the seed and the previous generation's files; a
+damaged file, unreadable or with a field of the wrong type or range, is named and redone);
 then ``samples.parquet`` (every draw), ``accepted.parquet`` / ``accepted.csv`` and
 ``summary.csv`` / ``summary.json`` (weighted mean, median and 90% interval per parameter).
 """
@@ -28,6 +29,8 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import re
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -38,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.storage import write_files, write_json
+from sim.storage import check_writable, json_safe, write_files, write_json
 
 #: the draws are simulated with seeds 0 .. SEEDS-1 in turn (common random numbers)
 SEEDS = 10
@@ -329,7 +332,8 @@ class Task:
 def _run_task(task: Task) -> float:
     started = time.perf_counter()
     stats = simulate(task.scenario, task.params, task.seed)
-    record = {**asdict(task), "stats": stats, "distance": distance(stats, TARGETS)}
+    safe = json_safe(stats)  # a missing statistic: null
+    record = {**asdict(task), "stats": safe, "distance": distance(stats, TARGETS)}
     record["seconds"] = time.perf_counter() - started
     del record["scenario"], record["path"]
     write_json(record, Path(task.path))
@@ -351,16 +355,95 @@ def _manifest(
     }
 
 
-def _read_runs(out: Path, generation: int | None = None) -> list[dict[str, Any]]:
-    """The complete run files (of one generation); a damaged file is left to be redone."""
-    pattern = "*.json" if generation is None else f"g{generation}-*.json"
-    records = []
+#: a run record's file name: its generation and index
+RUN_NAME = re.compile(r"g(\d+)-(\d+)\.json")
+
+
+def _number(value: Any, low: float = -math.inf, high: float = math.inf) -> bool:
+    """Whether ``value`` is a finite JSON number (not a bool) within ``low``-``high``."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and abs(value) <= sys.float_info.max and low <= value <= high
+
+
+def _statistic(value: Any) -> bool:
+    """A target statistic: a number, 0 or more, or missing (null; NaN as older files say it)."""
+    return value is None or _number(value, 0) or (isinstance(value, float) and math.isnan(value))
+
+
+def _run_problem(record: Any, name: re.Match, priors: tuple[Prior, ...]) -> str | None:
+    """What makes a run record unusable, as "key: what is wrong" (None if nothing): every field
+    the calibration reads, checked for its type and range, and the draw against the file name."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    generation, index = int(name[1]), int(name[2])
+    seed = index % SEEDS
+    params, stats = record.get("params"), record.get("stats")
+    for key, value in (("params", params), ("stats", stats)):
+        if not isinstance(value, dict):
+            return f"{key}: not a JSON object"
+    if extra := sorted(set(params) - {p.key for p in priors}):
+        return f"params.{extra[0]}: not a prior's key"
+    missing = object()
+    fields = [
+        ("generation", lambda v: type(v) is int and v == generation, f"{generation} (the name)"),
+        ("index", lambda v: type(v) is int and v == index, f"{index} (the name)"),
+        ("seed", lambda v: type(v) is int and v == seed, f"{seed} (the index mod {SEEDS})"),
+        ("weight", lambda v: _number(v) and v > 0, "a number above 0"),
+        ("seconds", lambda v: _number(v, 0), "a number, 0 or more"),
+        ("distance", lambda v: v is None or _number(v, 0), "a number, 0 or more, or null"),
+    ]
+    checks = [(key, record.get(key, missing), ok, wanted) for key, ok, wanted in fields]
+    checks += [
+        (f"params.{p.key}", params.get(p.key, missing), _in_prior(p), f"in {p.low:g}-{p.high:g}")
+        for p in priors
+    ]
+    checks += [
+        (f"stats.{t.name}", stats.get(t.name, missing), _statistic, "a number, 0 or more, or null")
+        for t in TARGETS
+    ]
+    for key, value, ok, wanted in checks:
+        if value is missing:
+            return f"{key}: missing"
+        if not ok(value):
+            return f"{key}: {value!r:.40} is not {wanted}"
+    stored = math.inf if record["distance"] is None else record["distance"]
+    if not math.isclose(stored, distance(stats, TARGETS)):
+        return f"distance: {stored!r} does not match stats"
+    return None
+
+
+def _in_prior(prior: Prior) -> Callable[[Any], bool]:
+    return lambda value: _number(value, prior.low, prior.high)
+
+
+def _scan_runs(
+    out: Path, generation: int | None = None, priors: tuple[Prior, ...] = PRIORS
+) -> tuple[list[dict[str, Any]], dict[Path, str]]:
+    """The sound run records (of one ``generation``, else all) and, for each damaged file,
+    what is wrong with it: unreadable JSON, or a field of the wrong type or range. A damaged
+    draw counts as not done, so it is simulated again (and its file replaced)."""
+    pattern = "g*-*.json" if generation is None else f"g{generation}-*.json"
+    records, damaged = [], {}
     for path in sorted((out / "runs").glob(pattern)):
-        try:
-            records.append(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, OSError):
+        if (name := RUN_NAME.fullmatch(path.name)) is None:
             continue
-    return records
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError, RecursionError) as error:
+            damaged[path] = f"unreadable ({type(error).__name__})"
+            continue
+        if (problem := _run_problem(record, name, priors)) is None:
+            records.append(record)
+        else:
+            damaged[path] = problem
+    return records, damaged
+
+
+def _read_runs(
+    out: Path, generation: int | None = None, priors: tuple[Prior, ...] = PRIORS
+) -> list[dict[str, Any]]:
+    """The sound run records (of one generation): see :func:`_scan_runs`."""
+    return _scan_runs(out, generation, priors)[0]
 
 
 def _table(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -383,24 +466,46 @@ def start(
     priors: tuple[Prior, ...] = PRIORS,
     generations: int | None = None,
 ) -> None:
-    """Check the scenario and the folder; write (or check) ``out/manifest.json``."""
+    """Check the options, the scenario and the folder (an InputError naming the first at
+    fault, before anything is written); write (or check) ``out/manifest.json``."""
     scenario, out = Path(scenario), Path(out)
     generations = GENERATIONS if generations is None else generations
     if generations < 1:
         raise InputError("--generations", None, "must be 1 or more")
     if samples < generations:
         raise InputError("--samples", None, f"must be {generations} or more (the generations)")
+    if seed < 0:
+        raise InputError("--seed", None, "must be 0 or more")
     check_scenario(scenario)
     manifest = _manifest(scenario, samples, seed, priors, generations)
-    old = out / "manifest.json"
-    if old.exists():
-        try:
-            previous = json.loads(old.read_text(encoding="utf-8"))
-        except (ValueError, OSError):
-            previous = None
-        if previous != manifest:
-            raise InputError(str(old), None, "another calibration's folder: choose a new --out")
-    write_json(manifest, old)
+    path = out / "manifest.json"
+    if path.exists():
+        _check_manifest(path, manifest)
+    check_writable(out, "--out")
+    write_json(manifest, path)
+
+
+def _check_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """An InputError unless the folder's manifest at ``path`` is ``manifest`` (the same
+    calibration, so it may resume): naming what is damaged, or the first setting that differs."""
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(str(path), None, f"cannot be read: {error.strerror}") from None
+    except (ValueError, RecursionError) as error:
+        problem = f"damaged, not JSON ({error}): choose a new --out"
+        raise InputError(str(path), None, problem) from None
+    if not isinstance(previous, dict):
+        raise InputError(str(path), None, "damaged, not a JSON object: choose a new --out")
+    for key in {**manifest, **previous}:
+        if key not in manifest or key not in previous:
+            where = "missing" if key in manifest else "not a calibration's key"
+            raise InputError(str(path), key, f"{where}: damaged, choose a new --out")
+        if previous[key] != manifest[key]:
+            setting = f"{previous[key]!r:.40} there, {manifest[key]!r:.40} now"
+            raise InputError(
+                str(path), key, f"{setting}: another calibration's folder: choose a new --out"
+            )
 
 
 def plan(
@@ -417,10 +522,10 @@ def plan(
     out = Path(out)
     previous = None
     if generation > 0:
-        previous = survivors(_table(_read_runs(out, generation - 1)), KEEP_SHARE)
+        previous = survivors(_table(_read_runs(out, generation - 1, priors)), KEEP_SHARE)
     n = samples // (GENERATIONS if generations is None else generations)
     draws = propose(priors, previous, n, seed + generation)
-    done = {r["index"] for r in _read_runs(out, generation)}
+    done = {r["index"] for r in _read_runs(out, generation, priors)}
     keys = [p.key for p in priors]
     return [
         Task(
@@ -460,9 +565,10 @@ def collect(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every finished draw (samples.parquet) and the accepted draws of every generation
     (accepted.parquet/.csv, with comparable importance weights) and their summary
-    (summary.csv/.json)."""
+    (summary.csv/.json), written all or none. With no draw accepted the estimates are null
+    in summary.json (empty in summary.csv), and its ``note`` says why."""
     out = Path(out)
-    samples = _table(_read_runs(out))
+    samples = _table(_read_runs(out, priors=priors))
     if len(samples) == 0:
         samples = pd.DataFrame(columns=["generation", "distance", "weight"])
     proposals = [(int((samples["generation"] == 0).sum()), None)]
@@ -477,23 +583,21 @@ def collect(
     samples["accepted"] = samples["distance"] <= 1
     accepted = samples[samples["accepted"].astype(bool)]
     summary = summarise(accepted, priors)
+    data: dict[str, Any] = {"samples": len(samples), "accepted": len(accepted)}
+    if len(accepted) == 0:
+        data["note"] = "no draw was accepted: every estimate is null"
+    data["effective_sample_size"] = json_safe(effective_sample_size(accepted["weight"]))
+    for parameter, row in summary.set_index("parameter").to_dict("index").items():
+        data[parameter] = json_safe(row)
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     write_files(
         {
             out / "samples.parquet": lambda tmp: samples.to_parquet(tmp, index=False),
             out / "accepted.parquet": lambda tmp: accepted.to_parquet(tmp, index=False),
             out / "accepted.csv": lambda tmp: accepted.to_csv(tmp, index=False),
             out / "summary.csv": lambda tmp: summary.to_csv(tmp, index=False),
+            out / "summary.json": lambda tmp: Path(tmp).write_text(text, encoding="utf-8"),
         }
-    )
-    parameters = summary.set_index("parameter").to_dict("index")
-    write_json(
-        {
-            "samples": len(samples),
-            "accepted": len(accepted),
-            "effective_sample_size": effective_sample_size(accepted["weight"]),
-            **parameters,
-        },
-        out / "summary.json",
     )
     return samples, summary
 
@@ -533,19 +637,30 @@ def estimate_seconds(out: Path, remaining: int, years: float, workers: int) -> f
 
 def command(args: Any) -> int:
     """``volsim calibrate``: check, say how long, simulate each generation with a progress
-    bar (resuming what a folder holds), summarise."""
-    import sys
-
+    bar (resuming what a folder holds: a damaged run file is named and simulated again),
+    summarise."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     if args.workers < 1:
         raise InputError("--workers", None, "must be 1 or more")
+    export_to = getattr(args, "export", None)
+    if export_to is not None and Path(export_to).is_dir():
+        raise InputError("--export", export_to, "is a folder: name a CSV file")
     out = Path(args.out)
     samples = DEFAULT_SAMPLES if args.samples is None else args.samples
-    generations = getattr(args, "generations", None) or GENERATIONS
+    generations = getattr(args, "generations", None)
+    generations = GENERATIONS if generations is None else generations
     start(args.scenario, out, samples, args.seed, generations=generations)
     total = samples // generations * generations
-    done = len(_read_runs(out))
+    records, damaged = _scan_runs(out)
+    if damaged:
+        path, problem = next(iter(damaged.items()))
+        more = f" and {len(damaged) - 1} more" if len(damaged) > 1 else ""
+        print(
+            f"volsim calibrate: damaged run file {path} ({problem}){more}: simulating again",
+            file=sys.stderr,
+        )
+    done = len(records)
     years = check_scenario(args.scenario) / 365
     eta = estimate_seconds(out, total - done, years, args.workers)
     print(
@@ -569,20 +684,26 @@ def command(args: Any) -> int:
     table, summary = collect(out)
     accepted = int(table["accepted"].sum())
     ess = effective_sample_size(table.loc[table["accepted"].astype(bool), "weight"])
-    print(
-        f"{accepted} of {len(table)} draws accepted (every target within its tolerance); "
-        f"effective sample size {ess:.1f}"
-    )
-    for row in summary.itertuples():
+    if accepted == 0:
         print(
-            f"  {row.parameter}: mean {row.mean:.4g}, 90% interval {row.q05:.4g}-{row.q95:.4g} "
-            f"(prior {row.prior_low:g}-{row.prior_high:g})"
+            f"no draw was accepted: none of the {len(table)} met every target within its "
+            "tolerance, so there is no posterior (summary.json's estimates are null)"
         )
+    else:
+        print(
+            f"{accepted} of {len(table)} draws accepted (every target within its tolerance); "
+            f"effective sample size {ess:.1f}"
+        )
+        for row in summary.itertuples():
+            print(
+                f"  {row.parameter}: mean {row.mean:.4g}, 90% interval "
+                f"{row.q05:.4g}-{row.q95:.4g} (prior {row.prior_low:g}-{row.prior_high:g})"
+            )
     print(f"written to {out}/ (accepted.parquet, accepted.csv, summary.csv, summary.json)")
-    if getattr(args, "export", None):
+    if export_to is not None:
         import shlex
 
         line = "volsim " + shlex.join(getattr(args, "argv", None) or ["calibrate", "..."])
-        export(table[table["accepted"].astype(bool)], Path(args.export), line, len(table))
-        print(f"accepted sets exported to {args.export}")
+        export(table[table["accepted"].astype(bool)], Path(export_to), line, len(table))
+        print(f"accepted sets exported to {export_to}")
     return 0
