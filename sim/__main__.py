@@ -1,7 +1,22 @@
-"""``python -m sim`` runs the volsim command line."""
+"""``python -m sim`` and the ``volsim`` console script: the command line (sim.cli), with a
+Ctrl-C that comes while the libraries are still loading ending as quietly as one that comes
+later (one line, exit status 130, no traceback)."""
 
 import sys
 
-from sim.cli import main
+from sim.errors import EXIT_INTERRUPTED
 
-sys.exit(main())
+
+def console() -> None:
+    try:
+        from sim.cli import main
+
+        code = main()
+    except KeyboardInterrupt:
+        print("volsim: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    console()

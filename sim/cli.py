@@ -18,13 +18,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sim import scenario as scenario_module
-from sim.errors import InputError, OutputError
+from sim.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT, InputError, OutputError
 from sim.scenario import MAX_DAYS, POLICY_NAMES, parse_chain
 from sim.storage import json_safe
-
-EXIT_INPUT = 2
-EXIT_OUTPUT = 1
-EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -121,7 +117,7 @@ def _command_run(args: argparse.Namespace) -> int:
         remove_created(created)
         raise
     if args.json:
-        print(json.dumps({k: json_safe(v) for k, v in summary.items()}))
+        print(json.dumps(json_safe(summary)))
     else:
         _print_table(summary)
     return 0
@@ -188,7 +184,7 @@ def _notice(text: str) -> None:
 
 def _command_experiment(args: argparse.Namespace) -> int:
     from sim.experiment.design import load_experiment
-    from sim.experiment.runner import EXIT_INTERRUPTED, Interrupted, RunOptions, run_experiment
+    from sim.experiment.runner import Interrupted, RunOptions, run_experiment
 
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers", None, "must be at least 1")
@@ -324,16 +320,32 @@ def _command_ranges(args: argparse.Namespace) -> int:
 
 def _command_discover(args: argparse.Namespace) -> int:
     from sim import discover
+    from sim.storage import write_text, writing
 
+    sobol = out = None
+    if args.sobol_design is None:
+        for flag in ("top", "samples", "seeds"):
+            if getattr(args, flag) is not None:
+                raise InputError(f"--{flag}", None, "only with --sobol-design")
+    else:  # the design first: a refused option leaves the folder as it was
+        out = Path(args.sobol_design)
+        if not args.sobol_design.strip() or out.is_dir():
+            raise InputError(
+                "--sobol-design", args.sobol_design, "give a file name, e.g. sobol.toml"
+            )
+        if not out.parent.is_dir():
+            raise InputError("--sobol-design", args.sobol_design, "no such folder")
+        top, samples = args.top or 8, args.samples or 32
+        sobol = discover.sobol_design(args.dir, out, top, samples, args.seeds)
     table = discover.discover(args.dir)
     path = discover.write(args.dir, table)
     discover.print_table(table)
     print(f"written to {path} (and discovery.parquet)")
-    if args.sobol_design:
-        out = discover.write_sobol_design(
-            args.dir, args.sobol_design, args.top, args.samples, args.seeds
-        )
-        print(f"Sobol design over the top {args.top} parameters written to {out}")
+    if sobol is not None and out is not None:
+        text, parameters = sobol
+        with writing("the Sobol design", out):
+            write_text(text, out)
+        print(f"Sobol design over the top {parameters} parameters written to {out}")
     return 0
 
 
@@ -374,7 +386,7 @@ def _command_app(args: argparse.Namespace) -> int:
 
 
 def _command_optimise(args: argparse.Namespace) -> int:
-    from sim.experiment.runner import EXIT_INTERRUPTED, Interrupted, RunOptions
+    from sim.experiment.runner import Interrupted, RunOptions
     from sim.optimise import Search, parse_levers, parse_objectives, run_search
 
     for flag in ("workers", "seeds", "recheck_seeds", "recheck_top", "trials"):
@@ -722,11 +734,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a Sobol experiment over the parameters that matter most to OUT.toml",
     )
     discover.add_argument(
-        "--top", type=int, default=8, help="parameters in the Sobol design (default 8)"
+        "--top", type=int, help="parameters in the Sobol design (default 8, or all if fewer)"
     )
-    discover.add_argument(
-        "--samples", type=int, default=32, help="Sobol N, a power of two (default 32)"
-    )
+    discover.add_argument("--samples", type=int, help="Sobol N, a power of two (default 32)")
     discover.add_argument(
         "--seeds", type=int, help="seeds of the Sobol design (default: the folder's)"
     )

@@ -10,7 +10,8 @@ variables (the scenario), each pair of policies A, B and each headline metric:
   seeds is strictly better (lower urgent p90 and unmet share, higher share within the window);
 * ``share_a_clearly_better`` (``share_b_clearly_better``): the share where it is better by more
   than the seeds' noise, ``NOISE_SE`` standard errors of the point's mean paired difference (the
-  seeds' spread of paired differences pooled over the pair's points, so two seeds suffice);
+  seeds' spread of paired differences pooled over the pair's points, so two seeds suffice; with
+  one seed per point the noise is not measured: NaN, and no comparison holds or is ``equal``);
 * ``holds``: ``a`` (``b``) when the comparison holds across the space: A beats B at
   ``HOLDS_SHARE`` or more of the points and B beats A beyond the noise at fewer than
   ``NOISE_SHARE`` of them (docs/ODD.md §7.15 justifies both); ``equal`` when neither beats the
@@ -59,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.storage import read_parquet
 
 #: the headline metrics and whether larger is better
 HEADLINE_METRICS = {
@@ -111,6 +113,9 @@ def read_results(folder: str | Path) -> tuple[pd.DataFrame, list[str], list[str]
     """The done runs of a results folder, its sampled (numeric) variables and its listed ones.
 
     Reads ``runs.parquet`` if the experiment finished writing its tables, else the run files.
+    Refuses (InputError naming the file and key) a folder whose planned runs have not all run,
+    a damaged table, a missing or non-numeric column, and a folder with nothing to compare (one
+    policy, or none of the headline metrics).
     """
     folder = Path(folder)
     manifest_path = folder / "manifest.json"
@@ -127,19 +132,65 @@ def read_results(folder: str | Path) -> tuple[pd.DataFrame, list[str], list[str]
         raise InputError(str(manifest_path), "variables.policy", "policy is not a variable")
     if not sampled:
         raise InputError(str(manifest_path), "variables", "no sampled {min, max} variable")
+    try:
+        planned = {run["run_id"] for run in manifest["runs"]}
+    except (KeyError, TypeError):
+        raise InputError(str(manifest_path), "runs", "missing or not a list of runs") from None
     table = folder / "runs.parquet"
     if table.is_file():
-        runs = pd.read_parquet(table)
+        runs, source = read_parquet(table), str(table)
     else:
         files = sorted((folder / "runs").glob("*.parquet"))
-        runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else None
+        runs = pd.concat([read_parquet(f) for f in files], ignore_index=True) if files else None
+        source = str(folder / "runs")
     if runs is None or runs.empty or "status" not in runs:
         raise InputError(str(folder), None, "no runs yet")
+    _check_columns(runs, source, ["run_id", "seed", *listed, *sampled])
+    missing = len(planned - set(runs["run_id"]))
+    if missing:
+        raise InputError(
+            str(folder),
+            None,
+            f"{missing} of {len(planned)} planned runs have not run: finish the experiment "
+            "(volsim experiment, which resumes) before discovery",
+        )
     runs = runs[runs["status"] == "done"].copy()
+    _check_comparable(runs, source, str(manifest_path), sampled)
     design = manifest["resolved"]["experiment"].get("design") or {}
     if "sample" in runs and runs["sample"].notna().all():  # a factorial design has none
         runs["block"] = block_ids(runs["sample"].to_numpy(), design, len(sampled))
     return runs, sampled, listed
+
+
+def _check_columns(runs: pd.DataFrame, source: str, columns: list[str]) -> None:
+    for column in columns:
+        if column not in runs:
+            raise InputError(source, column, "missing column")
+
+
+def _check_comparable(runs: pd.DataFrame, source: str, manifest: str, sampled: list[str]) -> None:
+    """The done runs hold two policies or more, numbers for every sampled value, and at least
+    one headline metric as numbers (missing values allowed: a run with no urgent order)."""
+    policies = sorted(runs["policy"].astype(str).unique())
+    if not policies:
+        raise InputError(source, "status", "no finished run")
+    if len(policies) < 2:
+        message = f"only {policies[0]} ran: nothing to compare"
+        raise InputError(manifest, "variables.policy", message)
+    for column in sampled:
+        values = pd.to_numeric(runs[column], errors="coerce")
+        if not np.isfinite(values.to_numpy(dtype=float)).all():
+            raise InputError(source, column, "not a finite number in every finished run")
+    metrics = [m for m in HEADLINE_METRICS if m in runs]
+    if not metrics:
+        raise InputError(
+            manifest,
+            "experiment.metrics",
+            f"none of the headline metrics ({', '.join(HEADLINE_METRICS)}): nothing to compare",
+        )
+    for metric in metrics:
+        if not pd.api.types.is_numeric_dtype(runs[metric]):
+            raise InputError(source, metric, "not numbers")
 
 
 def block_ids(sample: np.ndarray, design: dict[str, Any], dimensions: int) -> np.ndarray:
@@ -184,7 +235,8 @@ def point_gains(gains: pd.DataFrame, sampled: list[str]) -> pd.DataFrame:
 
 def verdict(share_a: float, share_b: float, clear_a: float, clear_b: float) -> str:
     """``a`` or ``b`` when that policy's advantage holds across the space, ``equal`` when
-    neither is better beyond the seeds' noise almost anywhere, else empty."""
+    neither is better beyond the seeds' noise almost anywhere, else empty (also when the noise
+    is not measured, with one seed per point: the clear shares are then NaN)."""
     if share_a >= HOLDS_SHARE and clear_b < NOISE_SHARE:
         return "a"
     if share_b >= HOLDS_SHARE and clear_a < NOISE_SHARE:
@@ -213,12 +265,17 @@ def compare(runs: pd.DataFrame, sampled: list[str], listed: list[str]) -> list[d
                     block = frame.groupby(sampled, dropna=False)["block"].first().reset_index()
                     blocks = points[sampled].merge(block, on=sampled, how="left")["block"]
                 gain, se = points["gain"].to_numpy(), points["se"].to_numpy()
-                noise = np.where(np.isfinite(se), NOISE_SE * se, 0.0)
+                # one seed per point: the noise is not measured, so nothing is "clearly" better
+                noise = NOISE_SE * se if np.isfinite(se).all() else None
                 shares = {
                     "share_a_better": float((gain > 0).mean()),
                     "share_b_better": float((gain < 0).mean()),
-                    "share_a_clearly_better": float((gain > noise).mean()),
-                    "share_b_clearly_better": float((gain < -noise).mean()),
+                    "share_a_clearly_better": (
+                        math.nan if noise is None else float((gain > noise).mean())
+                    ),
+                    "share_b_clearly_better": (
+                        math.nan if noise is None else float((gain < -noise).mean())
+                    ),
                 }
                 row = dict(zip(context, setting, strict=True))
                 row |= {"metric": metric, "a": a, "b": b, "points": len(points)}
@@ -375,15 +432,17 @@ def discover(folder: str | Path) -> pd.DataFrame:
 
 
 def write(folder: str | Path, table: pd.DataFrame) -> Path:
-    """``discovery.parquet`` and ``discovery.csv`` in the folder, each whole or not at all."""
-    from sim.storage import write_parquet
+    """``discovery.parquet`` and ``discovery.csv`` in the folder, both whole or neither."""
+    from sim.storage import write_files
 
     folder = Path(folder)
-    write_parquet(table, folder / "discovery.parquet")
     csv = folder / "discovery.csv"
-    tmp = csv.with_name(f".{csv.name}.tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(csv)
+    write_files(
+        {
+            folder / "discovery.parquet": lambda tmp: table.to_parquet(tmp, index=False),
+            csv: lambda tmp: table.to_csv(tmp, index=False),
+        }
+    )
     return csv
 
 
@@ -434,7 +493,7 @@ def read_sensitivity(folder: str | Path) -> pd.DataFrame:
     path = Path(folder) / SENSITIVITY
     if not path.is_file():
         raise InputError(str(path), None, "missing: not a finished Morris or Sobol experiment")
-    return pd.read_parquet(path)
+    return read_parquet(path)
 
 
 def parameter_ranking(
@@ -475,15 +534,18 @@ def _rebase(path: str, source: Path | None, target_dir: Path) -> str:
 
 def sobol_design(
     folder: str | Path, out: str | Path, top: int, samples: int, seeds: int | None = None
-) -> str:
+) -> tuple[str, int]:
     """The text of a Sobol experiment over the ``top`` parameters the Morris results folder
-    ranks highest (:func:`parameter_ranking`), the others at each scenario's values; the same
-    policies, scenarios, metrics, baseline and root seed. Paths are rewritten for ``out``."""
+    ranks highest (:func:`parameter_ranking`; all of them if fewer), the others at each
+    scenario's values; the same policies, scenarios, metrics, baseline and root seed (seeds:
+    the folder's unless given). Paths are rewritten for ``out``. Returns (text, parameters)."""
     folder, out = Path(folder), Path(out)
     if top < 1:
         raise InputError("--top", None, f"must be 1 or more, got {top}")
-    if samples < 1:
-        raise InputError("--samples", None, f"must be 1 or more, got {samples}")
+    if samples < 1 or samples & (samples - 1):
+        raise InputError("--samples", None, f"must be a power of two (1, 2, 4, ...), got {samples}")
+    if seeds is not None and seeds < 1:
+        raise InputError("--seeds", None, f"must be 1 or more, got {seeds}")
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     spec = manifest["resolved"]["experiment"]
     sensitivity = read_sensitivity(folder)
@@ -497,6 +559,7 @@ def sobol_design(
     if "scenario" in listed:
         listed["scenario"] = [_rebase(p, source, out.parent) for p in listed["scenario"]]
     experiment = spec["experiment"]
+    given_seeds = seeds
     seeds = int(seeds or experiment.get("seeds") or len(manifest.get("seeds", [])) or 2)
     k = len(ranking)
     combos = math.prod(len(v) for v in listed.values())
@@ -508,7 +571,7 @@ def sobol_design(
         "# assumptions that matter most by its Morris screening, every other assumption at each",
         "# scenario's own value. Generated by",
         f"#   volsim discover {folder.as_posix()} --sobol-design {out.as_posix()} --top {top} "
-        f"--samples {samples}",
+        f"--samples {samples}" + ("" if given_seeds is None else f" --seeds {given_seeds}"),
         "# from the Morris ranking of that results folder (mu* over the headline metrics, each",
         "# (policy, scenario, metric) scaled by its largest mu*, averaged; score after each key).",
         f"# {samples} × ({k} + 2) = {samples * (k + 2)} sample rows × {combos} policy and scenario "
@@ -550,7 +613,7 @@ def sobol_design(
             f"{_toml_key(parameter)} = {{ min = {bounds['min']!r}, max = {bounds['max']!r} }}"
             f"  # score {score:.2f}"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", k
 
 
 def _toml_key(key: str) -> str:
@@ -569,15 +632,3 @@ def _cpu_estimate(folder: Path, listed: dict[str, list], rows_seeds: int) -> flo
         float(np.sum(per_run)) if keys else float(per_run) * math.prod(map(len, listed.values()))
     )
     return total * rows_seeds
-
-
-def write_sobol_design(
-    folder: str | Path, out: str | Path, top: int, samples: int, seeds: int | None = None
-) -> Path:
-    """:func:`sobol_design` written to ``out`` (whole or not at all)."""
-    text = sobol_design(folder, out, top, samples, seeds)
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    return out

@@ -3,6 +3,11 @@ written (exit status 1), each naming the file (and the key) at fault, without a 
 
 from __future__ import annotations
 
+#: exit statuses: bad input, output that could not be written, interrupted (Ctrl-C, SIGTERM)
+EXIT_INPUT = 2
+EXIT_OUTPUT = 1
+EXIT_INTERRUPTED = 130
+
 
 class InputError(Exception):
     """A problem with a file or command line that the user can fix.

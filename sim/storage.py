@@ -120,6 +120,23 @@ def writing(what: str, where: Path) -> Iterator[None]:
         raise OutputError(str(path), f"cannot write {what}: {_reason(error)}") from None
 
 
+def read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet table of a results folder; a missing, truncated or foreign file is an
+    InputError naming it (one line, not pyarrow's traceback)."""
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError:
+        raise InputError(str(path), None, "missing") from None
+    except Exception as error:  # pyarrow raises several kinds for a damaged file
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InputError(str(path), None, f"unreadable Parquet table ({reason})") from None
+
+
+def write_text(text: str, path: Path) -> None:
+    """Write a text file (UTF-8), atomically."""
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a table as Parquet, atomically."""
     _atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
@@ -133,8 +150,13 @@ def write_row(row: dict[str, Any], path: Path) -> None:
 
 
 def json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    """A value ready for strict JSON: non-finite floats, also inside dicts and lists, as None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
     return value
 
 
@@ -149,7 +171,7 @@ def _parquet_writer(frame: pd.DataFrame) -> Writer:
 
 
 def _json_text(data: dict[str, Any]) -> str:
-    return json.dumps({k: json_safe(v) for k, v in data.items()}, indent=2, ensure_ascii=False)
+    return json.dumps(json_safe(data), indent=2, ensure_ascii=False)
 
 
 RUN_FILES = (

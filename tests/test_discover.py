@@ -134,8 +134,6 @@ def _results_folder(path, n_points: int = 300) -> None:
         "scenario": ["a.toml"],
         **{key: {"min": 0.0, "max": 10.0, "steps": None} for key in KEYS},
     }
-    manifest = {"resolved": {"experiment": {"variables": variables}}}
-    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     points = rng.uniform(0, 10, size=(n_points, len(KEYS)))
     rows = []
     for values in points:
@@ -145,7 +143,8 @@ def _results_folder(path, n_points: int = 300) -> None:
             p90 = {"nearest": 20.0, "broadcast": 12.0 if delay <= 6 else 25.0, "grid": 30.0}
             for i, policy in enumerate(variables["policy"]):
                 rows.append(
-                    {"status": "done", "seed": seed, "policy": policy, "scenario": "a.toml"}
+                    {"run_id": f"r{len(rows)}", "status": "done", "seed": seed}
+                    | {"policy": policy, "scenario": "a.toml"}
                     | dict(zip(KEYS, values, strict=True))
                     | {
                         "urgent_response_time_p90_min": p90[policy] + noise[i],
@@ -154,6 +153,9 @@ def _results_folder(path, n_points: int = 300) -> None:
                     }
                 )
     pd.DataFrame(rows).to_parquet(path / "runs.parquet", index=False)
+    runs = [{"run_id": row["run_id"]} for row in rows]
+    manifest = {"resolved": {"experiment": {"variables": variables}}, "runs": runs}
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

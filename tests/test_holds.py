@@ -310,12 +310,15 @@ def _morris_folder(path: Path) -> list[str]:
     (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     runs = pd.DataFrame(
         [
-            {"status": "done", "policy": p, "seed": 1, "wall_seconds": 2.0}
+            {"run_id": p, "status": "done", "policy": p, "seed": 1, "wall_seconds": 2.0}
             | dict.fromkeys(keys, 1.5)
+            | dict.fromkeys(discover.HEADLINE_METRICS, 1.0)
             for p in variables["policy"]
         ]
     )
     runs.to_parquet(path / "runs.parquet")
+    manifest["runs"] = [{"run_id": p} for p in variables["policy"]]
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     # k.c matters most on every metric, then k.a; k.d is large on one metric only; k.b is small
     planted = {
         "k.a": [5.0, 0.5, 0.05],

@@ -162,6 +162,18 @@ def test_a_posterior_key_that_is_also_a_variable_is_refused(tmp_path, capsys):
     assert code == 2 and "posterior.keys" in err and SPONTANEOUS in err, err
 
 
+def test_a_posterior_key_listed_twice_is_refused(tmp_path, capsys):
+    path = posterior_experiment(tmp_path, [1.0])
+    text = path.read_text(encoding="utf-8").replace(
+        f'keys = ["{SPONTANEOUS}", "{NEIGHBOUR}"]', f'keys = ["{SPONTANEOUS}", "{SPONTANEOUS}"]'
+    )
+    path.write_text(text, encoding="utf-8")
+    code = cli.main(["experiment", str(path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "posterior.keys" in err and "twice" in err, err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
 # --- the shipped posterior and the ageing experiment -------------------------------------------
 def test_the_ageing_experiment_samples_the_shipped_posterior():
     experiment = load_experiment(AGEING)

@@ -21,7 +21,8 @@ import pandas as pd
 import psutil
 import pytest
 
-from sim.experiment.runner import EXIT_INTERRUPTED, GRACE_S
+from sim.errors import EXIT_INTERRUPTED
+from sim.experiment.runner import GRACE_S
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = 6

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from sim import scenario as scenario_module
 from sim.errors import InputError
@@ -140,6 +140,14 @@ class DesignSection(_Strict):
     levels: int = Field(4, ge=2, description="Morris grid levels")
     second_order: bool = Field(True, description="Sobol second-order indices: N(2D+2) rows")
     sample_seed: int = Field(0, ge=0)
+
+    @field_validator("samples")
+    @classmethod
+    def _sobol_power_of_two(cls, samples: int, info: ValidationInfo) -> int:
+        """Saltelli's sample keeps its balance only for N a power of two (SALib warns else)."""
+        if info.data.get("kind") == "sobol" and samples & (samples - 1):
+            raise ValueError("a Sobol design's N must be a power of two (1, 2, 4, 8, ...)")
+        return samples
 
 
 class PosteriorSection(_Strict):

@@ -94,7 +94,8 @@ def load_posterior(
 ) -> Posterior:
     """Read and check a posterior file; every problem is an InputError naming the file (a
     missing or unreadable file, no rows, a key it lacks or the scenario refuses, a value or
-    weight that is not a finite number, weights that are negative or all zero)."""
+    weight that is not a finite number, weights that are negative or all zero, a key listed
+    twice)."""
     where = str(path)
     if not path.is_file():
         raise InputError(source, "posterior.file", f"no such file: {path}")
@@ -106,6 +107,9 @@ def load_posterior(
         raise InputError(where, None, f"not a readable table ({reason})") from None
     if keys is None:
         keys = [c for c in table.columns if scenario_module.key_type(str(c)) is not None]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise InputError(source, "posterior.keys", f"{twice[0]!r} is listed twice")
     if not keys:
         raise InputError(where, None, "no column is a scenario key (e.g. dynamics.x)")
     if len(table) == 0:

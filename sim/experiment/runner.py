@@ -34,7 +34,7 @@ import pandas as pd
 
 from sim.community import layout_table
 from sim.district import build_place_layout
-from sim.errors import InputError
+from sim.errors import EXIT_INTERRUPTED, InputError
 from sim.experiment import statistics
 from sim.experiment.design import Experiment, seeds_for
 from sim.experiment.store import (
@@ -139,8 +139,6 @@ def execute(task: Task, check: Callable[[], None] | None = None) -> dict[str, An
 # --- stopping ---------------------------------------------------------------------------------
 #: after a stop (Ctrl-C, SIGTERM, a write error), runs in flight get this long to finish
 GRACE_S = 5.0
-#: the exit status of an experiment stopped by SIGINT or SIGTERM
-EXIT_INTERRUPTED = 130
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 

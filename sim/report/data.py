@@ -29,6 +29,7 @@ from sim.district import build_place_layout
 from sim.errors import InputError
 from sim.experiment import statistics
 from sim.experiment.store import MANIFEST
+from sim.storage import read_parquet
 
 POLICY = "policy"
 #: the metrics the report shows, in this order (those the experiment kept)
@@ -192,10 +193,7 @@ def _read_table(path: Path, name: str) -> pd.DataFrame:
         raise InputError(
             str(file), None, "missing: the experiment did not finish (run volsim experiment again)"
         )
-    try:
-        return pd.read_parquet(file)
-    except Exception as error:
-        raise InputError(str(file), None, f"unreadable: {error}") from None
+    return read_parquet(file)
 
 
 #: statistics columns that are numbers, or missing (None in a table of one seed: NaN here)
@@ -378,6 +376,9 @@ def load(path: Path, baseline: str | None = None) -> Results:
         if column not in all_runs.columns:
             raise InputError(runs_file, column, "missing column")
     metrics = [m for m in metrics if m in all_runs.columns]
+    for metric in metrics:
+        if not pd.api.types.is_numeric_dtype(all_runs[metric]):
+            raise InputError(runs_file, metric, "not numbers")
     runs = all_runs.loc[all_runs["status"] == "done"].copy()
     if runs.empty:
         raise InputError(runs_file, "status", "no finished runs to report")

@@ -905,8 +905,8 @@ PARAMETER_UNITS: dict[str, tuple[str, str]] = {
 _ZH_HOLDS = {
     "section.holds": "哪些结论站得住，哪些取决于假设",
     "holds.intro": (
-        "每个假设参数都在其合理范围内抽样（scenarios/ranges/assumed.toml），各派单方式在每个样本点"
-        "上用相同的随机种子运行。一项比较“站得住”是指：A在至少{holds}的样本点上优于B，"
+        "实验在其文件给出的范围内抽样{sampled}个假设参数（稳健性设计的范围取自"
+        "scenarios/ranges/assumed.toml），各派单方式在每个样本点上用相同的随机种子运行。一项比较“站得住”是指：A在至少{holds}的样本点上优于B，"
         "且B超出种子噪声（{noise_se}倍标准误）优于A的样本点少于{noise}。其余比较都附上"
         "使其成立的条件：PRIM找出的、结论翻转的区域（覆盖率：翻转的点中落在区域内的比例；"
         "密度：区域内翻转的点所占比例）。同样的方法再分别在一半相互独立的样本块上找区域，在另一半上"
@@ -929,6 +929,10 @@ _ZH_HOLDS = {
     "holds.verdict.depends": "取决于假设",
     "holds.verdict.equal": "无差别",
     "holds.verdict.within_noise": "分不出优劣（在种子噪声之内）",
+    "holds.one_seed": (
+        "每个样本点只有一个随机种子：无法衡量种子噪声，因此不判定任何比较“站得住”或“分不出优劣”；"
+        "表中的比例只是单次运行中一方优于另一方的样本点所占比例。"
+    ),
     "holds.clustered": (
         "注意：本设计的{points}个样本点分属{blocks}个相互独立的块（Morris轨迹或Sobol基准行），"
         "并非对假设空间的独立抽样，因此以下比例只是粗略估计；各比较在整个空间中所占的比例以"
@@ -987,20 +991,21 @@ _ZH_HOLDS = {
 _EN_HOLDS = {
     "section.holds": "What holds, and what depends on assumptions",
     "holds.intro": (
-        "Every assumed parameter is sampled across its plausible range "
-        "(scenarios/ranges/assumed.toml), and every policy runs at every sampled point on the "
-        "same seeds. A comparison holds when A beats B at {holds} of the sampled points or more "
-        "and B beats A beyond the seeds' noise ({noise_se} standard errors) at fewer than "
-        "{noise} of them. Every other comparison is given with its condition: the region, found "
-        "by PRIM, where it flips (coverage: the share of the flipped points inside the region; "
-        "density: the share of the region's points that flip). The same search is run again on "
-        "each half of the independent blocks of points and its region measured on the other "
-        "half (two-fold): a region is stated as a condition only if on both halves that region "
-        "holds at least {blocks} held-out blocks and restricts one of the stated region's "
-        "assumptions, the ranking flips at {confirm} or more of the held-out points inside them "
-        "and at least {lift} times as often as over all points, and the stated region's own "
-        "density is at least {confirm}. Two policies are within the noise when neither beats "
-        "the other beyond the seeds' noise at {noise} of the points or more."
+        "The experiment samples {sampled} assumed parameters across the ranges its file gives "
+        "them (the robustness designs take them from scenarios/ranges/assumed.toml), and every "
+        "policy runs at every sampled point on the same seeds. A comparison holds when A beats "
+        "B at {holds} of the sampled points or more and B beats A beyond the seeds' noise "
+        "({noise_se} standard errors) at fewer than {noise} of them. Every other comparison is "
+        "given with its condition: the region, found by PRIM, where it flips (coverage: the "
+        "share of the flipped points inside the region; density: the share of the region's "
+        "points that flip). The same search is run again on each half of the independent blocks "
+        "of points and its region measured on the other half (two-fold): a region is stated as "
+        "a condition only if on both halves that region holds at least {blocks} held-out blocks "
+        "and restricts one of the stated region's assumptions, the ranking flips at {confirm} "
+        "or more of the held-out points inside them and at least {lift} times as often as over "
+        "all points, and the stated region's own density is at least {confirm}. Two policies "
+        "are within the noise when neither beats the other beyond the seeds' noise at {noise} "
+        "of the points or more."
     ),
     "holds.scenario": "Scenario: {scenario}",
     "holds.metric": "{metric}",
@@ -1016,6 +1021,11 @@ _EN_HOLDS = {
     "holds.verdict.depends": "depends on assumptions",
     "holds.verdict.equal": "no difference",
     "holds.verdict.within_noise": "within the seeds' noise",
+    "holds.one_seed": (
+        "One seed per sampled point: the seeds' noise is not measured, so no comparison is said "
+        "to hold or to be within the noise; the shares are of the points where one policy's "
+        "single run beat the other's."
+    ),
     "holds.clustered": (
         "Note: this design's {points} points fall in {blocks} independent blocks (Morris "
         "trajectories or Sobol base rows), not independent draws of the space, so the shares "

@@ -30,6 +30,7 @@ from sim import discover
 from sim.errors import InputError
 from sim.report import labels as L
 from sim.report.data import SAMPLED, Results
+from sim.storage import read_parquet
 
 #: the parameters a ranking table shows
 TOP = 8
@@ -79,14 +80,43 @@ def is_design(results: Results) -> bool:
 
 
 def _fresh(folder: Path) -> pd.DataFrame | None:
-    """The folder's discovery table if it is newer than its runs and has every field."""
+    """The folder's discovery table if it is newer than its runs and sound (else None: it is
+    found again from the runs, as it is only derived from them)."""
     table_path, runs = folder / "discovery.parquet", folder / "runs.parquet"
     if not table_path.is_file():
         return None
     if runs.is_file() and runs.stat().st_mtime > table_path.stat().st_mtime:
         return None
-    table = pd.read_parquet(table_path)
-    return table if set(discover.FIELDS) <= set(table.columns) else None
+    try:
+        table = read_parquet(table_path)
+    except InputError:
+        return None
+    return table if _sound(table) else None
+
+
+#: the discovery table's number columns
+_NUMBERS = ("points", "blocks", "coverage", "density", "density_held_out")
+
+
+def _sound(table: pd.DataFrame) -> bool:
+    """Whether a stored discovery table has every field, with values of the right kinds."""
+    if not set(discover.FIELDS) <= set(table.columns):
+        return False
+    shares = [c for c in discover.FIELDS if c.startswith("share_")]
+    if not all(pd.api.types.is_numeric_dtype(table[c]) for c in (*_NUMBERS, *shares)):
+        return False
+    if not set(table["holds"].fillna("").astype(str)) <= {"a", "b", "equal", ""}:
+        return False
+    if not pd.api.types.is_bool_dtype(table["confirmed"]):
+        return False
+    try:
+        for text in table["limits"].fillna(""):
+            limits = json.loads(text) if text else []
+            if not all(isinstance(box, list) and len(box) == 3 for box in limits):
+                return False
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def load(folder: Path, write: bool = True, option: str | None = None) -> Robustness:
@@ -115,7 +145,7 @@ def load(folder: Path, write: bool = True, option: str | None = None) -> Robustn
     if "holds" in table:
         table["holds"] = table["holds"].fillna("").astype(str)
     sensitivity_path = folder / discover.SENSITIVITY
-    sensitivity = pd.read_parquet(sensitivity_path) if sensitivity_path.is_file() else None
+    sensitivity = read_parquet(sensitivity_path) if sensitivity_path.is_file() else None
     spec = manifest.get("resolved", {}).get("experiment", {})
     bounds = {
         name: (float(v["min"]), float(v["max"]))
@@ -516,8 +546,12 @@ def section(rob: Robustness, lang: str) -> str:
         confirm=percent(discover.CONFIRM_DENSITY),
         lift=L.number(discover.CONFIRM_LIFT, 1),
         blocks=discover.MIN_HELD_OUT_BLOCKS,
+        sampled=len(rob.bounds),
     )
     parts = [f'<p class="caption">{escape(intro)}</p>']
+    clear = rob.discovery[["share_a_clearly_better", "share_b_clearly_better"]]
+    if len(clear) and clear.isna().all(axis=None):
+        parts.append(f'<p class="caption">{escape(L.t(lang, "holds.one_seed"))}</p>')
     blocks, points = int(rob.discovery["blocks"].max()), int(rob.discovery["points"].max())
     if blocks < points:
         clustered = L.t(lang, "holds.clustered", points=points, blocks=blocks)
