@@ -442,8 +442,8 @@ def _command_optimise(args: argparse.Namespace) -> int:
     if best:
         print(
             f"best (re-checked on {args.recheck_seeds} fresh seeds): {best['overrides']}: "
-            f"{best['metric']} {best['mean']:.4g} (95% CI {best['ci_low']:.4g} to "
-            f"{best['ci_high']:.4g}; {best['search_mean']:.4g} on the search seeds)"
+            f"{best['metric']} {best['mean']:.4g} ({best['interval']}; "
+            f"{best['search_mean']:.4g} on the search seeds)"
         )
     return 0
 

@@ -149,10 +149,14 @@ def write_row(row: dict[str, Any], path: Path) -> None:
     _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
+def _finite_or_none(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def json_safe(value: Any) -> Any:
     """A value ready for strict JSON: non-finite floats, also inside dicts and lists, as None."""
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return _finite_or_none(value)
     if isinstance(value, dict):
         return {key: json_safe(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -161,7 +165,7 @@ def json_safe(value: Any) -> Any:
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:
-    """Write a dict as JSON (non-finite floats as null), atomically."""
+    """Write a dict as JSON (its non-finite top-level values as null), atomically."""
     text = _json_text(data)
     _atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
 
@@ -171,7 +175,10 @@ def _parquet_writer(frame: pd.DataFrame) -> Writer:
 
 
 def _json_text(data: dict[str, Any]) -> str:
-    return json.dumps(json_safe(data), indent=2, ensure_ascii=False)
+    # top-level NaN (a metric with no data) as null; nested inf kept (JSON's Infinity, which
+    # json.loads reads back): a manifest's resolved scenario holds infinite reaches and waits
+    top = {k: _finite_or_none(v) for k, v in data.items()}
+    return json.dumps(top, indent=2, ensure_ascii=False)
 
 
 RUN_FILES = (

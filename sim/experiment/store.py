@@ -12,6 +12,9 @@ Layout of DIR::
     differences.csv/.parquet  paired differences against the baseline policy
     sensitivity.csv/.parquet  Sobol or Morris indices (sobol and morris designs)
 
+A ``volsim optimise`` folder holds ``study.db`` (optuna's SQLite study) and its own tables
+(``trials``, ``front``, ``recheck``) instead of the summaries.
+
 A run's file name is a hash of its resolved scenario, seed and the model version, so a rerun
 finds what is done, and a folder never holds two rows for one run.
 """
@@ -26,10 +29,11 @@ import json
 import os
 import platform
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +59,9 @@ TABLES = (
     "sensitivity.csv",
     "sensitivity.parquet",
 )
+STUDY_DB = "study.db"  # ``volsim optimise``'s optuna study (SQLite)
+#: tables optuna's study has (a file without them is not a study)
+STUDY_TABLES = ("studies", "trials", "trial_values")
 PACKAGES = ("volsim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "SALib")
 
 
@@ -127,6 +134,20 @@ def _manifest_problem(manifest: dict[str, Any]) -> tuple[str, str] | None:
     if not isinstance(manifest["experiment_sha256"], str):
         return "experiment_sha256", "is not a string"
     return None
+
+
+def study_problem(path: Path) -> str | None:
+    """What is wrong with an optuna study file (not SQLite, damaged, or without the study's
+    tables), None if it is sound; read only."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                return "damaged SQLite file (PRAGMA quick_check)"
+            names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error as error:
+        return f"unreadable ({error})"
+    missing = [name for name in STUDY_TABLES if name not in names]
+    return f"not an optuna study (no table {missing[0]})" if missing else None
 
 
 def _remove_empty(path: Path) -> None:
@@ -299,15 +320,18 @@ class ResultsFolder:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def damaged_tables(self) -> dict[Path, str]:
-        """The summary tables (Parquet) that cannot be read."""
+        """The folder's tables that cannot be read: its Parquet tables (an experiment's
+        summaries, an optimise folder's trials, front and re-check) and its study."""
         damaged = {}
-        for name in TABLES:
-            path = self.path / name
-            if name.endswith(".parquet") and path.exists():
-                try:
-                    pq.read_metadata(path)
-                except Exception as error:
-                    damaged[path] = f"unreadable ({type(error).__name__})"
+        for path in sorted(self.path.glob("*.parquet")):
+            try:
+                pq.read_metadata(path)
+            except Exception as error:
+                damaged[path] = f"unreadable ({type(error).__name__})"
+        study = self.path / STUDY_DB
+        problem = study_problem(study) if study.exists() else None
+        if problem:
+            damaged[study] = problem
         return damaged
 
     def write_table(self, frame: pd.DataFrame, name: str) -> None:

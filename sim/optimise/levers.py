@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from sim import scenario as scenario_module
 from sim.errors import InputError
 from sim.experiment.design import DEFAULT_METRICS, EXTRA_METRICS
 from sim.population import apportion
@@ -49,6 +50,8 @@ LEVER_KEYS = {
     "recruit.grid": "volunteers.recruits_by_grid",
     "recruit.stairwell": "volunteers.recruits_by_stairwell",
 }
+#: the policy lever's other key: a chain's fallbacks (``pairing+nearest``: pairing, then nearest)
+FALLBACK_KEY = "dispatch.fallback"
 #: numeric levers and whether they take integers
 NUMERIC = {
     "broadcast.k": int,
@@ -74,6 +77,8 @@ DIRECTIONS = {
     "workload_gini": "minimize",
 }
 METRICS = (*DEFAULT_METRICS, *EXTRA_METRICS)
+#: metrics only a policy chain with pairing defines (others leave them undefined: NaN)
+PAIRING_METRICS = ("paired_elders_share", "paired_elders_share_final")
 LEVER_HELP = (
     "broadcast.k=1..10, broadcast.radius_m=200..1500[/100], pairing.max_distance_m=50..300, "
     "pairing.max_elders_per_helper=1..6, policy=nearest,broadcast, points=N[@S1,S2,..], "
@@ -108,6 +113,8 @@ class Lever:
     def suggest(self, trial: Any) -> dict[str, Any]:
         """Dotted scenario overrides for this trial."""
         name = self.name
+        if name == "policy":
+            return _policy_overrides(trial.suggest_categorical(name, self.choices))
         if self.choices:
             return {self.key: trial.suggest_categorical(name, self.choices)}
         if name in NUMERIC:
@@ -162,8 +169,39 @@ class Lever:
         return space
 
 
+def _policy_overrides(chain: str) -> dict[str, Any]:
+    """A policy chain as the scenario keys it sets (as ``volsim run --policy`` does)."""
+    first, *fallback = parse_chain(chain)
+    return {LEVER_KEYS["policy"]: first, FALLBACK_KEY: fallback}
+
+
 def _bad(text: str, message: str) -> InputError:
     return InputError("--lever", text, message)
+
+
+def _distinct(values: list[Any], spec: str) -> list[Any]:
+    """The values of a list the user wrote, refused if one is given twice."""
+    twice = sorted({str(v) for v in values if values.count(v) > 1})
+    if twice:
+        raise _bad(spec, f"{twice[0]} is listed twice")
+    return values
+
+
+def _at_most(count: int | tuple[int, int], most: int, what: str, spec: str) -> None:
+    """Refuse a count (or a count range's top) above what the scenario has."""
+    top = count[1] if isinstance(count, tuple) else count
+    if top > most:
+        raise _bad(spec, f"{top} is more than the {most} {what}")
+
+
+def _allowed(spec: str, candidates: list[dict[str, Any]], scenario: Scenario) -> None:
+    """Refuse a lever whose values (a range's ends, a list's items: their overrides) the
+    scenario refuses, which would make every such trial fail."""
+    for overrides in candidates:
+        try:
+            scenario_module.with_overrides(scenario, overrides)
+        except InputError as error:
+            raise _bad(spec, f"{error.key}: {error.message}") from None
 
 
 def _number(text: str, kind: type, spec: str) -> float:
@@ -193,7 +231,7 @@ def _range(text: str, kind: type, spec: str) -> tuple[float, float, float | None
 def _indices(text: str, size: int, what: str, spec: str) -> list[int]:
     if not text:
         return list(range(size))
-    values = sorted({int(_number(part, int, spec)) for part in text.split(",")})
+    values = sorted(_distinct([int(_number(part, int, spec)) for part in text.split(",")], spec))
     if values[0] < 0 or values[-1] >= size:
         raise _bad(spec, f"{what} must be from 0 to {size - 1}")
     return values
@@ -221,18 +259,19 @@ def parse_lever(spec: str, scenario: Scenario) -> Lever:
     if name in NUMERIC:
         kind = NUMERIC[name]
         if "," in body:
-            choices = [_number(part, kind, spec) for part in body.split(",")]
-            return Lever(name, spec, choices=sorted(set(choices)))
+            choices = _distinct([_number(part, kind, spec) for part in body.split(",")], spec)
+            _allowed(spec, [{LEVER_KEYS[name]: v} for v in choices], scenario)
+            return Lever(name, spec, choices=sorted(choices))
         low, high, step = _range(body, kind, spec)
-        if low < 0 or (low == 0 and name != "pairing.max_distance_m"):
-            raise _bad(spec, "values must be positive")
+        _allowed(spec, [{LEVER_KEYS[name]: v} for v in (low, high)], scenario)
         return Lever(name, spec, low=low, high=high, step=step)
     if name == "policy":
-        choices = [part.strip() for part in body.split(",") if part.strip()]
+        choices = _distinct([part.strip() for part in body.split(",") if part.strip()], spec)
         for chain in choices:
             for policy in parse_chain(chain):
                 if policy not in POLICY_NAMES:
                     raise _bad(spec, f"unknown policy {policy!r} ({', '.join(POLICY_NAMES)})")
+        _allowed(spec, [_policy_overrides(chain) for chain in choices], scenario)
         return Lever(name, spec, choices=choices)
     if name == "points":
         count_text, _, where = body.partition("@")
@@ -242,20 +281,30 @@ def parse_lever(spec: str, scenario: Scenario) -> Lever:
         candidates = _indices(where, community.stairwells, "stairwells", spec)
         if community.service_points < 1:
             raise _bad(spec, "the scenario has no service points to place")
+        _at_most(count, len(candidates), "stairwells to choose sites from", spec)
+        _at_most(count, community.service_points, "service points to place", spec)
         return Lever(name, spec, count=count, candidates=candidates)
     if name == "recruit":
         kind, _, rest = body.partition(":")
         rest, _, where = rest.partition("@")
+        residents = scenario.population.residents
         if kind == "grid" and rest:
             candidates = _indices(where, community.grids, "grids", spec)
-            return Lever("recruit.grid", spec, count=_count(rest, spec), candidates=candidates)
+            count = _count(rest, spec)
+            _at_most(count, residents, "residents", spec)
+            return Lever("recruit.grid", spec, count=count, candidates=candidates)
         if kind == "stairwell" and rest:
             count_text, _, spread_text = rest.partition("/")
             count = _count(count_text, spec)
+            _at_most(count, residents, "residents", spec)
             spread = int(_number(spread_text, int, spec)) if spread_text else 1
             if spread < 1:
                 raise _bad(spec, "the number of stairwells must be at least 1")
             candidates = _indices(where, community.stairwells, "stairwells", spec)
+            _at_most(spread, len(candidates), "stairwells to recruit at", spec)
+            top = count[1] if isinstance(count, tuple) else count
+            if spread > top:
+                raise _bad(spec, f"{top} recruits cannot be shared over {spread} stairwells")
             return Lever(
                 "recruit.stairwell", spec, count=count, spread=spread, candidates=candidates
             )
@@ -265,6 +314,7 @@ def parse_lever(spec: str, scenario: Scenario) -> Lever:
 
 
 def parse_levers(specs: list[str], scenario: Scenario) -> list[Lever]:
+    """The levers of ``--lever NAME=SPEC`` options, each checked against the scenario."""
     if not specs:
         raise InputError("--lever", None, f"give at least one lever, e.g. {LEVER_HELP}")
     levers = [parse_lever(spec, scenario) for spec in specs]
@@ -312,3 +362,22 @@ def parse_objectives(specs: list[str]) -> list[Objective]:
     if len(set(metrics)) < len(metrics):
         raise InputError("--objective", None, "a metric given twice")
     return objectives
+
+
+def check_objectives(objectives: list[Objective], levers: list[Lever], scenario: Scenario) -> None:
+    """Refuse an objective no candidate would define: a pairing metric (``PAIRING_METRICS``)
+    when the scenario's policy, or a choice of the ``policy`` lever, has no pairing."""
+    lever = next((lever for lever in levers if lever.name == "policy"), None)
+    dispatch = scenario.dispatch
+    chains = lever.choices if lever else ["+".join([dispatch.policy, *dispatch.fallback])]
+    for objective in objectives:
+        if objective.metric not in PAIRING_METRICS:
+            continue
+        for policy in chains:
+            if "pairing" not in parse_chain(policy):
+                raise InputError(
+                    "--objective",
+                    objective.metric,
+                    f"defined only for a policy with pairing, and {policy!r} has none "
+                    "(e.g. --set dispatch.policy=pairing+nearest)",
+                )

@@ -28,6 +28,7 @@ import pandas as pd
 
 from sim import scenario as scenario_module
 from sim.errors import InputError
+from sim.optimise.study import stored_scenario
 from sim.population import apportion
 from sim.scenario import Scenario
 
@@ -129,7 +130,7 @@ def compare(folder: Path, reach_m: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The comparison of an optimise folder's best recruitment with the Poisson optimum."""
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     resolved = manifest["resolved"]
-    scenario = Scenario.model_validate(resolved["scenario"])
+    scenario = stored_scenario(resolved["scenario"], str(folder / "manifest.json"))
     metric = resolved["objectives"][0][0]
     grid_levers = [t for t in resolved["levers"] if t.startswith("recruit=grid:")]
     if len(grid_levers) != 1 or len(resolved["levers"]) != 1:

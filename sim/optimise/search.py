@@ -25,7 +25,7 @@ from sim import scenario as scenario_module
 from sim.errors import InputError
 from sim.experiment import statistics
 from sim.experiment.runner import RunOptions, Stop, Task, _execute_missing
-from sim.experiment.store import ResultsFolder, now_iso, provenance, run_id
+from sim.experiment.store import ResultsFolder, now_iso, provenance, run_id, study_problem
 from sim.optimise.levers import Objective
 from sim.optimise.study import STUDY_FILE, Search, complete, grid_points, open_study
 from sim.optimise.tables import TABLES, best, candidates, front, write_tables
@@ -103,6 +103,14 @@ def run_search(search: Search, out: Path, options: RunOptions) -> dict[str, Any]
     if search.sampler == "grid":
         grid_points(search)  # a lever that cannot be enumerated: refused before any file
     ResultsFolder(out).check(sha, options.fresh)
+    study_file = out / STUDY_FILE
+    problem = None if options.fresh or not study_file.exists() else study_problem(study_file)
+    if problem:
+        raise InputError(
+            str(study_file),
+            None,
+            f"{problem}: delete it to search again (runs already done are reused)",
+        )
     with stop.signals(), ResultsFolder(out).locked() as folder:
         try:
             if options.fresh:

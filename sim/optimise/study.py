@@ -11,14 +11,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from sim.errors import InputError
 from sim.experiment.design import canonical_json, seeds_for
-from sim.optimise.levers import Lever, Objective
-from sim.scenario import Scenario
+from sim.experiment.store import STUDY_DB as STUDY_FILE
+from sim.optimise.levers import Lever, Objective, check_objectives
+from sim.scenario import Scenario, error_line
 
-STUDY_FILE = "study.db"
 STUDY_NAME = "volsim"
 SAMPLERS = ("auto", "tpe", "nsga2", "grid", "random")
+#: the largest root seed optuna's samplers take (numpy's legacy seeding: 0 to 2**32 - 1)
+MAX_ROOT_SEED = 2**32 - 1
+#: the most seeds a search or re-check may ask for (as an experiment's ``seeds``)
+MAX_SEEDS = 100_000
 
 
 @dataclass
@@ -37,6 +43,22 @@ class Search:
     sampler: str = "auto"
     trials: int = 30
     overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Refuse, before any file is made, a value the search would fail on later."""
+        if not 0 <= self.root_seed <= MAX_ROOT_SEED:
+            raise InputError(
+                "--root-seed", None, f"must be from 0 to {MAX_ROOT_SEED} (got {self.root_seed})"
+            )
+        limits = {"seeds": MAX_SEEDS, "recheck_seeds": MAX_SEEDS, "recheck_top": 0, "trials": 0}
+        for name, most in limits.items():
+            value = getattr(self, name)
+            if value < 1 or (most and value > most):
+                bound = f"from 1 to {most}" if most else "at least 1"
+                raise InputError(f"--{name.replace('_', '-')}", None, f"must be {bound}")
+        if self.sampler not in SAMPLERS:
+            raise InputError("--sampler", self.sampler, f"choose from {', '.join(SAMPLERS)}")
+        check_objectives(self.objectives, self.levers, self.scenario)
 
     @property
     def search_seeds(self) -> list[int]:
@@ -63,6 +85,16 @@ class Search:
 
     def sha256(self) -> str:
         return hashlib.sha256(canonical_json(self.resolved()).encode()).hexdigest()
+
+
+def stored_scenario(data: dict[str, Any], source: str) -> Scenario:
+    """The searched scenario as a manifest's ``resolved.scenario`` holds it; a damaged one is
+    an InputError naming ``source``."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        key, message = error_line(error)
+        raise InputError(source, f"resolved.scenario.{key}", message) from None
 
 
 def _sampler(search: Search) -> Any:

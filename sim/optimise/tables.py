@@ -43,19 +43,28 @@ def candidates(search: Search, study: Any) -> list[Any]:
     return [chosen[i] for i in picks]
 
 
+def interval_text(n: int, low: float, high: float) -> str:
+    """The re-check's 95% interval in words (one seed has none)."""
+    return f"95% CI {low:.4g} to {high:.4g}" if n >= 2 else "one seed: no interval"
+
+
 def best(search: Search, recheck: pd.DataFrame) -> dict[str, Any] | None:
-    """One objective: the candidate with the best mean on the fresh seeds."""
-    if len(recheck) == 0 or len(search.objectives) > 1:
+    """One objective: the candidate with the best mean on the fresh seeds; ``interval`` says
+    its 95% interval in words (``ci_low`` and ``ci_high`` are NaN without one)."""
+    if len(search.objectives) > 1 or not (len(recheck) and recheck["mean"].notna().any()):
         return None
     sign = search.objectives[0].sign
     row = recheck.loc[(sign * recheck["mean"]).idxmin()]
+    low, high, n = float(row["ci_low"]), float(row["ci_high"]), int(row["n"])
     return {
         "trial": int(row["trial"]),
         "overrides": json.loads(row["overrides"]),
         "metric": row["metric"],
         "mean": float(row["mean"]),
-        "ci_low": float(row["ci_low"]),
-        "ci_high": float(row["ci_high"]),
+        "n": n,
+        "ci_low": low,
+        "ci_high": high,
+        "interval": interval_text(n, low, high),
         "search_mean": float(row["search_mean"]),
     }
 

@@ -24,14 +24,22 @@ from matplotlib.lines import Line2D
 from sim import scenario as scenario_module
 from sim.community import build_layout
 from sim.errors import InputError
+from sim.optimise.study import stored_scenario
 from sim.report import fonts, html, mapfig
 from sim.report import labels as L
 from sim.report.figures import Plot, figure_legend, new_figure, panel_title
-from sim.storage import write_files
+from sim.storage import read_parquet, remove_created, write_files
 
 KIND = "optimise"
 RECHECK_COLOR = "#b2182b"
 SITE_COLOR = "#1f4e9c"
+#: columns the report reads from the re-check table
+RECHECK_COLUMNS = ("trial", "metric", "n", "mean", "ci_low", "ci_high", "search_mean", "overrides")
+#: the interval cell of a candidate re-checked on one seed (or none)
+NO_INTERVAL = {
+    "en": {1: "one seed: no interval", 0: "no value on the fresh seeds"},
+    "zh": {1: "仅一个种子：无区间", 0: "新种子上没有数值"},
+}
 
 
 def is_optimise(path: Path) -> bool:
@@ -44,16 +52,27 @@ def is_optimise(path: Path) -> bool:
 
 
 def _load(path: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """The manifest and the finished trials and re-check of an optimise folder; a missing or
+    damaged table is an InputError naming the file (and the column)."""
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     tables = []
     for name in ("trials", "recheck"):
         file = path / f"{name}.parquet"
         if not file.exists():
             raise InputError(str(path), None, f"no {name}.parquet: run volsim optimise first")
-        tables.append(pd.read_parquet(file))
+        tables.append(read_parquet(file))
     trials, recheck = tables
     if "state" not in trials or not (trials["state"] == "COMPLETE").any():
         raise InputError(str(path), None, "no finished trial yet: run volsim optimise")
+    needed = {"trials.parquet": (trials, ["trial", *(m for m, _ in _objectives(manifest))])}
+    if len(recheck):
+        needed["recheck.parquet"] = (recheck, RECHECK_COLUMNS)
+    else:  # no re-check value: an empty table of the columns the report reads
+        recheck = pd.DataFrame(columns=RECHECK_COLUMNS)
+    for name, (table, columns) in needed.items():
+        missing = [c for c in columns if c not in table]
+        if missing:
+            raise InputError(str(path / name), missing[0], "missing column: the table is damaged")
     return manifest, trials[trials["state"] == "COMPLETE"], recheck
 
 
@@ -156,7 +175,7 @@ def map_figure(manifest: dict[str, Any], recheck: pd.DataFrame, lang: str) -> Pl
     by_stairwell = overrides.get("volunteers.recruits_by_stairwell")
     if not (sites or by_grid or by_stairwell):
         return Plot("fig-opt-2-map", title, "", note=L.t(lang, "optimise.note.no_sites"))
-    base = scenario_module.Scenario.model_validate(manifest["resolved"]["scenario"])
+    base = stored_scenario(manifest["resolved"]["scenario"], "manifest.json")
     params = scenario_module.with_overrides(base, overrides).community
     layout = build_layout(params, np.random.default_rng(params.layout_seed))
     shapes = mapfig.map_shapes(layout, blocks=params.layout != "uniform")
@@ -230,10 +249,17 @@ def _recheck_table(recheck: pd.DataFrame, lang: str) -> str:
             L.metric_name(lang, row.metric),
             L.metric_number(row.metric, row.search_mean),
             L.metric_number(row.metric, row.mean),
-            " – ".join(L.metric_number(row.metric, v) for v in (row.ci_low, row.ci_high)),
+            _interval(row, lang),
         ]
         rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
     return f'<div class="scroll"><table><tr>{header}</tr>{"".join(rows)}</table></div>'
+
+
+def _interval(row: Any, lang: str) -> str:
+    """A re-check row's 95% interval, or why it has none (one seed)."""
+    if row.n < 2:
+        return NO_INTERVAL[lang][int(row.n)]
+    return " – ".join(L.metric_number(row.metric, v) for v in (row.ci_low, row.ci_high))
 
 
 def _about(manifest: dict[str, Any], lang: str) -> str:
@@ -290,7 +316,11 @@ def page(manifest, recheck, plots, images, lang: str) -> str:
 
 def write(path: Path, lang: str, folder: Path, render) -> Path:
     """Write the optimise report into ``folder`` (``render``: a Plot's PNG, SVG and size)."""
-    manifest, trials, recheck = _load(path)
+    try:
+        manifest, trials, recheck = _load(path)
+    except InputError:
+        remove_created(folder)  # the report folder made for this report, if still empty
+        raise
     writers, images = {}, {}
     with matplotlib.rc_context(fonts.rc_params(lang)), fonts.glyphs_checked():
         plots = [front_figure(manifest, trials, recheck, lang), map_figure(manifest, recheck, lang)]
