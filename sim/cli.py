@@ -320,7 +320,7 @@ def _command_ranges(args: argparse.Namespace) -> int:
 
 def _command_discover(args: argparse.Namespace) -> int:
     from sim import discover
-    from sim.storage import write_text, writing
+    from sim.storage import check_writable, write_text, writing
 
     sobol = out = None
     if args.sobol_design is None:
@@ -335,9 +335,11 @@ def _command_discover(args: argparse.Namespace) -> int:
             )
         if not out.parent.is_dir():
             raise InputError("--sobol-design", args.sobol_design, "no such folder")
-        top, samples = args.top or 8, args.samples or 32
+        top = 8 if args.top is None else args.top
+        samples = 32 if args.samples is None else args.samples
         sobol = discover.sobol_design(args.dir, out, top, samples, args.seeds)
     table = discover.discover(args.dir)
+    check_writable(Path(args.dir), "DIR")  # a read-only folder: one line, before writing
     path = discover.write(args.dir, table)
     discover.print_table(table)
     print(f"written to {path} (and discovery.parquet)")

@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.experiment.store import check_run_table
 from sim.storage import read_parquet
 
 #: the headline metrics and whether larger is better
@@ -146,6 +147,7 @@ def read_results(folder: str | Path) -> tuple[pd.DataFrame, list[str], list[str]
     if runs is None or runs.empty or "status" not in runs:
         raise InputError(str(folder), None, "no runs yet")
     _check_columns(runs, source, ["run_id", "seed", *listed, *sampled])
+    check_run_table(runs, source, variables["policy"])
     missing = len(planned - set(runs["run_id"]))
     if missing:
         raise InputError(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: the ways of reaching a volunteer (sim.channels)
 CHANNEL_NAMES = ("centre_call", "app", "phone", "focal_call", "knock", "walk_in")
@@ -48,6 +48,12 @@ class PairingParams(Table):
     helper_min_age_years: int = Field(60, ge=0, le=120, description="花甲")
     helper_max_age_years: int = Field(69, ge=0, le=120, description="花甲")
     channel: Channel = Field("phone", description="the elder phones her helper")
+
+    @model_validator(mode="after")
+    def _check(self) -> PairingParams:
+        if self.helper_min_age_years > self.helper_max_age_years:
+            raise ValueError("helper_min_age_years: greater than helper_max_age_years")
+        return self
 
 
 class NearestParams(Table):

@@ -486,6 +486,10 @@ class _DispatchBook(_Section):
             for name in names:
                 if name not in POLICY_NAMES:
                     raise ValueError(f"{key}: unknown policy {name!r} (choose from {choices})")
+        chain = [self.policy, *self.fallback]
+        for name in chain:
+            if chain.count(name) > 1:
+                raise ValueError(f"fallback: {name} is already in the chain {'+'.join(chain)}")
         return self
 
 
@@ -618,6 +622,15 @@ class Scenario(_Section):
     dynamics: Dynamics = Field(default_factory=Dynamics)
     simulation: Simulation = Field(default_factory=Simulation)
     district: District = Field(default_factory=District)
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        chain = [self.dispatch.policy, *self.dispatch.fallback]
+        if "station" in chain and self.community.service_points == 0:
+            raise ValueError(
+                "community.service_points: 0, but the station policy needs service points"
+            )
+        return self
 
 
 def parse_chain(policy: str) -> list[str]:

@@ -77,7 +77,7 @@ def write_experiment(
     path: Path,
     *,
     name: str = "tiny",
-    days: int = 2,
+    days: int | None = 2,
     seeds: int = 3,
     root_seed: int = 7,
     overrides: dict[str, Any] | None = None,
@@ -95,7 +95,7 @@ def write_experiment(
         **experiment,
     }
     tables = {
-        "experiment": section,
+        "experiment": {k: v for k, v in section.items() if v is not None},
         "overrides": {**TINY, **(overrides or {})},
         "design": design or {},
         "variables": POLICIES if variables is None else variables,
@@ -651,7 +651,9 @@ def test_a_run_exceeding_the_run_timeout_fails_and_the_sweep_goes_on(
     executor, dask_cluster, tmp_path
 ):
     # 2 simulated days take hundredths of a second; 20,000 take minutes
-    path = write_experiment(tmp_path / "e.toml", seeds=2, variables={"simulation.days": [2, 20000]})
+    path = write_experiment(
+        tmp_path / "e.toml", days=None, seeds=2, variables={"simulation.days": [2, 20000]}
+    )
     cluster, _ = dask_cluster
     where = {"workers": 2} if executor == "pool" else {"scheduler": cluster.scheduler_address}
     started = time.monotonic()

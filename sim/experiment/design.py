@@ -137,7 +137,7 @@ class ExperimentSection(_Strict):
 class DesignSection(_Strict):
     kind: Literal["factorial", "lhs", "sobol", "morris"] = "factorial"
     samples: int = Field(16, ge=1, description="N of the LHS, Sobol or Morris sample")
-    levels: int = Field(4, ge=2, description="Morris grid levels")
+    levels: int = Field(4, ge=2, multiple_of=2, description="Morris grid levels (even)")
     second_order: bool = Field(True, description="Sobol second-order indices: N(2D+2) rows")
     sample_seed: int = Field(0, ge=0)
 
@@ -301,12 +301,46 @@ def _variable_error(data: dict, name: str, source: str) -> InputError:
     )
 
 
+#: the keys the policy variable sets
+_SET_BY_POLICY = ("dispatch.policy", "dispatch.fallback")
+
+
+def _check_clashes(spec: ExperimentFile, source: str, days: int | None) -> None:
+    """Refuse a key set in two places, of which one would silently win: in both [variables]
+    and [overrides], the days when experiment.days (or --days) sets them too, and the policy's
+    keys when policy is a variable."""
+    sections = (("variables", spec.variables), ("overrides", spec.overrides))
+    for key in spec.variables:
+        if key in spec.overrides:
+            raise InputError(source, f"overrides.{key}", "also a variable: set it in one place")
+    if days is not None:
+        for section, keys in sections:
+            if "simulation.days" in keys:
+                raise InputError(
+                    source,
+                    f"{section}.simulation.days",
+                    "the days are set by experiment.days (or --days): leave one out",
+                )
+    if "policy" in spec.variables:
+        for key in _SET_BY_POLICY:
+            for section, keys in sections:
+                if key in keys:
+                    raise InputError(
+                        source, f"{section}.{key}", "set by the policy variable: use policy chains"
+                    )
+
+
 def _values_for(name: str, spec: list[Any] | Range, kind: str, source: str) -> list[Any] | None:
     """The values a variable takes in a factorial design (None: sampled, not listed)."""
     key = f"variables.{name}"
     if isinstance(spec, list):
         if not spec:
             raise InputError(source, key, "needs at least one value")
+        for value in spec:
+            if isinstance(value, (list, dict)):
+                raise InputError(
+                    source, key, f"values must be numbers, text or true/false (got {value!r})"
+                )
         _check_distinct(spec, key, source)
         return spec
     if spec.max < spec.min:
@@ -470,6 +504,7 @@ def load_experiment(
     for name in section.series:
         if name not in DEFAULT_SERIES:
             raise InputError(source, "experiment.series", f"unknown series {name!r}")
+    _check_clashes(spec, source, days if days is not None else section.days)
     listed: dict[str, list[Any]] = {}
     ranges: dict[str, Range] = {}
     for name, var in spec.variables.items():
@@ -495,6 +530,13 @@ def load_experiment(
         scenarios = _load_scenarios(listed["scenario"], path.parent, spec.overrides, source)
     if spec.design.kind != "factorial" and not ranges:
         raise InputError(source, "design.kind", f"{spec.design.kind} needs a {{min, max}} range")
+    if spec.design.kind == "sobol" and spec.design.second_order and len(ranges) < 3:
+        raise InputError(
+            source,
+            "design.second_order",
+            f"second-order indices need 3 or more sampled parameters (with {len(ranges)}, "
+            "Saltelli's cross rows repeat): set second_order = false",
+        )
     problem, matrix = (None, None)
     if ranges:
         problem, matrix = _sampled(ranges, spec.design, scenario)

@@ -352,3 +352,33 @@ __all__ = [
     "provenance",
     "run_id",
 ]
+
+
+#: counts a run records, each at least 0, served and unmet together at most the requests
+_COUNTS = ("requests", "served", "unmet")
+
+
+def check_run_table(runs: pd.DataFrame, source: str, policies: list[str] | None = None) -> None:
+    """Refuse (InputError naming ``source`` and the column) a run table no experiment writes: a
+    design point with two done runs of one seed, a policy the experiment does not list, counts
+    below 0 or served and unmet above the requests, a share outside 0-1."""
+    done = runs[runs["status"] == "done"] if "status" in runs else runs
+    if {"point", "seed"} <= set(done.columns) and done.duplicated(["point", "seed"]).any():
+        raise InputError(source, "point", "a design point has two done runs of the same seed")
+    if policies and "policy" in done:
+        unknown = sorted(set(done["policy"].astype(str)) - set(policies))
+        if unknown:
+            raise InputError(source, "policy", f"{unknown[0]!r} is not one of the experiment's")
+    for column in [c for c in _COUNTS if c in done]:
+        values = pd.to_numeric(done[column], errors="coerce")
+        if values.isna().any() or (values < 0).any():
+            raise InputError(source, column, "a count that is not a number of 0 or more")
+    if (
+        set(_COUNTS) <= set(done.columns)
+        and (done["served"] + done["unmet"] > done["requests"]).any()
+    ):
+        raise InputError(source, "served", "more served and unmet than requests in a run")
+    for column in [c for c in done.columns if str(c).endswith("_share")]:
+        values = pd.to_numeric(done[column], errors="coerce")
+        if ((values < 0) | (values > 1)).any():
+            raise InputError(source, column, "a share outside 0-1")

@@ -20,7 +20,7 @@ import matplotlib
 from sim.errors import InputError
 from sim.report import data, figures, fonts, html, labels, mapfig, optimise, summary_text
 from sim.report import robustness as robustness_module
-from sim.storage import Writer, check_writable, write_files, writing
+from sim.storage import Writer, check_writable, remove_created, write_files, writing
 
 REPORT_DIR = "report"
 
@@ -101,12 +101,28 @@ def write_report(
             return optimise.write(Path(results_dir), lang, folder, _render)
     results = data.load(Path(results_dir), baseline)
     rc = fonts.rc_params(lang)
-    folder = results.path / REPORT_DIR
-    check_writable(folder, str(results.path))
-    own = robustness_module.load(results.path) if robustness_module.is_design(results) else None
+    design = robustness_module.is_design(results)
+    if robustness is not None and design:
+        raise InputError(
+            "--robustness",
+            str(robustness),
+            "this results folder is a robustness design: its own report says what holds",
+        )
+    own = robustness_module.load(results.path) if design else None
     other = None
-    if own is None and robustness is not None:
+    if robustness is not None:
         other = robustness_module.load(Path(robustness), write=False, option="--robustness")
+    folder = results.path / REPORT_DIR
+    created = check_writable(folder, str(results.path))
+    try:
+        return _write(results, lang, rc, folder, own, other)
+    except InputError:
+        remove_created(created)  # a report refused (no Chinese glyph, say) leaves no folder
+        raise
+
+
+def _write(results, lang: str, rc: dict, folder: Path, own, other) -> Path:
+    """The report's figures and page written into ``folder``, all or none."""
     sections = []
     if own is not None:
         title = labels.t(lang, "section.holds")

@@ -28,7 +28,7 @@ from sim.community import LAYOUT_FILE, Layout, layout_from_table
 from sim.district import build_place_layout
 from sim.errors import InputError
 from sim.experiment import statistics
-from sim.experiment.store import MANIFEST
+from sim.experiment.store import MANIFEST, check_run_table
 from sim.storage import read_parquet
 
 POLICY = "policy"
@@ -379,6 +379,10 @@ def load(path: Path, baseline: str | None = None) -> Results:
     for metric in metrics:
         if not pd.api.types.is_numeric_dtype(all_runs[metric]):
             raise InputError(runs_file, metric, "not numbers")
+    listed_policies = spec.get("variables", {}).get(POLICY)
+    check_run_table(
+        all_runs, runs_file, listed_policies if isinstance(listed_policies, list) else None
+    )
     runs = all_runs.loc[all_runs["status"] == "done"].copy()
     if runs.empty:
         raise InputError(runs_file, "status", "no finished runs to report")

@@ -128,6 +128,8 @@ def load(folder: Path, write: bool = True, option: str | None = None) -> Robustn
             with policy as a variable (named after ``option``, e.g. ``--robustness``).
     """
     folder = Path(folder)
+    if not (folder / "manifest.json").is_file():
+        raise InputError(option or str(folder), None, f"{folder}: not a results folder")
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         table = _fresh(folder)
