@@ -265,6 +265,8 @@ def test_sampled_integer_keys_are_rounded_to_ints(tmp_path, kind):
         "dispatch.broadcast.k": {"min": 1, "max": 5},
     }
     design = {"kind": kind, "samples": 4}
+    if kind == "sobol":  # second-order indices need three parameters or more
+        design["second_order"] = False
     experiment = load_experiment(
         write_experiment(tmp_path / "e.toml", variables=variables, design=design)
     )
