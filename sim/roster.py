@@ -143,10 +143,8 @@ class Roster:
         self._set_patterns_on(self._column)
         self.on_duty = self._column[pop.pattern] & eligible
         self.on_duty_total = int(np.count_nonzero(self.on_duty))
-        available = np.bincount(
-            pop.stairwell[self.on_duty & ~self.busy], minlength=len(self._available_count)
-        )
-        self._available_count = array("q", available.astype(np.int64).tobytes())
+        available = pop.stairwell[self.on_duty & ~self.busy]
+        self._available_count = _counts(available, len(self._available_count))
         self.refresh()
 
     def change_shift(self, hour_of_week: int) -> None:

@@ -32,7 +32,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -358,10 +358,23 @@ __all__ = [
 _COUNTS = ("requests", "served", "unmet")
 
 
-def check_run_table(runs: pd.DataFrame, source: str, policies: list[str] | None = None) -> None:
+def check_run_table(
+    runs: pd.DataFrame,
+    source: str,
+    policies: list[str] | None = None,
+    columns: Iterable[str] = (),
+    numeric: Iterable[str] = (),
+) -> None:
     """Refuse (InputError naming ``source`` and the column) a run table no experiment writes: a
-    design point with two done runs of one seed, a policy the experiment does not list, counts
-    below 0 or served and unmet above the requests, a share outside 0-1."""
+    missing one of ``columns``, one of ``numeric`` (those present) not numbers, a design point
+    with two done runs of one seed, a policy the experiment does not list, counts below 0 or
+    served and unmet above the requests, a share outside 0-1."""
+    for column in columns:
+        if column not in runs.columns:
+            raise InputError(source, column, "missing column")
+    for column in numeric:
+        if column in runs.columns and not pd.api.types.is_numeric_dtype(runs[column]):
+            raise InputError(source, column, "not numbers")
     done = runs[runs["status"] == "done"] if "status" in runs else runs
     if {"point", "seed"} <= set(done.columns) and done.duplicated(["point", "seed"]).any():
         raise InputError(source, "point", "a design point has two done runs of the same seed")

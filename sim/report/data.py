@@ -372,17 +372,15 @@ def load(path: Path, baseline: str | None = None) -> Results:
     metrics = list(spec.get("experiment", {}).get("metrics", []))
     all_runs = tables["runs"]
     runs_file = str(path / "runs.parquet")
-    for column in ("point", "seed", "status", *variables):
-        if column not in all_runs.columns:
-            raise InputError(runs_file, column, "missing column")
-    metrics = [m for m in metrics if m in all_runs.columns]
-    for metric in metrics:
-        if not pd.api.types.is_numeric_dtype(all_runs[metric]):
-            raise InputError(runs_file, metric, "not numbers")
     listed_policies = spec.get("variables", {}).get(POLICY)
     check_run_table(
-        all_runs, runs_file, listed_policies if isinstance(listed_policies, list) else None
+        all_runs,
+        runs_file,
+        listed_policies if isinstance(listed_policies, list) else None,
+        ("point", "seed", "status", *variables),
+        metrics,
     )
+    metrics = [m for m in metrics if m in all_runs.columns]
     runs = all_runs.loc[all_runs["status"] == "done"].copy()
     if runs.empty:
         raise InputError(runs_file, "status", "no finished runs to report")
