@@ -282,6 +282,7 @@ def _command_status(args: argparse.Namespace) -> int:
     runs = manifest.get("runs", [])
     statuses, damaged = folder.inspect_runs({r["run_id"]: r["seed"] for r in runs if "seed" in r})
     damaged.update(folder.damaged_tables())
+    missing = folder.missing_files(manifest)
     counts = {"done": 0, "failed": 0, "missing": 0}
     failures = []
     for run in runs:
@@ -293,14 +294,17 @@ def _command_status(args: argparse.Namespace) -> int:
         f"{manifest.get('experiment')}: {len(runs)} runs: {counts['done']} done, "
         f"{counts['failed']} failed, {counts['missing']} missing"
         + (f", {len(damaged)} damaged files" if damaged else "")
+        + (f", {len(missing)} missing files" if missing else "")
     )
     if failures:
         rows = folder.read_runs([r["run_id"] for r in failures])
         for row in rows.to_dict("records"):
-            print(f"  failed: point {row['point']}, seed {row['seed']}: {row['error']}")
+            print(f"  failed: point {row.get('point')}, seed {row.get('seed')}: {row.get('error')}")
     for path, problem in damaged.items():
         print(f"  damaged: {path}: {problem}")
-    return 1 if damaged else 0
+    for path, reason in missing.items():
+        print(f"  missing: {path}: {reason}")
+    return 1 if damaged or missing else 0
 
 
 def _command_ranges(args: argparse.Namespace) -> int:
@@ -688,7 +692,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="done, failed and missing runs of a results folder",
         description=(
             "Show a results folder's done, failed and missing runs, the errors, and any damaged "
-            "files (exit status 1 if there are some; a rerun runs damaged runs again)."
+            "or missing files, one line each: a run file or table that cannot be read or is "
+            "not the kind of file it should be (runs/ a file, a run file a folder), and what "
+            "the manifest says was written but is gone (runs/, a finished experiment's run "
+            "files, its tables). Exit status 1 if there are some (a rerun of the experiment "
+            "runs damaged and missing runs again and rewrites the tables), 2 if DIR is not a "
+            "results folder or its manifest is damaged."
         ),
     )
     status.add_argument("dir", help="results folder")

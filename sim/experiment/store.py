@@ -11,6 +11,10 @@ Layout of DIR::
     summary.csv/.parquet  per design point and metric: n, mean, sd, 95% CI
     differences.csv/.parquet  paired differences against the baseline policy
     sensitivity.csv/.parquet  Sobol or Morris indices (sobol and morris designs)
+    layout.parquet        the buildings' layout, for the report's map (a fixed layout)
+
+The manifest lists the tables written (``tables``, beside ``tables_written``), so ``volsim
+status`` can tell a table that is gone from one the experiment never wrote.
 
 A ``volsim optimise`` folder holds ``study.db`` (optuna's SQLite study) and its own tables
 (``trials``, ``front``, ``recheck``) instead of the summaries.
@@ -58,6 +62,16 @@ TABLES = (
     "differences.parquet",
     "sensitivity.csv",
     "sensitivity.parquet",
+    "layout.parquet",
+)
+#: the tables every experiment writes (a manifest from before ``tables`` was recorded)
+EXPERIMENT_TABLES = (
+    "runs.parquet",
+    "series.parquet",
+    "summary.csv",
+    "summary.parquet",
+    "differences.csv",
+    "differences.parquet",
 )
 STUDY_DB = "study.db"  # ``volsim optimise``'s optuna study (SQLite)
 #: tables optuna's study has (a file without them is not a study)
@@ -128,9 +142,12 @@ def _manifest_problem(manifest: dict[str, Any]) -> tuple[str, str] | None:
     for index, run in enumerate(runs):
         if not (isinstance(run, dict) and isinstance(run.get("run_id"), str)):
             return f"runs[{index}]", "is not a run (no run_id)"
-    for key in ("seeds", "sessions"):
+    for key in ("seeds", "sessions", "tables"):
         if key in manifest and not isinstance(manifest[key], list):
             return key, f"is a {type(manifest[key]).__name__}, not a list"
+    for name in manifest.get("tables", []):
+        if not (isinstance(name, str) and name and Path(name).name == name):
+            return "tables", f"{name!r} is not a file name"
     if not isinstance(manifest["experiment_sha256"], str):
         return "experiment_sha256", "is not a string"
     return None
@@ -150,6 +167,43 @@ def study_problem(path: Path) -> str | None:
     return f"not an optuna study (no table {missing[0]})" if missing else None
 
 
+def _kind_problem(path: Path, folder: bool = False) -> str | None:
+    """What is wrong with an existing ``path`` that should be a regular file (or, ``folder``, a
+    folder): it is the other kind, a broken link, or neither (a pipe, which a read would wait on
+    for ever); None if it is sound."""
+    if path.is_dir():
+        return None if folder else "is a folder, not a file"
+    if path.is_file():
+        return "is a file, not a folder" if folder else None
+    if path.is_symlink() and not path.exists():
+        return "is a broken link"
+    return "is neither a file nor a folder"
+
+
+def _present(path: Path) -> bool:
+    """Whether anything is at ``path`` (a broken link too)."""
+    return path.exists() or path.is_symlink()
+
+
+def _read_run(path: Path, seeds: dict[str, int] | None) -> tuple[dict[str, Any], str | None]:
+    """A run file's run_id, status and seed, and what is wrong with the file (None if sound)."""
+    problem = _kind_problem(path)
+    if problem is not None:
+        return {}, problem
+    try:
+        table = pq.read_table(path, columns=["run_id", "status", "seed"]).to_pylist()
+    except Exception as error:  # any damage
+        return {}, f"unreadable ({type(error).__name__})"
+    row = table[0] if len(table) == 1 else {}
+    if row.get("run_id") != path.stem:
+        return row, f"holds run {row.get('run_id')}, not the run its name says"
+    if seeds is not None and path.stem in seeds and row["seed"] != seeds[path.stem]:
+        return row, f"holds seed {row['seed']}, not {seeds[path.stem]}"
+    if row.get("status") not in ("done", "failed"):
+        return row, f"has status {row.get('status')!r}"
+    return row, None
+
+
 def _remove_empty(path: Path) -> None:
     with suppress(OSError):
         path.rmdir()
@@ -161,6 +215,8 @@ class ResultsFolder:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.runs_dir = self.path / RUNS
+        #: the tables written through this object, recorded in the manifest (``tables``)
+        self.written: set[str] = set()
 
     @property
     def manifest_path(self) -> Path:
@@ -186,6 +242,9 @@ class ResultsFolder:
                     str(self.path), None, "not empty and has no manifest.json: not a results folder"
                 )
             return None
+        problem = _kind_problem(self.manifest_path)
+        if problem is not None:
+            raise InputError(str(self.manifest_path), None, problem)
         try:
             manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -272,30 +331,25 @@ class ResultsFolder:
             (self.path / name).unlink(missing_ok=True)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Write the manifest, with the tables written so far as ``tables``."""
+        if self.written:
+            manifest = {**manifest, "tables": sorted(self.written)}
         write_json(manifest, self.manifest_path)
 
     def inspect_runs(self, seeds: dict[str, int] | None = None) -> tuple[dict[str, str], dict]:
         """The run files: run_id → "done" or "failed", and damaged file → what is wrong.
 
-        A damaged file is unreadable, or holds another run than its name says (a run file
-        copied over another), or (given ``seeds``, run_id → seed) another seed.
+        A damaged file is unreadable, a folder (or no regular file), or holds another run than
+        its name says (a run file copied over another), or (given ``seeds``, run_id → seed)
+        another seed; ``runs`` itself is damaged if it is there but no folder (every run is
+        then missing).
         """
         statuses: dict[str, str] = {}
         damaged: dict[Path, str] = {}
+        if _present(self.runs_dir) and not self.runs_dir.is_dir():
+            damaged[self.runs_dir] = _kind_problem(self.runs_dir, folder=True) or "not a folder"
         for path in sorted(self.runs_dir.glob("*.parquet")) if self.runs_dir.is_dir() else ():
-            problem = None
-            try:
-                table = pq.read_table(path, columns=["run_id", "status", "seed"]).to_pylist()
-            except Exception as error:  # any damage
-                problem = f"unreadable ({type(error).__name__})"
-            else:
-                row = table[0] if len(table) == 1 else {}
-                if row.get("run_id") != path.stem:
-                    problem = f"holds run {row.get('run_id')}, not the run its name says"
-                elif seeds is not None and path.stem in seeds and row["seed"] != seeds[path.stem]:
-                    problem = f"holds seed {row['seed']}, not {seeds[path.stem]}"
-                elif row.get("status") not in ("done", "failed"):
-                    problem = f"has status {row.get('status')!r}"
+            row, problem = _read_run(path, seeds)
             if problem is None:
                 statuses[path.stem] = row["status"]
             else:
@@ -311,6 +365,8 @@ class ResultsFolder:
         """The rows of these runs (those with a sound file), in the given order."""
         frames = []
         for run in dict.fromkeys(run_ids):
+            if not self.run_path(run).is_file():  # missing, a folder or a pipe: missing
+                continue
             try:
                 frame = pq.read_table(self.run_path(run)).to_pandas()
             except Exception:  # missing or damaged: counted as missing
@@ -321,27 +377,80 @@ class ResultsFolder:
 
     def damaged_tables(self) -> dict[Path, str]:
         """The folder's tables that cannot be read: its Parquet tables (an experiment's
-        summaries, an optimise folder's trials, front and re-check) and its study."""
+        summaries, an optimise folder's trials, front and re-check) and its study; a CSV table
+        that is no regular file."""
         damaged = {}
         for path in sorted(self.path.glob("*.parquet")):
-            try:
-                pq.read_metadata(path)
-            except Exception as error:
-                damaged[path] = f"unreadable ({type(error).__name__})"
+            problem = _kind_problem(path)
+            if problem is None:
+                try:
+                    pq.read_metadata(path)
+                except Exception as error:
+                    problem = f"unreadable ({type(error).__name__})"
+            if problem is not None:
+                damaged[path] = problem
+        for path in sorted(self.path.glob("*.csv")):
+            problem = _kind_problem(path)
+            if problem is not None:
+                damaged[path] = problem
         study = self.path / STUDY_DB
-        problem = study_problem(study) if study.exists() else None
-        if problem:
-            damaged[study] = problem
+        if _present(study):
+            problem = _kind_problem(study) or study_problem(study)
+            if problem:
+                damaged[study] = problem
         return damaged
 
+    def expected_tables(self, manifest: dict[str, Any]) -> list[str]:
+        """The tables (file names) the manifest says were written: none before the tables
+        are written (``tables_written``), else those it lists (``tables``); a manifest from
+        before that list, those every experiment writes (sensitivity too for a Sobol or Morris
+        design) or an optimise folder's study and tables."""
+        if manifest.get("tables_written") is not True:
+            return []
+        if "tables" in manifest:
+            return list(manifest["tables"])
+        if manifest.get("kind") == "optimise":
+            from sim.optimise.tables import TABLES as OPTIMISE_TABLES  # it imports this module
+
+            return [STUDY_DB, *(f"{n}.{s}" for n in OPTIMISE_TABLES for s in ("parquet", "csv"))]
+        design: Any = manifest.get("resolved")
+        for key in ("experiment", "design"):
+            design = design.get(key) if isinstance(design, dict) else None
+        kind = design.get("kind") if isinstance(design, dict) else None
+        sensitivity = ("sensitivity.csv", "sensitivity.parquet")
+        return [*EXPERIMENT_TABLES, *(sensitivity if kind in ("sobol", "morris") else ())]
+
+    def missing_files(self, manifest: dict[str, Any]) -> dict[Path, str]:
+        """What the manifest says was written but is gone → why it should be here: ``runs``
+        (made with the first manifest), the run files of an experiment that finished (every
+        run left a file, done or failed) and the tables written."""
+        missing: dict[Path, str] = {}
+        run_ids = list(dict.fromkeys(run["run_id"] for run in manifest.get("runs", [])))
+        finished = manifest.get("tables_written") is True and "stopped" not in manifest
+        if run_ids and not _present(self.runs_dir):
+            missing[self.runs_dir] = f"the manifest lists {len(run_ids)} runs"
+        elif finished and self.runs_dir.is_dir():
+            gone = [run for run in run_ids if not _present(self.run_path(run))]
+            if gone:
+                missing[self.runs_dir] = (
+                    f"{len(gone)} of the {len(run_ids)} run files (e.g. {gone[0]}.parquet): "
+                    "the manifest says the experiment finished"
+                )
+        for name in self.expected_tables(manifest):
+            if not _present(self.path / name):
+                missing[self.path / name] = "the manifest says it was written"
+        return missing
+
     def write_table(self, frame: pd.DataFrame, name: str) -> None:
-        """A table as Parquet and, for the summaries, CSV beside it."""
+        """A table as Parquet and, for the summaries, CSV beside it (recorded in ``written``)."""
         write_parquet(frame, self.path / f"{name}.parquet")
+        self.written.add(f"{name}.parquet")
         if name in ("summary", "differences", "sensitivity"):
             csv = self.path / f"{name}.csv"
             tmp = csv.with_name(f".{csv.name}.tmp")
             frame.to_csv(tmp, index=False)
             tmp.replace(csv)
+            self.written.add(csv.name)
 
 
 __all__ = [
