@@ -7,9 +7,14 @@ key::
     [range."acceptance.off_duty_multiplier"]   low, high (the key's unit), why
     [fixed."volunteers.retiree_hours"]         why: assumed, but not one number
 
-It is checked against the schema (:mod:`sim.scenario`): an unknown key, a key that is not one
-number, ``low > high``, a bound the schema refuses or a row without a reason is one
-:class:`~sim.errors.InputError` naming the file and the key. A key is *assumed* when its schema
+It is checked against the schema (:mod:`sim.scenario`): an unknown key (or a dotted key left
+unquoted, which TOML reads as nested tables), a ranged key that is not one number, a fixed key
+that is, ``low >= high`` (``low == high`` samples one value: a sensitivity design has nothing to
+vary there, and Sobol or Morris indices of a constant mean nothing), a bound that is not a
+finite number or that the schema refuses, or a row without a reason is one
+:class:`~sim.errors.InputError` naming the file and the key (exit status 2 from ``volsim
+ranges``). The experiment files copy the ranges into their ``[variables]`` as ``{min, max}``;
+:mod:`sim.experiment.design` refuses the same bounds there. A key is *assumed* when its schema
 description or its comment in a scenario file says so (:func:`assumed_keys`); every assumed key
 needs a row (tests/test_ranges.py).
 """
@@ -93,6 +98,7 @@ def load(path: str | Path) -> Ranges:
             where = f'{table}."{key}"'
             if not isinstance(row, dict):
                 raise InputError(source, where, "must be a table")
+            _check_not_a_section(key, row, table, source, where)
             _check_fields(row, _ROW_FIELDS[table], source, where)
             try:
                 default = value_of(defaults, key)
@@ -106,6 +112,13 @@ def load(path: str | Path) -> Ranges:
             if not isinstance(why, str) or not why.strip():
                 raise InputError(source, f"{where}.why", "needs the source or reasoning")
             if table == "fixed":
+                if _is_number(default):
+                    raise InputError(
+                        source,
+                        where,
+                        "one number: give it a [range] with low < high "
+                        "(to fix its value, set it in the scenario instead)",
+                    )
                 ranges.fixed[key] = why
                 continue
             if not _is_number(default):
@@ -115,8 +128,31 @@ def load(path: str | Path) -> Ranges:
                 _check_bound(defaults, key, bound, default, source, f"{where}.{name}")
             if low > high:
                 raise InputError(source, where, f"low ({low:g}) is greater than high ({high:g})")
+            if low == high:
+                raise InputError(
+                    source,
+                    where,
+                    f"low ({low:g}) equals high ({high:g}): a range must have low < high "
+                    "(to fix the value, set it in the scenario instead)",
+                )
             ranges.ranged[key] = Range(key, float(low), float(high), why)
     return ranges
+
+
+def _check_not_a_section(key: str, row: dict, table: str, source: str, where: str) -> None:
+    """Refuse ``[range.acceptance.base_probability]`` (unquoted: TOML nests it, so the row is
+    the section ``acceptance``) with the quoted form, not "unknown field"."""
+    node: Any = Scenario
+    for part in key.split("."):
+        fields = getattr(node, "model_fields", None)
+        if fields is None or part not in fields:
+            return
+        node = fields[part].annotation
+    if not hasattr(node, "model_fields"):
+        return  # a key, not a section
+    inner = next((name for name, value in row.items() if isinstance(value, dict)), None)
+    example = f'[{table}."{key}.{inner}"]' if inner else f'[{table}."{key}.<key>"]'
+    raise InputError(source, where, f"a section, not a key: quote the dotted key, e.g. {example}")
 
 
 def _check_fields(row: dict, expected: set[str], source: str, where: str) -> None:
