@@ -21,12 +21,18 @@ lever                      spec                                    scenario key
                            over K chosen stairwells                stairwell``
 =========================  ======================================  =============================
 
+Sites (``points``, ``recruit=stairwell``) are one categorical parameter per site over the
+candidate stairwells (``points.0``, ``points.1``, ...), the same choices in every trial, and
+decoded into distinct stairwells by ``distinct_sites``: a stairwell picked again stands for the
+nearest one not yet chosen, so a trial of ``points=N`` opens N points (see its docstring).
+
 An objective is ``METRIC`` or ``METRIC:min`` / ``METRIC:max`` (``--objective``); the headline
 metrics have a default direction (``DIRECTIONS``).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,10 +40,13 @@ from typing import Any
 import numpy as np
 
 from sim import scenario as scenario_module
+from sim.community import build_layout
+from sim.district import is_district
 from sim.errors import InputError
 from sim.experiment.design import DEFAULT_METRICS, EXTRA_METRICS
 from sim.population import apportion
 from sim.scenario import POLICY_NAMES, Scenario, parse_chain
+from sim.space import lane_m
 
 #: lever name -> the scenario key it sets (the one place to change when keys move)
 LEVER_KEYS = {
@@ -99,6 +108,9 @@ class Lever:
     count: int | tuple[int, int] = 0  # points, recruits (a range: the count is a lever too)
     spread: int = 1  # recruit.stairwell: how many stairwells
     candidates: list[int] = field(default_factory=list)
+    #: sites: the candidates' cells in the scenario's fixed layout, () if it has none
+    positions: tuple[tuple[int, int], ...] = ()
+    metric: str = "manhattan"  # sites: how distance is measured between them
 
     @property
     def key(self) -> str:
@@ -127,20 +139,11 @@ class Lever:
         if isinstance(count, tuple):
             count = trial.suggest_int(f"{name}.n", *count)
         if name == "points":
-            sites = [
-                trial.suggest_categorical(f"points.{i}", self.candidates) for i in range(count)
-            ]
-            return {self.key: sorted(sites)}
+            return {self.key: sorted(self.sites(trial, count))}
         if name == "recruit.stairwell":
-            sites = [
-                trial.suggest_categorical(f"{name}.{i}", self.candidates)
-                for i in range(self.spread)
-            ]
+            sites = self.sites(trial, self.spread)
             shares = apportion(count, np.ones(len(sites)))
-            merged: dict[int, int] = {}
-            for site, n in zip(sites, shares.tolist(), strict=True):
-                merged[site] = merged.get(site, 0) + n
-            return {self.key: [[s, n] for s, n in sorted(merged.items())]}
+            return {self.key: sorted([s, n] for s, n in zip(sites, shares.tolist(), strict=True))}
         # recruit.grid: a weight per candidate grid, the count shared by largest remainders
         weights = np.array([trial.suggest_float(f"{name}.w{g}", 0.0, 1.0) for g in self.candidates])
         if weights.sum() <= 0:
@@ -149,24 +152,92 @@ class Lever:
         per_grid[self.candidates] = apportion(count, weights)
         return {self.key: per_grid.tolist()}
 
-    def search_space(self) -> dict[str, list[Any]] | None:
-        """Every value of each parameter, for a grid search (None: not enumerable)."""
+    def sites(self, trial: Any, slots: int) -> list[int]:
+        """``slots`` distinct stairwells: a categorical pick per slot, decoded by
+        ``distinct_sites`` (a stairwell picked again: the nearest one not yet chosen)."""
+        picks = [
+            trial.suggest_categorical(f"{self.name}.{i}", self.candidates) for i in range(slots)
+        ]
+        return distinct_sites(picks, self.candidates, self.positions, self.metric)
+
+    def grid(self) -> list[dict[str, Any]] | None:
+        """Every combination of this lever's parameters, for a grid search (None: not
+        enumerable). Sites are enumerated without repeats, each layout once: ``points`` as
+        sets in increasing order (the sites are sorted anyway), ``recruit=stairwell`` as the
+        orders that share the recruits differently (the first sites take the remainder's)."""
         if not self.discrete:
             return None
         if self.choices:
-            return {self.name: list(self.choices)}
+            return [{self.name: v} for v in self.choices]
         if self.name in NUMERIC:
             if NUMERIC[self.name] is int:
-                return {self.name: list(range(int(self.low), int(self.high) + 1))}
-            return {self.name: np.arange(self.low, self.high + self.step / 2, self.step).tolist()}
-        space: dict[str, list[Any]] = {}
-        if isinstance(self.count, tuple):
-            space[f"{self.name}.n"] = list(range(self.count[0], self.count[1] + 1))
-        count = self.count[1] if isinstance(self.count, tuple) else self.count
-        slots = count if self.name == "points" else self.spread
-        for i in range(slots):
-            space[f"{self.name}.{i}"] = list(self.candidates)
-        return space
+                values = list(range(int(self.low), int(self.high) + 1))
+            else:
+                values = np.arange(self.low, self.high + self.step / 2, self.step).tolist()
+            return [{self.name: v} for v in values]
+        if self.name == "points":  # one count (parse_lever): the sets of that many sites
+            combos = itertools.combinations(self.candidates, self.count)
+            return [{f"points.{i}": s for i, s in enumerate(combo)} for combo in combos]
+        ranged = isinstance(self.count, tuple)
+        counts = range(self.count[0], self.count[1] + 1) if ranged else [self.count]
+        points, seen = [], set()
+        for n in counts:
+            shares = apportion(n, np.ones(self.spread)).tolist()
+            for combo in itertools.permutations(self.candidates, self.spread):
+                layout = (n, tuple(sorted(zip(combo, shares, strict=True))))
+                if layout not in seen:
+                    seen.add(layout)
+                    point = {f"{self.name}.{i}": s for i, s in enumerate(combo)}
+                    points.append({f"{self.name}.n": n, **point} if ranged else point)
+        return points
+
+
+def distinct_sites(
+    picks: list[int],
+    candidates: list[int],
+    positions: tuple[tuple[int, int], ...] = (),
+    metric: str = "manhattan",
+) -> list[int]:
+    """Distinct stairwells from a trial's picks (each one of ``candidates``), in pick order: a
+    stairwell picked again is replaced by the nearest candidate not yet chosen, by walking
+    distance in the scenario's fixed layout (``positions``: the candidates' cells), or by
+    stairwell number when it has none (a layout drawn per seed, a district); ties go to the
+    lowest stairwell number.
+
+    Why decode rather than refuse a repeat: every slot keeps the same categorical choices in
+    every trial, which TPE, NSGA-II, random and grid sampling all handle, and the sites are a
+    pure function of the trial's parameters and the scenario, so a trial (resumed, or re-run
+    from the same root seed) opens the same sites. Pruning or failing a trial that repeats a
+    pick would waste trials (with N sites among M stairwells, most trials repeat one when N is
+    near M) and teach the sampler nothing about the sites it picked; a sequential encoding
+    (slot i picks among the M - i stairwells left) changes what a value means from trial to
+    trial, which samplers that model each parameter alone cannot learn. A repeat read as "a
+    second point near this one" is what the sampler asked for, as closely as it can be given.
+    """
+    where = {site: i for i, site in enumerate(candidates)}
+    xy = np.asarray(positions, dtype=float).reshape(-1, 2) if positions else None
+    chosen: list[int] = []
+    for pick in picks:
+        if pick in chosen:
+            free = np.array([c for c in candidates if c not in chosen], dtype=np.int64)
+            if xy is None:
+                distance = np.abs(free - pick).astype(float)
+            else:
+                delta = xy[[where[c] for c in free]] - xy[where[pick]]
+                distance = lane_m(delta[:, 0], delta[:, 1], 1.0, metric)
+            pick = int(free[np.lexsort((free, distance))[0]])
+        chosen.append(int(pick))
+    return chosen
+
+
+def _site_positions(scenario: Scenario, candidates: list[int]) -> tuple[tuple[int, int], ...]:
+    """The candidate stairwells' cells in the scenario's layout when every run has the same one
+    (one community, ``fixed_layout``); () otherwise (``distinct_sites`` then goes by number)."""
+    community = scenario.community
+    if is_district(scenario) or not community.fixed_layout:
+        return ()
+    layout = build_layout(community, np.random.default_rng(community.layout_seed))
+    return tuple((int(x), int(y)) for x, y in layout.stairwell_xy[candidates].tolist())
 
 
 def _policy_overrides(chain: str) -> dict[str, Any]:
@@ -283,7 +354,14 @@ def parse_lever(spec: str, scenario: Scenario) -> Lever:
             raise _bad(spec, "the scenario has no service points to place")
         _at_most(count, len(candidates), "stairwells to choose sites from", spec)
         _at_most(count, community.service_points, "service points to place", spec)
-        return Lever(name, spec, count=count, candidates=candidates)
+        return Lever(
+            name,
+            spec,
+            count=count,
+            candidates=candidates,
+            positions=_site_positions(scenario, candidates),
+            metric=community.distance_metric,
+        )
     if name == "recruit":
         kind, _, rest = body.partition(":")
         rest, _, where = rest.partition("@")
@@ -306,7 +384,13 @@ def parse_lever(spec: str, scenario: Scenario) -> Lever:
             if spread > top:
                 raise _bad(spec, f"{top} recruits cannot be shared over {spread} stairwells")
             return Lever(
-                "recruit.stairwell", spec, count=count, spread=spread, candidates=candidates
+                "recruit.stairwell",
+                spec,
+                count=count,
+                spread=spread,
+                candidates=candidates,
+                positions=_site_positions(scenario, candidates),
+                metric=community.distance_metric,
             )
         raise _bad(spec, "expected recruit=grid:N or recruit=stairwell:N/K")
     known = ", ".join(sorted({n.split(".")[0] if "recruit" in n else n for n in LEVER_KEYS}))

@@ -115,14 +115,14 @@ def _sampler(search: Search) -> Any:
 
 def grid_points(search: Search) -> list[dict[str, Any]]:
     """Every combination of the levers' values (``--sampler grid``), in a fixed order."""
-    space: dict[str, list[Any]] = {}
+    grids = []
     for lever in search.levers:
-        part = lever.search_space()
+        part = lever.grid()
         if part is None:
             raise InputError("--sampler", "grid", f"lever {lever.text!r} is not enumerable")
-        space.update(part)
-    names = list(space)
-    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*space.values())]
+        grids.append(part)
+    combos = itertools.product(*grids)
+    return [{k: v for part in combo for k, v in part.items()} for combo in combos]
 
 
 def open_study(search: Search, folder: Path) -> Any:
