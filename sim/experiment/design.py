@@ -21,7 +21,16 @@ point runs the same seeds (common random numbers).
 Designs that would run something other than what they say are refused as bad input: a
 ``baseline_policy`` the experiment does not run, a value repeated in a variable (or a range whose
 steps repeat or skip values: ``steps = 1`` with ``min < max``, integer keys stepped by fractions),
-a sampled range with ``min == max``, and non-finite bounds.
+a sampled range with ``min == max``, and non-finite bounds. A value spelt twice is repeated too:
+``1`` and ``1.0``; the same scenario file under two paths (``a.toml``, ``./a.toml``, an absolute
+path, a symlink or hard link); two scenario files that differ only in what the experiment sets
+anyway (overrides, days, variables, posterior keys) or in ``scenario.name``/``description``, which
+no run reads (a copy under another name: every run would be the same, and the report would
+compare a scenario with itself); two values of any key that make the same scenario. Policy chains
+are written one way: ``"pairing + nearest"`` and ``" nearest"`` are read (here and in
+``baseline_policy``) as ``"pairing+nearest"`` and ``"nearest"``, so two spellings of one chain
+are repeated too; a chain naming a policy twice is refused. A metric or series listed twice is
+refused.
 
 With a ``[posterior]``, every run also takes one of a calibration's accepted parameter sets
 (:mod:`sim.experiment.posterior`): chosen by weight from the root seed and the run's seed, the
@@ -34,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -132,6 +142,12 @@ class ExperimentSection(_Strict):
         "every eligible elder (default: 1 / dispatch.pairing.max_elders_per_helper)",
     )
     batch_seeds: int | None = Field(None, ge=1, description="seeds added per round")
+
+    @field_validator("baseline_policy")
+    @classmethod
+    def _one_spelling(cls, policy: str) -> str:
+        """``"pairing + nearest"`` is ``"pairing+nearest"``: the spelling the runs record."""
+        return canonical_chain(policy)
 
 
 class DesignSection(_Strict):
@@ -268,6 +284,14 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True)
 
 
+def canonical_chain(policy: Any) -> Any:
+    """A policy chain in its one spelling (``" pairing + nearest"``: ``"pairing+nearest"``);
+    anything but text as it is (refused later as an unknown policy)."""
+    if not isinstance(policy, str):
+        return policy
+    return "+".join(scenario_module.parse_chain(policy))
+
+
 def seeds_for(root_seed: int, count: int) -> list[int]:
     """The first ``count`` seeds of an experiment; a prefix of any longer list."""
     return [int(s) for s in np.random.SeedSequence(root_seed).generate_state(count)]
@@ -350,6 +374,13 @@ def _values_for(name: str, spec: list[Any] | Range, kind: str, source: str) -> l
             raise InputError(
                 source, key, f"min equals max ({spec.min:g}): nothing to sample (use a list)"
             )
+        if _is_int(name) and round(spec.min) == round(spec.max):
+            raise InputError(
+                source,
+                key,
+                f"min and max round to one integer ({round(spec.min)}): nothing to sample "
+                "(use a list)",
+            )
         return None
     if spec.steps is None:
         raise InputError(source, key, "a range in a factorial design needs steps")
@@ -374,6 +405,51 @@ def _check_distinct(values: list[Any], key: str, source: str) -> None:
         seen.append(value)
 
 
+def _canonical_policies(spec: ExperimentFile, source: str) -> ExperimentFile:
+    """The experiment with its ``policy`` variable's chains in their one spelling; two
+    spellings of one chain (``"pairing+nearest"``, ``"pairing + nearest"``) are refused: the
+    chain would run twice, as two policies."""
+    listed = spec.variables.get("policy")
+    if not isinstance(listed, list):
+        return spec
+    spelt: dict[Any, Any] = {}
+    for value in listed:
+        chain = canonical_chain(value)
+        if isinstance(value, str) and chain in spelt:
+            first = spelt[chain]
+            message = (
+                f"the value {value!r} is listed twice"
+                if first == value
+                else f"{first!r} and {value!r} are one policy chain ({chain}): it would run twice"
+            )
+            raise InputError(source, "variables.policy", message)
+        spelt.setdefault(chain, value)
+    variables = {**spec.variables, "policy": [canonical_chain(v) for v in listed]}
+    return spec.model_copy(update={"variables": variables})
+
+
+def _check_listed_once(names: list[str], key: str, source: str) -> None:
+    """Refuse a metric or series named twice (its column would be written twice)."""
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise InputError(source, key, f"{name!r} is listed twice")
+
+
+def _run_fingerprint(scenario: Scenario, varied: Iterable[str] = ()) -> str:
+    """What a run reads of a scenario, but the ``varied`` keys (set for every design point
+    alike): the scenario without its name and description, which no run reads."""
+    data = scenario.model_dump(mode="json")
+    data.pop("scenario", None)
+    for dotted in varied:
+        *parents, last = dotted.split(".")
+        node: Any = data
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return canonical_json(data)
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
@@ -383,21 +459,48 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _load_scenarios(
-    values: list[Any], folder: Path, overrides: dict[str, Any], source: str
+    values: list[Any],
+    folder: Path,
+    overrides: dict[str, Any],
+    source: str,
+    varied: Iterable[str] = (),
 ) -> dict[str, Scenario]:
     """The scenario files a ``scenario`` variable lists (paths relative to the experiment file),
-    each with the experiment's overrides."""
+    each with the experiment's overrides. One file under two paths (``a.toml``, ``./a.toml``,
+    an absolute path, a link), or two files that differ only in the ``varied`` keys (what the
+    experiment sets for every design point alike) and their names, are refused: every run would
+    be the same twice, and the report would compare a scenario with itself."""
+    key = "variables.scenario"
     scenarios = {}
+    files: dict[tuple[int, int], str] = {}
+    runs: dict[str, str] = {}
     for value in values:
         if not isinstance(value, str):
-            raise InputError(source, "variables.scenario", f"not a file path: {value!r}")
+            raise InputError(source, key, f"not a file path: {value!r}")
         path = (folder / value).resolve()
         if not path.is_file():
-            raise InputError(source, "variables.scenario", f"no such file: {path}")
+            raise InputError(source, key, f"no such file: {path}")
+        status = path.stat()
+        identity = (status.st_dev, status.st_ino)
+        if identity in files:
+            first = files[identity]
+            message = f"{first!r} and {value!r} are the same file ({path}): it would run twice"
+            raise InputError(source, key, message)
+        files[identity] = value
         try:
-            scenarios[value] = scenario_module.with_overrides(scenario_module.load(path), overrides)
+            scenario = scenario_module.with_overrides(scenario_module.load(path), overrides)
         except InputError as error:
             raise InputError(source, f"overrides.{error.key}", error.message) from None
+        fingerprint = _run_fingerprint(scenario, varied)
+        if fingerprint in runs:
+            raise InputError(
+                source,
+                key,
+                f"{runs[fingerprint]!r} and {value!r} are the same scenario once the experiment's "
+                "overrides, days and variables are set (names aside): every run would repeat",
+            )
+        runs[fingerprint] = value
+        scenarios[value] = scenario
     return scenarios
 
 
@@ -411,12 +514,29 @@ def _check_variable(name: str, values: list[Any], scenario: Scenario, source: st
             if not all(n in POLICY_NAMES for n in names):
                 choices = ", ".join(POLICY_NAMES)
                 raise InputError(source, key, f"unknown policy {value!r} (choose from {choices})")
+            twice = [n for i, n in enumerate(names) if n in names[:i]]
+            if twice:
+                raise InputError(source, key, f"{value!r} names {twice[0]} twice in one chain")
+            chain = {"dispatch.policy": names[0], "dispatch.fallback": names[1:]}
+            try:
+                scenario_module.with_overrides(scenario, chain)
+            except InputError as error:
+                raise InputError(source, key, f"{value!r}: {error.key}: {error.message}") from None
         return
+    made: dict[str, Any] = {}
     for value in values:
         try:
-            scenario_module.with_overrides(scenario, {name: value})
+            fingerprint = _run_fingerprint(scenario_module.with_overrides(scenario, {name: value}))
         except InputError as error:
             raise InputError(source, key, error.message) from None
+        if fingerprint in made:
+            raise InputError(
+                source,
+                key,
+                f"the values {made[fingerprint]!r} and {value!r} make the same runs "
+                "(no run reads what differs): it would run twice",
+            )
+        made[fingerprint] = value
 
 
 def _check_baseline(spec: ExperimentFile, scenario: Scenario, source: str) -> None:
@@ -450,17 +570,32 @@ def _sampled(
         "bounds": [[r.min, r.max] for r in ranges.values()],
     }
     seed = design.sample_seed
+    if design.kind == "morris":  # its grid of levels, each rounded for an integer key
+        matrix = morris.sample(problem, design.samples, num_levels=design.levels, seed=seed)
+        for j, name in enumerate(problem["names"]):
+            if _is_int(name):
+                matrix[:, j] = np.round(matrix[:, j])
+        return problem, matrix
+    # a continuous sample of an integer key's range [a, b] is drawn over [a - 1/2, b + 1/2] and
+    # rounded, so that each whole number a, ..., b is drawn as often (rounding a draw over [a, b]
+    # gave a and b half the weight of the others)
+    ints = [j for j, name in enumerate(problem["names"]) if _is_int(name)]
+    widened = {
+        **problem,
+        "bounds": [
+            [round(low) - 0.5, round(high) + 0.5] if j in ints else [low, high]
+            for j, (low, high) in enumerate(problem["bounds"])
+        ],
+    }
     if design.kind == "sobol":
         matrix = sobol.sample(
-            problem, design.samples, calc_second_order=design.second_order, seed=seed
+            widened, design.samples, calc_second_order=design.second_order, seed=seed
         )
-    elif design.kind == "morris":
-        matrix = morris.sample(problem, design.samples, num_levels=design.levels, seed=seed)
     else:
-        matrix = latin.sample(problem, design.samples, seed=seed)
-    for j, name in enumerate(problem["names"]):
-        if _is_int(name):
-            matrix[:, j] = np.round(matrix[:, j])
+        matrix = latin.sample(widened, design.samples, seed=seed)
+    for j in ints:
+        low, high = problem["bounds"][j]
+        matrix[:, j] = np.clip(np.floor(matrix[:, j] + 0.5), round(low), round(high))
     return problem, matrix
 
 
@@ -480,7 +615,7 @@ def load_experiment(
     """Read and validate an experiment file; ``seeds``/``days`` override the file's values."""
     path = Path(path)
     source = str(path)
-    spec = _validate(scenario_module.read_toml(path), source)
+    spec = _canonical_policies(_validate(scenario_module.read_toml(path), source), source)
     section = spec.experiment
     scenario_path = (path.parent / section.scenario).resolve()
     if not scenario_path.is_file():
@@ -501,9 +636,11 @@ def load_experiment(
     for metric in section.metrics:
         if metric not in known:
             raise InputError(source, "experiment.metrics", f"unknown metric {metric!r}")
+    _check_listed_once(section.metrics, "experiment.metrics", source)
     for name in section.series:
         if name not in DEFAULT_SERIES:
             raise InputError(source, "experiment.series", f"unknown series {name!r}")
+    _check_listed_once(section.series, "experiment.series", source)
     _check_clashes(spec, source, days if days is not None else section.days)
     listed: dict[str, list[Any]] = {}
     ranges: dict[str, Range] = {}
@@ -523,11 +660,13 @@ def load_experiment(
     posterior = None
     if spec.posterior is not None:
         posterior = _load_posterior(spec, path.parent, scenario, source)
+    n_days = days if days is not None else section.days
     scenarios = {}
     if "scenario" in spec.variables:
         if "scenario" in ranges:
             raise InputError(source, "variables.scenario", "must be a list of scenario files")
-        scenarios = _load_scenarios(listed["scenario"], path.parent, spec.overrides, source)
+        varied = _varied_keys(spec, n_days, posterior)
+        scenarios = _load_scenarios(listed["scenario"], path.parent, spec.overrides, source, varied)
     if spec.design.kind != "factorial" and not ranges:
         raise InputError(source, "design.kind", f"{spec.design.kind} needs a {{min, max}} range")
     if spec.design.kind == "sobol" and spec.design.second_order and len(ranges) < 3:
@@ -542,9 +681,8 @@ def load_experiment(
         problem, matrix = _sampled(ranges, spec.design, scenario)
     points = _points(spec, listed, problem, matrix)
     n_seeds = seeds if seeds is not None else section.seeds
-    n_days = days if days is not None else section.days
     command = {k: v for k, v in (("seeds", seeds), ("days", days)) if v is not None}
-    return Experiment(
+    experiment = Experiment(
         path=path,
         spec=spec,
         scenario=scenario,
@@ -557,6 +695,35 @@ def load_experiment(
         scenarios=scenarios,
         posterior=posterior,
     )
+    _check_points(experiment, source)
+    return experiment
+
+
+def _check_points(experiment: Experiment, source: str) -> None:
+    """Refuse a design point whose values the model cannot take together (each value alone
+    was checked: ``policy = "station"`` beside ``community.service_points = 0``, say), before
+    anything is written; it would otherwise fail only when the runs are prepared."""
+    for point in experiment.points:
+        try:
+            experiment.point_scenario(point)
+        except InputError as error:
+            shown = ", ".join(f"{k} = {v!r}" for k, v in point.values.items())
+            raise InputError(
+                source, "variables", f"the design point {shown}: {error.key}: {error.message}"
+            ) from None
+
+
+def _varied_keys(spec: ExperimentFile, days: int | None, posterior: Posterior | None) -> set[str]:
+    """The scenario keys every design point sets alike, whichever scenario file it runs: the
+    other variables', the policy's, the days (when the experiment sets them) and the posterior's."""
+    varied = {name for name in spec.variables if name not in ("scenario", "policy")}
+    if "policy" in spec.variables:
+        varied.update(_SET_BY_POLICY)
+    if days is not None:
+        varied.add("simulation.days")
+    if posterior is not None:
+        varied.update(posterior.keys)
+    return varied
 
 
 def _load_posterior(
