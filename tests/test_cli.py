@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from cli_support import run_cli
 
 from sim import scenario as scenario_module
-from sim.cli import main
 
 SUMMARY_KEYS = {
     "requests",
@@ -45,16 +45,6 @@ OUT_FILES = {
     "buildings.parquet",
     "summary.json",
 }
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """(exit status, stdout, stderr) of ``volsim ARGV`` run in this process."""
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:  # argparse: --help and usage errors
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def strict_json(text: str) -> Any:

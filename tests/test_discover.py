@@ -9,9 +9,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from cli_support import run_cli
 
 from sim import discover
-from sim.cli import main
 
 KEYS = ["channels.app.answer_delay_mean_min", "acceptance.off_duty_multiplier", "rating.base_stars"]
 
@@ -156,15 +156,6 @@ def _results_folder(path, n_points: int = 300) -> None:
     runs = [{"run_id": row["run_id"]} for row in rows]
     manifest = {"resolved": {"experiment": {"variables": variables}}, "runs": runs}
     (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_volsim_discover_writes_every_pair_and_metric_and_finds_the_rule(

@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
+from cli_support import run_cli as volsim
 from pandas.testing import assert_frame_equal
 from scipy import stats
 
-from sim import cli
 from sim.errors import InputError
 from sim.experiment import statistics
 from sim.experiment.design import canonical_json, load_experiment, seeds_for
@@ -112,14 +112,6 @@ def write_experiment(
 def run(path: Path, out: Path, **options: Any) -> dict[str, Any]:
     """Run an experiment in this process; return its manifest."""
     return run_experiment(load_experiment(path), out, RunOptions(**options))
-
-
-def volsim(capsys: pytest.CaptureFixture, *args: Any) -> tuple[int, str, str]:
-    """``volsim ARGS`` in this process: exit status, stdout, stderr."""
-    capsys.readouterr()
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def volsim_process(*args: Any, env: dict[str, str] | None = None, timeout: float = 120):

@@ -15,44 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from sim import cli
+from cli_support import TINY_EXPERIMENT as GOOD
+from cli_support import run_cli as volsim
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "chaoyangli.toml"
-
-GOOD = f"""\
-[experiment]
-name = "tiny"
-scenario = {json.dumps(str(SCENARIO))}
-days = 2
-seeds = 2
-root_seed = 7
-
-[overrides]
-"population.residents" = 400
-"population.households" = 200
-"community.stairwells" = 40
-"community.buildings" = 10
-"community.grids" = 3
-"community.service_points" = 20
-"community.width_m" = 200.0
-"community.height_m" = 200.0
-
-[variables]
-policy = ["nearest", "broadcast"]
-"""
-
-
-def volsim(capsys, *args) -> tuple[int, str, str]:
-    """``volsim ARGS`` in this process: exit status, stdout, stderr (argparse exits too)."""
-    capsys.readouterr()
-    try:
-        code = cli.main([str(a) for a in args])
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code: int, out: str, err: str, *names: str) -> None:

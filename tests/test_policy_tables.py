@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import run_cli
 
-from sim import cli, ranges
+from sim import ranges
 from sim import scenario as scenario_module
 from sim.dispatch import POLICIES
 from sim.errors import InputError
@@ -45,16 +46,6 @@ SMALL = {
     "community.grids": 3,
     "community.service_points": 20,
 }
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        status = cli.main(list(argv))
-    except SystemExit as exit_:
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def small_scenario(path: Path, extra: str = "") -> Path:

@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 
 from sim import ranges
-from sim.cli import main
 from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,15 +83,6 @@ def test_the_baseline_values_lie_in_their_ranges() -> None:
     assert not outside
     assert len(rows) == len(table.ranged) + len(table.fixed)
     assert all(r["why"].strip() for r in rows)
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_volsim_ranges_json_lists_every_row_and_flags_the_stress_case(capsys) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 
 from sim import ranges
-from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "chaoyangli.toml"
@@ -20,15 +20,6 @@ P = "acceptance.base_probability"
 
 def row(key: str, low: str, high: str) -> str:
     return f'[range."{key}"]\nlow = {low}\nhigh = {high}\nwhy = "a source"\n'
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 REFUSED = {

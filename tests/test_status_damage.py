@@ -13,6 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cli_support import TINY_EXPERIMENT as EXPERIMENT
+from cli_support import run_cli as volsim
 
 from sim import cli
 
@@ -20,35 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "chaoyangli.toml"
 
 #: 4 runs (2 policies x 2 seeds) of a 400-resident community for 2 days: about a second
-EXPERIMENT = f"""\
-[experiment]
-name = "tiny"
-scenario = {json.dumps(str(SCENARIO))}
-days = 2
-seeds = 2
-root_seed = 7
-
-[overrides]
-"population.residents" = 400
-"population.households" = 200
-"community.stairwells" = 40
-"community.buildings" = 10
-"community.grids" = 3
-"community.service_points" = 20
-"community.width_m" = 200.0
-"community.height_m" = 200.0
-
-[variables]
-policy = ["nearest", "broadcast"]
-"""
-
-
-def volsim(capsys, *args) -> tuple[int, str, str]:
-    """``volsim ARGS`` in this process: exit status, stdout, stderr."""
-    capsys.readouterr()
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
