@@ -1,7 +1,10 @@
 """``python -m sim`` and the ``volsim`` console script: the command line (sim.cli), with a
 Ctrl-C that comes while the libraries are still loading ending as quietly as one that comes
-later (one line, exit status 130, no traceback)."""
+later (one line, exit status 130, no traceback), and one that comes once the command has
+finished (while the interpreter shuts down) changing nothing: the work is done and its exit
+status stands."""
 
+import signal
 import sys
 
 from sim.errors import EXIT_INTERRUPTED
@@ -15,6 +18,8 @@ def console() -> None:
     except KeyboardInterrupt:
         print("volsim: interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
     sys.exit(code)
 
 

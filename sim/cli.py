@@ -9,11 +9,17 @@ with exit status 1, and Ctrl-C one line with exit status 130; neither leaves a h
 from __future__ import annotations
 
 import argparse
+import errno
+import io
 import json
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -810,14 +816,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ClosedStream(io.TextIOBase):
+    """Standard output or error started closed (``>&-``): writing to it is a fault named as
+    such (a result printed there would be lost with exit status 0); nothing else is."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "closed when volsim started: the output is lost", self._name)
+
+
+def _open_streams() -> None:
+    """Stand-ins for standard streams the process started without."""
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream("standard output")
+    if sys.stderr is None:  # nowhere to say anything: the exit status still tells
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+
+
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    """SIGTERM as one Ctrl-C, for commands without their own handler (an experiment's or a
+    search's stops scheduling and keeps what is done)."""
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _where(args: argparse.Namespace, error: OSError) -> str:
+    """The file an OS error names, else the command's output (a full disk often names none)."""
+    if error.filename:
+        return f"{error.filename}: "
+    for name in ("out", "dir"):
+        place = getattr(args, name, None)
+        if place:
+            return f"{place}: "
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; every expected failure is one line on stderr and an exit status:
-    2 bad input, 1 output that could not be written, 130 interrupted (Ctrl-C)."""
+    2 bad input, 1 output that could not be written, 130 interrupted (Ctrl-C or SIGTERM)."""
+    _open_streams()
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
-        return args.handler(args)
+        with _sigterm_as_interrupt():
+            return args.handler(args)
     except InputError as error:
         print(f"volsim {args.command}: error: {error}", file=sys.stderr)
         return EXIT_INPUT
@@ -825,8 +884,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"volsim {args.command}: error: {error}", file=sys.stderr)
         return EXIT_OUTPUT
     except OSError as error:  # a file system fault not caught nearer its cause
-        where = f"{error.filename}: " if error.filename else ""
-        print(f"volsim {args.command}: error: {where}{error.strerror or error}", file=sys.stderr)
+        message = f"{_where(args, error)}{error.strerror or error}"
+        print(f"volsim {args.command}: error: {message}", file=sys.stderr)
         return EXIT_OUTPUT
     except KeyboardInterrupt:
         print(f"volsim {args.command}: interrupted", file=sys.stderr)
