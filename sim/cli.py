@@ -856,6 +856,22 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _check_encodable(argv: list[str]) -> None:
+    """Refuse an argument the file system's encoding could not decode (a Chinese path under
+    a C locale with Python's UTF-8 mode turned off): the tables' writer would fail on it."""
+    for item in argv:
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = item.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            raise InputError(
+                shown,
+                None,
+                f"not text in this locale's encoding ({sys.getfilesystemencoding()}): "
+                "run under a UTF-8 locale (LC_ALL=C.UTF-8) or with PYTHONUTF8=1",
+            ) from None
+
+
 def _where(args: argparse.Namespace, error: OSError) -> str:
     """The file an OS error names, else the command's output (a full disk often names none)."""
     if error.filename:
@@ -875,6 +891,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
+        _check_encodable(argv)
         with _sigterm_as_interrupt():
             return args.handler(args)
     except InputError as error:

@@ -1,9 +1,11 @@
-"""Every command treats SIGTERM as one Ctrl-C (one line, exit status 130, nothing half-written),
-not only the sweeps that handle it themselves; and a command started with standard output or
-error closed (``>&-``) neither crashes nor loses its result with exit status 0.
+"""What a process is started with or sent. Every command treats SIGTERM as one Ctrl-C (one line,
+exit status 130, nothing half-written), not only the sweeps that handle it themselves; a command
+started with standard output or error closed (``>&-``) neither crashes nor loses its result with
+exit status 0; an argument the locale cannot encode is one line.
 
 Fuzzing found ``volsim run`` and ``report`` ended by SIGTERM with status 143 and no line, leaving
-an empty output folder, and ``volsim run >&-`` crashed with a traceback (``None.isatty()``).
+an empty output folder, ``volsim run >&-`` crashed with a traceback (``None.isatty()``), and a
+Chinese ``--out`` under a C locale without UTF-8 mode crashed in the table writer.
 """
 
 from __future__ import annotations
@@ -98,3 +100,20 @@ os.close({fd})
 code = subprocess.call([sys.executable, "-m", "sim", *{argv!r}], close_fds=False)
 raise SystemExit(code)
 """
+
+
+def test_a_path_the_locale_cannot_encode_is_refused_in_one_line(tmp_path) -> None:
+    """Under a C locale with Python's UTF-8 mode and locale coercion off, a Chinese path reaches
+    volsim as undecodable bytes; the table writer crashed on it with a traceback."""
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sim", *SHORT, "--out", "输出"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    err = result.stderr.decode("ascii")
+    assert result.returncode == 2, err
+    assert err.count("\n") == 1 and "not text in this locale's encoding" in err, err
+    assert list(tmp_path.iterdir()) == [], "a refused run wrote something"
