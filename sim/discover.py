@@ -61,7 +61,7 @@ import pandas as pd
 
 from sim.errors import InputError
 from sim.experiment.store import check_run_table
-from sim.storage import read_parquet
+from sim.storage import check_file_writable, read_parquet
 
 #: the headline metrics and whether larger is better
 HEADLINE_METRICS = {
@@ -120,13 +120,8 @@ def read_results(folder: str | Path) -> tuple[pd.DataFrame, list[str], list[str]
     """
     folder = Path(folder)
     manifest_path = folder / "manifest.json"
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        variables = manifest["resolved"]["experiment"]["variables"]
-    except FileNotFoundError:
-        raise InputError(str(folder), None, "no manifest.json: not a results folder") from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise InputError(str(manifest_path), None, f"unreadable manifest: {error}") from None
+    manifest = _manifest(folder)
+    variables = manifest["resolved"]["experiment"]["variables"]
     sampled = [name for name, spec in variables.items() if isinstance(spec, dict)]
     listed = [name for name, spec in variables.items() if not isinstance(spec, dict)]
     if "policy" not in listed:
@@ -418,6 +413,33 @@ def find_box(x: pd.DataFrame, y: np.ndarray) -> tuple[list[list[Any]], float, fl
     return parts, float(step["coverage"]), float(step["density"])
 
 
+def _manifest(folder: Path) -> dict[str, Any]:
+    """An experiment's manifest; InputError for no results folder, a damaged manifest, or a
+    ``volsim optimise`` folder (which has no experiment to discover in)."""
+    path = folder / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(folder), None, "no manifest.json: not a results folder") from None
+    except (OSError, ValueError) as error:
+        raise InputError(str(path), None, f"unreadable manifest: {error}") from None
+    if isinstance(manifest, dict) and manifest.get("kind") == "optimise":
+        raise InputError(
+            str(folder),
+            None,
+            "a volsim optimise folder, not an experiment's: discovery needs the results of "
+            "volsim experiment with policy as a variable and sampled ranges",
+        )
+    node: Any = manifest
+    for key in ("resolved", "experiment", "variables"):
+        if not isinstance(node, dict) or key not in node:
+            raise InputError(str(path), None, f"unreadable manifest: no {key!r}")
+        node = node[key]
+    if not isinstance(node, dict):
+        raise InputError(str(path), "resolved.experiment.variables", "not a table of variables")
+    return manifest
+
+
 def discover(folder: str | Path) -> pd.DataFrame:
     """The discovery table of a results folder (read, averaged over seeds, compared)."""
     runs, sampled, listed = read_results(folder)
@@ -533,13 +555,14 @@ def sobol_design(
     scenario's values; the same policies, scenarios, metrics, baseline and root seed (seeds:
     the folder's unless given). Paths are rewritten for ``out``. Returns (text, parameters)."""
     folder, out = Path(folder), Path(out)
+    check_file_writable(out, "--sobol-design")  # before any work (a read-only folder, a pipe)
     if top < 1:
         raise InputError("--top", None, f"must be 1 or more, got {top}")
     if samples < 1 or samples & (samples - 1):
         raise InputError("--samples", None, f"must be a power of two (1, 2, 4, ...), got {samples}")
     if seeds is not None and seeds < 1:
         raise InputError("--seeds", None, f"must be 1 or more, got {seeds}")
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest = _manifest(folder)
     spec = manifest["resolved"]["experiment"]
     sensitivity = read_sensitivity(folder)
     if "mu_star" not in sensitivity:

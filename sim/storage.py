@@ -2,15 +2,21 @@
 
 A reader (or a rerun after ``kill -9``, Ctrl-C or a full disk) sees either the whole file or
 none of it; :func:`write_files` extends this to a set of files (all of a run's tables, all of a
-report's figures), and :func:`check_writable` tries an output folder before any work is done.
+report's figures), and :func:`check_writable` (:func:`check_file_writable`) tries an output
+folder (file) before any work is done. Every result file is written through here: a symbolic
+link is written through (its target replaced, the link kept), a folder, pipe or device where a
+file should go is refused (:func:`destination`), and an error names the file, never the
+temporary one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,11 +46,116 @@ def _file_mode() -> int:
 _MODE = _file_mode()
 
 
-def _temp_beside(path: Path) -> str:
+def _temp_beside(path: Path, mode: int) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    os.chmod(tmp, _MODE)
+    os.chmod(tmp, mode)
     return tmp
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "something else"
+
+
+def destination(path: Path) -> tuple[Path, int]:
+    """Where writing ``path`` puts its file, and the permissions it gets: ``path`` itself, or
+    for a symbolic link the file it points to (links followed to the end), which is replaced
+    atomically while the link stays; an existing file keeps its permissions.
+
+    Raises:
+        InputError: naming ``path``, if something is there that is neither a regular file
+            nor a link to one (a folder, a pipe, a device, a socket): never replaced.
+    """
+    path = Path(path)
+    link = path.is_symlink()
+    target = Path(os.path.realpath(path)) if link else path
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:  # nothing there (or a broken link: its target is made); else the write says
+        return target, _MODE
+    if not stat.S_ISREG(mode):
+        what = f"a link to {_kind(mode)} ({target})" if link else _kind(mode)
+        raise InputError(str(path), None, f"is {what}, not a regular file: not written")
+    return target, stat.S_IMODE(mode)
+
+
+def _named(error: OSError, path: Path) -> OSError:
+    """The error as an OSError of the same kind naming ``path`` (not a temporary file), with
+    the system's words for its errno (pyarrow's are long)."""
+    code = error.errno
+    reason = os.strerror(code) if code else _reason(error)
+    named = OSError(code, reason, str(path)) if code else OSError(reason)
+    if not code:
+        named.filename = str(path)
+    return named
+
+
+class FileSet:
+    """Files written all or none (see :func:`all_or_none`): :meth:`write` puts each into a
+    temporary file beside its destination; :meth:`commit` renames them all into place."""
+
+    def __init__(self) -> None:
+        self._temps: dict[Path, tuple[Path, str]] = {}  # path → (destination, temporary)
+        #: the paths this set has moved into place (by :meth:`commit`)
+        self.placed: list[Path] = []
+
+    def write(self, path: Path, write: Writer) -> None:
+        """Write one file's content into a temporary file beside where it goes; an OSError
+        names ``path``; a path that is no regular file (nor a link to one) is an InputError."""
+        path = Path(path)
+        target, mode = destination(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _temp_beside(target, mode)
+            previous = self._temps.get(path)
+            self._temps[path] = (target, tmp)
+            if previous is not None:
+                Path(previous[1]).unlink(missing_ok=True)
+            write(tmp)
+        except OSError as error:
+            raise _named(error, path) from None
+
+    def commit(self) -> None:
+        """Rename every temporary file into place (an OSError names the file)."""
+        for path, (target, tmp) in list(self._temps.items()):
+            try:
+                os.replace(tmp, target)
+            except OSError as error:
+                raise _named(error, path) from None
+            del self._temps[path]
+            self.placed.append(path)
+
+    def discard(self) -> None:
+        """Remove the temporary files not yet renamed."""
+        for _, tmp in self._temps.values():
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink(missing_ok=True)
+        self._temps.clear()
+
+
+@contextlib.contextmanager
+def all_or_none() -> Iterator[FileSet]:
+    """A :class:`FileSet` whose files are renamed into place when the body ends; on any error
+    (a full disk, Ctrl-C) their temporary files are removed and the files already there are
+    left as they were (a file renamed before a rename failed is removed, so no set is mixed)."""
+    files = FileSet()
+    try:
+        yield files
+        files.commit()
+    except BaseException:
+        files.discard()
+        for path in files.placed:
+            with contextlib.suppress(OSError):
+                destination(path)[0].unlink(missing_ok=True)
+        raise
 
 
 def _atomic_write(path: Path, write: Writer) -> None:
@@ -54,21 +165,52 @@ def _atomic_write(path: Path, write: Writer) -> None:
 def write_files(writers: dict[Path, Writer]) -> None:
     """Write several files all or none: each into a temporary file beside it, then, once every
     one is complete, rename them into place. On any error (a full disk, Ctrl-C) the temporary
-    files are removed and the files already there are left as they were."""
-    temps: dict[Path, str] = {}
-    try:
+    files are removed and the files already there are left as they were.
+
+    A path that is a symbolic link is written through (the file it points to is replaced, the
+    link stays); one that is a folder, a pipe or a device is refused (InputError), never
+    replaced. An OSError names the file, never a temporary one."""
+    with all_or_none() as files:
         for path, write in writers.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temps[path] = _temp_beside(path)
-            write(temps[path])
-        for path, tmp in temps.items():
-            os.replace(tmp, path)
-            temps[path] = ""
-    except BaseException:
-        for tmp in temps.values():
-            if tmp:
-                Path(tmp).unlink(missing_ok=True)
-        raise
+            files.write(path, write)
+
+
+def check_file_writable(path: Path, source: str) -> None:
+    """Make sure the file ``path`` can be written (its folder exists and takes a new file; it
+    is no folder, pipe or device) before any work is done.
+
+    Raises:
+        InputError: naming ``source`` (e.g. ``--sobol-design``) and the path.
+    """
+    path = Path(path)
+    try:
+        target, _ = destination(path)
+    except InputError as error:
+        raise InputError(source, str(path), error.message) from None
+    if not target.parent.is_dir():
+        raise InputError(source, str(path), "no such folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".volsim-probe.", dir=target.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise InputError(source, str(path), f"cannot write there: {_reason(error)}") from None
+
+
+#: errno values that say the place is wrong, not that the disk failed
+BAD_PLACE = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR, errno.ENOENT}
+)
+
+
+def write_error(error: OSError, path: Path, what: str) -> InputError | OutputError:
+    """An OSError while writing ``what`` into ``path`` as the error the user sees: a place
+    that cannot take files (read-only, no permission, not a folder) is bad input (InputError,
+    exit 2); anything else (a full disk, an I/O error) is a fault (OutputError, exit 1)."""
+    where = str(error.filename or path)
+    if error.errno in BAD_PLACE:
+        return InputError(where, None, f"cannot write {what}: {_reason(error)}")
+    return OutputError(where, f"cannot write {what}: {_reason(error)}")
 
 
 def check_writable(folder: Path, source: str) -> Path | None:
@@ -107,6 +249,8 @@ def remove_created(folder: Path | None) -> None:
 
 
 def _reason(error: OSError) -> str:
+    if error.errno:
+        return os.strerror(error.errno)
     return error.strerror or str(error)
 
 

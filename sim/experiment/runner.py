@@ -45,7 +45,7 @@ from sim.experiment.store import (
     provenance,
     run_id,
 )
-from sim.storage import write_row
+from sim.storage import write_error, write_row
 
 #: a run whose worker process dies this many times is recorded as failed
 MAX_ATTEMPTS = 3
@@ -247,6 +247,8 @@ def _write(row: dict[str, Any], path: Path) -> dict[str, Any]:
     except OSError as error:
         reason = error.strerror or str(error)
         return {**_result(row), "status": "unwritten", "error": f"cannot write {path}: {reason}"}
+    except InputError as error:  # a pipe or a folder where the run's file goes
+        return {**_result(row), "status": "unwritten", "error": str(error)}
     return _result(row)
 
 
@@ -605,11 +607,16 @@ def _run_locked(
         tasks = tasks_for(experiment, folder, seeds, options.run_timeout_s)
         manifest["seeds"] = seeds
         manifest["runs"] = [{"run_id": t.run_id, "point": t.point, "seed": t.seed} for t in tasks]
+        # before any run of this round, nothing half-written: a read-only place is a bad
+        # --out (exit 2), a full disk a fault (exit 1); a folder new with this run is removed
         try:
             folder.write_manifest(manifest)
+        except OSError as error:
+            raise write_error(error, folder.manifest_path, "the manifest") from None
+        try:
             folder.runs_dir.mkdir(exist_ok=True)
-        except OSError as error:  # before any run of this round: nothing half-written
-            raise InputError(str(folder.path), None, f"cannot write: {error}") from None
+        except OSError as error:
+            raise write_error(error, folder.runs_dir, "the runs folder") from None
         _execute_missing(tasks, folder, options, stop, client)
         if stop.requested:
             break
@@ -621,10 +628,11 @@ def _run_locked(
     manifest["done_runs"] = int((statuses == "done").sum())
     manifest["tables_written"] = True
     try:
-        write_summaries(experiment, folder, runs)
+        write_summaries(experiment, folder, runs)  # all or none
     except OSError as error:
         manifest["tables_written"] = False
-        stop.request(f"cannot write the tables in {folder.path}: {error.strerror or error}")
+        where = error.filename or f"the tables in {folder.path}"
+        stop.request(f"cannot write {where}: {error.strerror or error}")
     if stop.requested:
         session["stopped"] = stop.reason
         manifest["stopped"] = stop.reason
@@ -668,7 +676,13 @@ def runs_table(folder: ResultsFolder, tasks: list[Task], experiment: Experiment)
 
 
 def write_summaries(experiment: Experiment, folder: ResultsFolder, runs: pd.DataFrame) -> None:
-    """runs, series, summary, differences and (sobol/morris) sensitivity tables."""
+    """runs, series, summary, differences and (sobol/morris) sensitivity tables, all or none
+    (a full disk or Ctrl-C leaves no table: :meth:`ResultsFolder.writing_tables`)."""
+    with folder.writing_tables():
+        _write_summaries(experiment, folder, runs)
+
+
+def _write_summaries(experiment: Experiment, folder: ResultsFolder, runs: pd.DataFrame) -> None:
     series_columns = [c for c in runs.columns if c.startswith(("series.", "yearly."))]
     folder.write_table(runs.drop(columns=series_columns), "runs")
     folder.write_table(long_table(runs, "series.", "day"), "series")

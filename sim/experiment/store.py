@@ -46,12 +46,22 @@ import pyarrow.parquet as pq
 
 from sim.errors import InputError
 from sim.experiment.design import canonical_json
-from sim.storage import write_json, write_parquet
+from sim.storage import (
+    BAD_PLACE,
+    FileSet,
+    all_or_none,
+    remove_created,
+    write_error,
+    write_files,
+    write_json,
+)
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 RUNS = "runs"
 REPORT = "report"  # written by ``volsim report``
+#: written from the tables by ``volsim discover`` (and a robustness report)
+DERIVED = ("discovery.csv", "discovery.parquet")
 TABLES = (
     "runs.parquet",
     "series.parquet",
@@ -74,6 +84,14 @@ EXPERIMENT_TABLES = (
     "differences.parquet",
 )
 STUDY_DB = "study.db"  # ``volsim optimise``'s optuna study (SQLite)
+#: what ``volsim optimise`` writes beside its study (sim.optimise.tables.TABLES, as Parquet and
+#: CSV) and SQLite's files beside a database: removed by ``--fresh`` with the rest
+OPTIMISE_FILES = (
+    *(f"{name}.{kind}" for name in ("trials", "front", "recheck") for kind in ("parquet", "csv")),
+    *(f"{STUDY_DB}{suffix}" for suffix in ("", "-journal", "-wal", "-shm")),
+)
+#: the tables written beside the summaries as CSV too
+CSV_TABLES = ("summary", "differences", "sensitivity")
 #: tables optuna's study has (a file without them is not a study)
 STUDY_TABLES = ("studies", "trials", "trial_values")
 PACKAGES = ("volsim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "SALib")
@@ -217,6 +235,8 @@ class ResultsFolder:
         self.runs_dir = self.path / RUNS
         #: the tables written through this object, recorded in the manifest (``tables``)
         self.written: set[str] = set()
+        #: the tables being written all or none (see :meth:`writing_tables`)
+        self._pending: tuple[FileSet, set[str]] | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -294,22 +314,35 @@ class ResultsFolder:
     @contextmanager
     def locked(self) -> Iterator[ResultsFolder]:
         """Hold the folder's lock (creating the folder) while the body runs; a folder another
-        experiment holds, or one that cannot be written, is an InputError."""
+        experiment holds, or a place that cannot take files (read-only, under a file), is an
+        InputError; a fault (a full disk) an OutputError naming the file. If the body fails
+        before anything was written (no manifest, no run file), the folder (and its parents),
+        the lock and ``runs`` this made are removed again."""
         self.read_manifest(strict=False)  # a file, or someone else's folder: refused first
-        created = not self.path.exists()
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as error:
-            if created:
-                _remove_empty(self.path)
+        missing = [p for p in [self.path, *self.path.parents] if not _present(p)]
+        created = missing[-1] if missing else None
+        lock = self.path / LOCK
+        made = {path for path in (lock, self.runs_dir) if not _present(path)}
+        if _present(lock) and (lock.is_symlink() or not lock.is_file()):
+            # truncated and written: never through a link, nor a pipe or a device
             raise InputError(
-                str(self.path), None, f"cannot write here: {error.strerror or error}"
-            ) from None
+                str(lock), None, "is not a regular file (a link, folder or pipe): remove it"
+            )
+        fd = None
         try:
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            except OSError as error:
+                if error.errno in BAD_PLACE:
+                    raise InputError(
+                        str(self.path), None, f"cannot write here: {_reason(error)}"
+                    ) from None
+                raise write_error(error, lock, "the lock") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                made.discard(lock)  # the other experiment's
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
                 raise InputError(
                     str(self.path),
@@ -317,17 +350,42 @@ class ResultsFolder:
                     f"another volsim experiment (pid {holder}) is writing to this folder: "
                     "wait for it to finish, or use another --out",
                 ) from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            except OSError as error:
+                raise write_error(error, lock, "the lock") from None
             yield self
+        except BaseException:
+            if not self._started():
+                self._remove_made(made, created)
+            raise
         finally:
-            os.close(fd)  # releases the lock
+            if fd is not None:
+                os.close(fd)  # releases the lock
+
+    def _started(self) -> bool:
+        """Whether an experiment has written here: a manifest or a run file."""
+        if _present(self.manifest_path):
+            return True
+        return self.runs_dir.is_dir() and any(self.runs_dir.iterdir())
+
+    def _remove_made(self, made: set[Path], created: Path | None) -> None:
+        """Remove the lock and ``runs`` (if empty) a start cut short made, and the folders."""
+        with suppress(OSError):
+            if self.path / LOCK in made:
+                (self.path / LOCK).unlink(missing_ok=True)
+            if self.runs_dir in made:
+                _remove_empty(self.runs_dir)
+        remove_created(created)
 
     def clear(self) -> None:
-        """Remove what an experiment wrote here, its report included (nothing else)."""
+        """Remove what an experiment or ``volsim optimise`` wrote here (its study and tables
+        too: ``--fresh`` into a folder of the other kind leaves nothing of it), its report and
+        discovery included (nothing else)."""
         shutil.rmtree(self.runs_dir, ignore_errors=True)
         shutil.rmtree(self.path / REPORT, ignore_errors=True)  # it describes the old results
-        for name in (MANIFEST, *TABLES):
+        for name in (MANIFEST, *TABLES, *OPTIMISE_FILES, *DERIVED):
             (self.path / name).unlink(missing_ok=True)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
@@ -423,7 +481,8 @@ class ResultsFolder:
     def missing_files(self, manifest: dict[str, Any]) -> dict[Path, str]:
         """What the manifest says was written but is gone → why it should be here: ``runs``
         (made with the first manifest), the run files of an experiment that finished (every
-        run left a file, done or failed) and the tables written."""
+        run left a file, done or failed) and the tables written; the tables (named by
+        ``runs.parquet``) when writing them failed (``tables_written`` false)."""
         missing: dict[Path, str] = {}
         run_ids = list(dict.fromkeys(run["run_id"] for run in manifest.get("runs", [])))
         finished = manifest.get("tables_written") is True and "stopped" not in manifest
@@ -439,18 +498,55 @@ class ResultsFolder:
         for name in self.expected_tables(manifest):
             if not _present(self.path / name):
                 missing[self.path / name] = "the manifest says it was written"
+        if manifest.get("tables_written") is False:  # writing them failed: none was kept
+            why = manifest.get("stopped")
+            missing[self.path / "runs.parquet"] = (
+                "no tables were written"
+                + (f" ({why})" if isinstance(why, str) and why else "")
+                + ": run volsim experiment again to write them"
+            )
         return missing
 
+    @contextmanager
+    def writing_tables(self) -> Iterator[None]:
+        """The tables :meth:`write_table` writes in the body, all or none: each goes into a
+        temporary file, and once the body is done all are renamed into place (and recorded in
+        ``written``). On any error (a full disk, Ctrl-C) the temporary files are removed and so
+        is every table of the folder: none is left to describe other runs than the manifest's."""
+        names: set[str] = set()
+        try:
+            with all_or_none() as files:
+                self._pending = (files, names)
+                try:
+                    yield
+                finally:
+                    self._pending = None
+        except BaseException:
+            for name in TABLES:
+                with suppress(OSError):
+                    (self.path / name).unlink(missing_ok=True)
+            self.written.difference_update(TABLES)
+            raise
+        self.written.update(names)
+
     def write_table(self, frame: pd.DataFrame, name: str) -> None:
-        """A table as Parquet and, for the summaries, CSV beside it (recorded in ``written``)."""
-        write_parquet(frame, self.path / f"{name}.parquet")
-        self.written.add(f"{name}.parquet")
-        if name in ("summary", "differences", "sensitivity"):
-            csv = self.path / f"{name}.csv"
-            tmp = csv.with_name(f".{csv.name}.tmp")
-            frame.to_csv(tmp, index=False)
-            tmp.replace(csv)
-            self.written.add(csv.name)
+        """A table as Parquet and, for the summaries, CSV beside it (recorded in ``written``);
+        inside :meth:`writing_tables`, with the others, all or none."""
+        writers = {f"{name}.parquet": lambda tmp: frame.to_parquet(tmp, index=False)}
+        if name in CSV_TABLES:
+            writers[f"{name}.csv"] = lambda tmp: frame.to_csv(tmp, index=False)
+        if self._pending is None:
+            write_files({self.path / file: write for file, write in writers.items()})
+            self.written.update(writers)
+            return
+        files, names = self._pending
+        for file, write in writers.items():
+            files.write(self.path / file, write)
+            names.add(file)
+
+
+def _reason(error: OSError) -> str:
+    return os.strerror(error.errno) if error.errno else error.strerror or str(error)
 
 
 __all__ = [

@@ -3,7 +3,8 @@
 :func:`write_report` writes ``DIR/report/index.html`` (inline CSS, figures embedded as PNG data
 URIs, no script and no network) and every figure beside it as ``fig-*.png`` and ``fig-*.svg``.
 Every figure is drawn in memory first and the files are written all or none (see
-:func:`sim.storage.write_files`): a full disk or Ctrl-C leaves the previous report as it was.
+:func:`sim.storage.write_files`): a full disk or Ctrl-C leaves the previous report as it was,
+and no report folder where there was none.
 Modules: :mod:`.data` loads and aggregates, :mod:`.figures` and :mod:`.mapfig` draw,
 :mod:`.summary_text` writes the sentences, :mod:`.html` assembles the page, :mod:`.labels` holds
 every word in Chinese and English and :mod:`.fonts` brings the bundled Chinese font.
@@ -11,8 +12,10 @@ every word in Chinese and English and :mod:`.fonts` brings the bundled Chinese f
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -90,14 +93,15 @@ def write_report(
             a ``baseline`` policy the experiment did not run, ``zh`` without a Chinese font, or
             a report folder that cannot be written (checked before any figure is drawn).
         OutputError: if the files cannot be written after all (a full disk); the previous
-            report, if any, is then left as it was.
+            report, if any, is then left as it was, and a report folder this made is removed
+            (on Ctrl-C too).
     """
     if lang not in labels.LANGS:
         raise InputError("--lang", None, f"unknown language {lang!r} (choose zh or en)")
     if optimise.is_optimise(Path(results_dir)):  # a `volsim optimise` folder: its own page
         folder = Path(results_dir) / REPORT_DIR
-        check_writable(folder, str(results_dir))
-        with writing("the report", folder):
+        created = check_writable(folder, str(results_dir))
+        with _removed_on_failure(created), writing("the report", folder):
             return optimise.write(Path(results_dir), lang, folder, _render)
     results = data.load(Path(results_dir), baseline)
     rc = fonts.rc_params(lang)
@@ -108,16 +112,25 @@ def write_report(
             str(robustness),
             "this results folder is a robustness design: its own report says what holds",
         )
-    own = robustness_module.load(results.path) if design else None
-    other = None
-    if robustness is not None:
-        other = robustness_module.load(Path(robustness), write=False, option="--robustness")
     folder = results.path / REPORT_DIR
-    created = check_writable(folder, str(results.path))
-    try:
+    created = check_writable(folder, str(results.path))  # before discovery and the figures
+    with _removed_on_failure(created):
+        own = robustness_module.load(results.path) if design else None
+        other = None
+        if robustness is not None:
+            other = robustness_module.load(Path(robustness), write=False, option="--robustness")
         return _write(results, lang, rc, folder, own, other)
-    except InputError:
-        remove_created(created)  # a report refused (no Chinese glyph, say) leaves no folder
+
+
+@contextlib.contextmanager
+def _removed_on_failure(created: Path | None) -> Iterator[None]:
+    """Remove the report folder this report made (``created``, from check_writable) if the
+    body fails in any way: refused (no Chinese glyph, say), a full disk, Ctrl-C. A report
+    folder there before is left (with the previous report, as it was)."""
+    try:
+        yield
+    except BaseException:
+        remove_created(created)
         raise
 
 

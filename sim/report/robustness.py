@@ -30,7 +30,7 @@ from sim import discover
 from sim.errors import InputError
 from sim.report import labels as L
 from sim.report.data import SAMPLED, Results
-from sim.storage import read_parquet
+from sim.storage import check_writable, read_parquet, writing
 
 #: the parameters a ranking table shows
 TOP = 8
@@ -134,9 +134,12 @@ def load(folder: Path, write: bool = True, option: str | None = None) -> Robustn
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         table = _fresh(folder)
         if table is None:
+            if write:  # a folder that cannot take the table: refused before discovery runs
+                check_writable(folder, "DIR")
             table = discover.discover(folder)
             if write and not table.empty:
-                discover.write(folder, table)
+                with writing("the discovery table", folder):  # a full disk: exit 1
+                    discover.write(folder, table)
     except InputError as error:
         if option is None:
             raise
