@@ -22,17 +22,32 @@ yet done (a generation's draws follow from the seed and the previous generation'
 damaged file, unreadable or with a field of the wrong type or range, is named and redone);
 then ``samples.parquet`` (every draw), ``accepted.parquet`` / ``accepted.csv`` and
 ``summary.csv`` / ``summary.json`` (weighted mean, median and 90% interval per parameter).
+
+The folder is an experiment's results folder in what matters (:class:`CalibrationFolder`):
+``manifest.json`` identifies the calibration by the sha256 of what determines its draws (the
+resolved scenario's contents, the priors, targets, seed, samples and generations), so a folder
+of another calibration is refused, as is one with files but no manifest (its draws' provenance
+is unknown); a second calibration into a folder one is writing to is refused by the same
+``.lock`` as experiments. Ctrl-C or SIGTERM ends it (one line, exit status 130): pool workers
+ignore the terminal's signals (sim.experiment.runner's initialiser) and are stopped, and the
+temporary files of draws cut short are removed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import multiprocessing
+import os
 import re
+import shlex
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +55,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.errors import InputError
-from sim.storage import check_writable, json_safe, write_files, write_json
+from sim.errors import InputError, OutputError
+from sim.experiment.design import canonical_json
+from sim.experiment.runner import Stop, _end_pool, _signals_blocked, _worker_init
+from sim.experiment.store import ResultsFolder, _kind_problem, _present
+from sim.scenario import Scenario
+from sim.storage import (
+    check_file_writable,
+    check_writable,
+    json_safe,
+    remove_created,
+    write_error,
+    write_files,
+    write_json,
+    writing,
+)
 
 #: the draws are simulated with seeds 0 .. SEEDS-1 in turn (common random numbers)
 SEEDS = 10
@@ -277,15 +305,23 @@ def summarise(accepted: pd.DataFrame, priors: Iterable[Prior]) -> pd.DataFrame:
 
 
 # --- the history model ---------------------------------------------------------------------
-def simulate(scenario: str | Path, params: dict[str, float], seed: int) -> dict[str, Any]:
+def simulate(
+    scenario: str | Path | Scenario,
+    params: dict[str, float],
+    seed: int,
+    check: Callable[[], None] | None = None,
+) -> dict[str, Any]:
     """One history run with ``params`` (dotted keys) and ``seed``: the target statistics and
-    the registry and residents at the end of each year."""
+    the registry and residents at the end of each year. ``check`` is called before every
+    simulated day (it may raise to end the run)."""
     from sim.dynamics import DAYS_PER_YEAR
     from sim.model import VolunteerModel
 
     model = VolunteerModel(scenario, rng=seed, **params)
     dynamics = model.dynamics
     for day in range(model.days):
+        if check is not None:
+            check()
         arrived, _ = dynamics.end_of_day(day, last=day + 1 == model.days)
         if len(arrived):
             model.roster.grow(len(arrived))
@@ -304,17 +340,23 @@ def simulate(scenario: str | Path, params: dict[str, float], seed: int) -> dict[
     return stats
 
 
-def check_scenario(scenario: str | Path) -> int:
-    """The scenario's simulated days; an InputError if it places orders (the fast path
-    of :func:`simulate` would then differ from a full run)."""
+def load_scenario(scenario: str | Path | Scenario) -> Scenario:
+    """The resolved scenario (a file is read once: every draw simulates these contents); an
+    InputError if it places orders (the fast path of :func:`simulate` would then differ from a
+    full run)."""
     from sim.scenario import load
 
-    params = load(scenario)
+    params = scenario if isinstance(scenario, Scenario) else load(scenario)
     demand = params.demand
     rates = [v for k, v in demand.model_dump().items() if k.startswith("orders_per_year_")]
     if demand.total_per_day is not None or any(rates):
         raise InputError(str(scenario), "demand", "calibration runs place no orders: set 0")
-    return params.simulation.days
+    return params
+
+
+def check_scenario(scenario: str | Path | Scenario) -> int:
+    """The scenario's simulated days; an InputError if it places orders."""
+    return load_scenario(scenario).simulation.days
 
 
 # --- the resumable command -------------------------------------------------------------
@@ -322,29 +364,62 @@ def check_scenario(scenario: str | Path) -> int:
 class Task:
     generation: int
     index: int
-    scenario: str
+    #: the resolved scenario (or its file)
+    scenario: Scenario | str
     params: dict[str, float]
     weight: float
     seed: int
     path: str
 
 
-def _run_task(task: Task) -> float:
+class Unwritten(Exception):
+    """A draw's record could not be written (a full disk): its path and why (picklable, so a
+    pool worker's reaches the command, which says it as one line: an OutputError)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path, self.reason = path, reason
+
+
+def _run_task(task: Task, check: Callable[[], None] | None = None) -> float:
     started = time.perf_counter()
-    stats = simulate(task.scenario, task.params, task.seed)
-    safe = json_safe(stats)  # a missing statistic: null
-    record = {**asdict(task), "stats": safe, "distance": distance(stats, TARGETS)}
+    stats = simulate(task.scenario, task.params, task.seed, check)
+    record = {
+        "generation": task.generation,
+        "index": task.index,
+        "params": task.params,
+        "weight": task.weight,
+        "seed": task.seed,
+        "stats": json_safe(stats),  # a missing statistic: null
+        "distance": distance(stats, TARGETS),
+    }
     record["seconds"] = time.perf_counter() - started
-    del record["scenario"], record["path"]
-    write_json(record, Path(task.path))
+    try:
+        write_json(record, Path(task.path))
+    except OSError as error:  # a full disk (a write's error names no file)
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise Unwritten(task.path, reason) from None
+    except InputError as error:  # no regular file there (a pipe)
+        raise Unwritten(task.path, error.message) from None
     return record["seconds"]
 
 
+def _sha256(data: Any) -> str:
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
 def _manifest(
-    scenario: Path, samples: int, seed: int, priors: tuple[Prior, ...], generations: int
+    scenario: str | Path,
+    resolved: Scenario,
+    samples: int,
+    seed: int,
+    priors: tuple[Prior, ...],
+    generations: int,
 ) -> dict:
-    return {
-        "scenario": str(scenario),
+    """The manifest: the scenario file (a note) and what determines the draws, with their
+    sha256 (``calibration_sha256``) that identifies the calibration."""
+    identity = {
+        "scenario_sha256": _sha256(resolved.model_dump(mode="json")),
         "samples": samples,
         "generations": generations,
         "keep_share": KEEP_SHARE,
@@ -353,6 +428,52 @@ def _manifest(
         "priors": [asdict(p) for p in priors],
         "targets": [asdict(t) for t in TARGETS],
     }
+    return {"scenario": str(scenario), **identity, "calibration_sha256": _sha256(identity)}
+
+
+#: manifest keys that only note where the calibration came from (compared through a hash)
+NOTES = ("scenario",)
+
+
+class CalibrationFolder(ResultsFolder):
+    """A calibration's results folder: an experiment's folder (its ``.lock``, the removal of
+    writes cut short, the refusal of a folder with files but no manifest) with the
+    calibration's manifest."""
+
+    def read_manifest(self, strict: bool = True) -> dict[str, Any] | None:
+        """The manifest, None for a new folder; an InputError for a folder with files but no
+        manifest (whose draws' provenance is unknown) or a damaged manifest."""
+        path = self.manifest_path
+        if not _present(path):
+            return super().read_manifest(strict)
+        if (problem := _kind_problem(path)) is not None:
+            raise InputError(str(path), None, f"{problem}: choose a new --out")
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise InputError(str(path), None, f"cannot be read: {error.strerror}") from None
+        except (ValueError, RecursionError) as error:
+            problem = f"damaged, not JSON ({error}): choose a new --out"
+            raise InputError(str(path), None, problem) from None
+        if not isinstance(previous, dict):
+            raise InputError(str(path), None, "damaged, not a JSON object: choose a new --out")
+        return previous
+
+    def check_calibration(self, manifest: dict[str, Any]) -> None:
+        """An InputError unless the folder is new or holds this calibration (``manifest``),
+        which may resume: naming what is damaged, or the first setting that differs."""
+        previous = self.read_manifest()
+        if previous is not None:
+            _check_manifest(self.manifest_path, previous, manifest)
+
+    def write_calibration(self, manifest: dict[str, Any]) -> None:
+        """Check the folder (again: another process may have written it meanwhile) and write
+        the manifest (a full disk: an OutputError naming it)."""
+        self.check_calibration(manifest)
+        try:
+            write_json(manifest, self.manifest_path)
+        except OSError as error:  # read-only: bad input (exit 2); a full disk: a fault (1)
+            raise write_error(error, self.manifest_path, "the manifest") from None
 
 
 #: a run record's file name: its generation and index
@@ -427,6 +548,9 @@ def _scan_runs(
     for path in sorted((out / "runs").glob(pattern)):
         if (name := RUN_NAME.fullmatch(path.name)) is None:
             continue
+        if (kind := _kind_problem(path)) is not None:  # a pipe: a read would wait for ever
+            damaged[path] = kind
+            continue
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, OSError, RecursionError) as error:
@@ -458,17 +582,15 @@ def _table(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def start(
-    scenario: str | Path,
-    out: str | Path,
+def settings(
+    scenario: str | Path | Scenario,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
     priors: tuple[Prior, ...] = PRIORS,
     generations: int | None = None,
-) -> None:
-    """Check the options, the scenario and the folder (an InputError naming the first at
-    fault, before anything is written); write (or check) ``out/manifest.json``."""
-    scenario, out = Path(scenario), Path(out)
+) -> tuple[Scenario, dict[str, Any]]:
+    """The resolved scenario and the calibration's manifest; an InputError naming the first
+    option at fault, or the scenario's (nothing is written)."""
     generations = GENERATIONS if generations is None else generations
     if generations < 1:
         raise InputError("--generations", None, "must be 1 or more")
@@ -476,40 +598,57 @@ def start(
         raise InputError("--samples", None, f"must be {generations} or more (the generations)")
     if seed < 0:
         raise InputError("--seed", None, "must be 0 or more")
-    check_scenario(scenario)
-    manifest = _manifest(scenario, samples, seed, priors, generations)
-    path = out / "manifest.json"
-    if path.exists():
-        _check_manifest(path, manifest)
-    check_writable(out, "--out")
-    write_json(manifest, path)
+    resolved = load_scenario(scenario)
+    name = scenario if not isinstance(scenario, Scenario) else "(scenario)"
+    return resolved, _manifest(name, resolved, samples, seed, priors, generations)
 
 
-def _check_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    """An InputError unless the folder's manifest at ``path`` is ``manifest`` (the same
-    calibration, so it may resume): naming what is damaged, or the first setting that differs."""
+def start(
+    scenario: str | Path | Scenario,
+    out: str | Path,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    priors: tuple[Prior, ...] = PRIORS,
+    generations: int | None = None,
+) -> None:
+    """Check the options, the scenario and the folder (an InputError naming the first at
+    fault, before anything is written); write (or check) ``out/manifest.json``. (Without the
+    folder's lock: :func:`command` holds it.)"""
+    _, manifest = settings(scenario, samples, seed, priors, generations)
+    folder = CalibrationFolder(out)
+    created = check_writable(Path(out), "--out")
     try:
-        previous = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError(str(path), None, f"cannot be read: {error.strerror}") from None
-    except (ValueError, RecursionError) as error:
-        problem = f"damaged, not JSON ({error}): choose a new --out"
-        raise InputError(str(path), None, problem) from None
-    if not isinstance(previous, dict):
-        raise InputError(str(path), None, "damaged, not a JSON object: choose a new --out")
+        folder.write_calibration(manifest)
+    except BaseException:
+        remove_created(created)
+        raise
+
+
+def _check_manifest(path: Path, previous: dict[str, Any], manifest: dict[str, Any]) -> None:
+    """An InputError unless the folder's manifest (``previous``, read from ``path``) is
+    ``manifest`` (the same calibration, so it may resume): naming the first key that is
+    missing, or the first setting that differs."""
     for key in {**manifest, **previous}:
         if key not in manifest or key not in previous:
             where = "missing" if key in manifest else "not a calibration's key"
-            raise InputError(str(path), key, f"{where}: damaged, choose a new --out")
-        if previous[key] != manifest[key]:
-            setting = f"{previous[key]!r:.40} there, {manifest[key]!r:.40} now"
-            raise InputError(
-                str(path), key, f"{setting}: another calibration's folder: choose a new --out"
+            problem = f"{where}: damaged (or written by an older volsim), choose a new --out"
+            raise InputError(str(path), key, problem)
+        if key in NOTES or previous[key] == manifest[key]:
+            continue
+        if key == "scenario_sha256":
+            setting = (
+                f"the scenario's contents differ (sha256 {str(previous[key])[:12]} there, "
+                f"{manifest[key][:12]} now, of {manifest['scenario']})"
             )
+        else:
+            setting = f"{previous[key]!r:.40} there, {manifest[key]!r:.40} now"
+        raise InputError(
+            str(path), key, f"{setting}: another calibration's folder: choose a new --out"
+        )
 
 
 def plan(
-    scenario: str | Path,
+    scenario: str | Path | Scenario,
     out: str | Path,
     generation: int,
     samples: int = DEFAULT_SAMPLES,
@@ -520,6 +659,7 @@ def plan(
     """The draws of ``generation`` not yet simulated (the earlier generations must be done:
     the draws follow from their files and ``seed``, so a rerun plans the same draws)."""
     out = Path(out)
+    scenario = load_scenario(scenario)  # the same contents for every draw
     previous = None
     if generation > 0:
         previous = survivors(_table(_read_runs(out, generation - 1, priors)), KEEP_SHARE)
@@ -531,7 +671,7 @@ def plan(
         Task(
             generation,
             i,
-            str(scenario),
+            scenario,
             {k: float(row[k]) for k in keys},
             float(row["weight"]),
             i % SEEDS,
@@ -543,21 +683,77 @@ def plan(
 
 
 def execute(
-    tasks: list[Task], workers: int, on_done: Callable[[float], None] | None = None
+    tasks: list[Task],
+    workers: int,
+    on_done: Callable[[float], None] | None = None,
+    stop: Stop | None = None,
 ) -> None:
-    """Simulate the tasks on ``workers`` processes (1: in this one), each written as it ends."""
-    if workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            seconds = _run_task(task)
-            if on_done:
-                on_done(seconds)
+    """Simulate the tasks on ``workers`` processes (1: in this one), each written as it ends.
+
+    A stop (``stop``: the first Ctrl-C or SIGTERM) ends it at once as KeyboardInterrupt: the
+    draws in flight are abandoned (their workers killed; :meth:`ResultsFolder.remove_temporary`
+    removes what they were writing) and simulated again on resume. A record that cannot be
+    written (a full disk) is an OutputError naming it.
+    """
+    if not tasks:
         return
-    context = multiprocessing.get_context("forkserver")  # as the experiment runner: no fork
-    context.set_forkserver_preload(["sim.calibration", "sim.model"])  # of a threaded process
-    with context.Pool(workers) as pool:
-        for seconds in pool.imap_unordered(_run_task, tasks):
-            if on_done:
-                on_done(seconds)
+    stop = Stop() if stop is None else stop
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for task in tasks:
+                _stop_now(stop)
+                seconds = _run_task(task, lambda: _stop_now(stop))
+                if on_done:
+                    on_done(seconds)
+            return
+        _run_pool(tasks, workers, on_done, stop)
+    except Unwritten as error:
+        raise OutputError(error.path, f"cannot write a draw's record: {error.reason}") from None
+
+
+def _stop_now(stop: Stop) -> None:
+    if stop.requested:
+        raise KeyboardInterrupt(stop.signal or stop.reason)
+
+
+def _run_pool(
+    tasks: list[Task], workers: int, on_done: Callable[[float], None] | None, stop: Stop
+) -> None:
+    """A local process pool as the experiment runner's (sim.experiment.runner.run_pool): its
+    workers ignore the terminal's signals and leave its process group (this process decides),
+    at most ``workers`` draws are in flight, and a stop kills them."""
+    context = multiprocessing.get_context("forkserver")  # no fork of a threaded process
+    context.set_forkserver_preload(["sim.calibration", "sim.model"])
+    queue = deque(tasks)
+    with _signals_blocked():
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
+    running: dict[Any, Task] = {}
+    try:
+        while queue or running:
+            _stop_now(stop)
+            while queue and len(running) < workers:
+                task = queue.popleft()
+                with _signals_blocked():
+                    running[pool.submit(_run_task, task)] = task
+            finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = running.pop(future)
+                try:
+                    seconds = future.result()
+                except BrokenProcessPool:
+                    raise OutputError(
+                        task.path,
+                        "its worker process died (killed, or out of memory?): rerun to resume",
+                    ) from None
+                if on_done:
+                    on_done(seconds)
+    finally:
+        _end_pool(pool, kill=bool(running))
 
 
 def collect(
@@ -590,15 +786,16 @@ def collect(
     for parameter, row in summary.set_index("parameter").to_dict("index").items():
         data[parameter] = json_safe(row)
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    write_files(
-        {
-            out / "samples.parquet": lambda tmp: samples.to_parquet(tmp, index=False),
-            out / "accepted.parquet": lambda tmp: accepted.to_parquet(tmp, index=False),
-            out / "accepted.csv": lambda tmp: accepted.to_csv(tmp, index=False),
-            out / "summary.csv": lambda tmp: summary.to_csv(tmp, index=False),
-            out / "summary.json": lambda tmp: Path(tmp).write_text(text, encoding="utf-8"),
-        }
-    )
+    with writing("the calibration's tables", out):
+        write_files(
+            {
+                out / "samples.parquet": lambda tmp: samples.to_parquet(tmp, index=False),
+                out / "accepted.parquet": lambda tmp: accepted.to_parquet(tmp, index=False),
+                out / "accepted.csv": lambda tmp: accepted.to_csv(tmp, index=False),
+                out / "summary.csv": lambda tmp: summary.to_csv(tmp, index=False),
+                out / "summary.json": lambda tmp: Path(tmp).write_text(text, encoding="utf-8"),
+            }
+        )
     return samples, summary
 
 
@@ -624,7 +821,17 @@ def export(accepted: pd.DataFrame, path: Path, command_line: str, drawn: int) ->
     ]
     text = "".join(f"# {line}\n" for line in header)
     text += accepted[columns].to_csv(index=False, lineterminator="\n")
-    write_files({path: lambda tmp: Path(tmp).write_text(text, encoding="utf-8")})
+    with writing("the accepted sets", path):
+        write_files({path: lambda tmp: Path(tmp).write_text(text, encoding="utf-8")})
+
+
+def check_export(text: str) -> None:
+    """Refuse (InputError naming ``--export``) an export that could not be written, before
+    anything is simulated: a folder, a pipe or a device (never replaced: a link is written
+    through to its file), a file in no folder (or under a file), a folder that takes no file."""
+    if not text.strip() or Path(text).is_dir():
+        raise InputError("--export", text, "is a folder: name a CSV file")
+    check_file_writable(Path(text), "--export")
 
 
 def estimate_seconds(out: Path, remaining: int, years: float, workers: int) -> float:
@@ -636,21 +843,61 @@ def estimate_seconds(out: Path, remaining: int, years: float, workers: int) -> f
 
 
 def command(args: Any) -> int:
-    """``volsim calibrate``: check, say how long, simulate each generation with a progress
-    bar (resuming what a folder holds: a damaged run file is named and simulated again),
-    summarise."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
+    """``volsim calibrate``: check (the options, the scenario, ``--export`` and the folder,
+    before anything is simulated), say how long, simulate each generation with a progress bar
+    (resuming what a folder holds: a damaged run file is named and simulated again), summarise.
+    The folder is held (``.lock``) throughout; a folder this command made is removed if it
+    fails before anything is written there."""
     if args.workers < 1:
         raise InputError("--workers", None, "must be 1 or more")
     export_to = getattr(args, "export", None)
-    if export_to is not None and Path(export_to).is_dir():
-        raise InputError("--export", export_to, "is a folder: name a CSV file")
+    if export_to is not None and (not export_to.strip() or Path(export_to).is_dir()):
+        raise InputError("--export", export_to, "is a folder: name a CSV file")  # at once
     out = Path(args.out)
     samples = DEFAULT_SAMPLES if args.samples is None else args.samples
     generations = getattr(args, "generations", None)
     generations = GENERATIONS if generations is None else generations
-    start(args.scenario, out, samples, args.seed, generations=generations)
+    scenario, manifest = settings(args.scenario, samples, args.seed, PRIORS, generations)
+    if export_to is not None:
+        check_export(export_to)
+    folder, stop, created = CalibrationFolder(out), Stop(), None
+    try:
+        created = check_writable(out, "--out")
+        folder.check_calibration(manifest)  # refused before the lock file is made
+        with stop.signals(), folder.locked():
+            try:
+                folder.write_calibration(manifest)  # checked again, now that it is held
+                folder.remove_temporary()
+                table, summary = _calibrate(args, folder, scenario, samples, generations, stop)
+                if export_to is not None:  # through sim.storage's writer (a link: its file)
+                    argv = getattr(args, "argv", None) or ["calibrate", "..."]
+                    line = "volsim " + shlex.join(argv)
+                    accepted = table[table["accepted"].astype(bool)]
+                    export(accepted, Path(export_to), line, len(table))
+            finally:
+                folder.remove_temporary()
+    except BaseException:
+        # the folder made for nothing (ResultsFolder.locked removes its lock and runs/)
+        remove_created(created)
+        raise
+    _print_result(table, summary, out)
+    if export_to is not None:
+        print(f"accepted sets exported to {export_to}")
+    return 0
+
+
+def _calibrate(
+    args: Any,
+    folder: CalibrationFolder,
+    scenario: Scenario,
+    samples: int,
+    generations: int,
+    stop: Stop,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulate the draws not yet done, generation by generation; collect them."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    out = folder.path
     total = samples // generations * generations
     records, damaged = _scan_runs(out)
     if damaged:
@@ -661,7 +908,7 @@ def command(args: Any) -> int:
             file=sys.stderr,
         )
     done = len(records)
-    years = check_scenario(args.scenario) / 365
+    years = scenario.simulation.days / 365
     eta = estimate_seconds(out, total - done, years, args.workers)
     print(
         f"volsim calibrate: ABC-SMC, {generations} generations of {samples // generations} "
@@ -679,9 +926,12 @@ def command(args: Any) -> int:
     with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as progress:
         bar = progress.add_task("draws", total=total, completed=done)
         for generation in range(generations):
-            tasks = plan(args.scenario, out, generation, samples, args.seed, PRIORS, generations)
-            execute(tasks, args.workers, lambda s: progress.advance(bar))
-    table, summary = collect(out)
+            tasks = plan(scenario, out, generation, samples, args.seed, PRIORS, generations)
+            execute(tasks, args.workers, lambda s: progress.advance(bar), stop)
+    return collect(out)
+
+
+def _print_result(table: pd.DataFrame, summary: pd.DataFrame, out: Path) -> None:
     accepted = int(table["accepted"].sum())
     ess = effective_sample_size(table.loc[table["accepted"].astype(bool), "weight"])
     if accepted == 0:
@@ -700,10 +950,3 @@ def command(args: Any) -> int:
                 f"{row.q05:.4g}-{row.q95:.4g} (prior {row.prior_low:g}-{row.prior_high:g})"
             )
     print(f"written to {out}/ (accepted.parquet, accepted.csv, summary.csv, summary.json)")
-    if export_to is not None:
-        import shlex
-
-        line = "volsim " + shlex.join(getattr(args, "argv", None) or ["calibrate", "..."])
-        export(table[table["accepted"].astype(bool)], Path(export_to), line, len(table))
-        print(f"accepted sets exported to {export_to}")
-    return 0
