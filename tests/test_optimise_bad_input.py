@@ -85,8 +85,9 @@ def test_a_pairing_objective_needs_a_policy_with_pairing(tiny, tmp_path, capsys)
     """The tiny community dispatches by broadcast: no run would define the paired share."""
     out = tmp_path / "opt"
     argv = ["optimise", str(tiny), *QUICK, *LEVER, "--out", str(out)]
-    assert main([*argv, "--objective", "paired_elders_share:max"]) == 2
-    _refused(capsys, out, "--objective", "paired_elders_share", "'broadcast' has none")
+    for metric in ("paired_elders_share", "eligible_served_by_pair_share"):  # (0 in every run)
+        assert main([*argv, "--objective", f"{metric}:max"]) == 2
+        _refused(capsys, out, "--objective", metric, "'broadcast' has none")
     chains = ["--lever", "policy=pairing+broadcast,pairing"]  # a chain is policy + fallback
     argv = ["optimise", str(tiny), *QUICK, *chains, "--out", str(out)]
     assert main([*argv, "--objective", "paired_elders_share:max"]) == 0

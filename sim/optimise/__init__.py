@@ -8,6 +8,13 @@ and ``poisson`` is the Poisson model of van den Berg et al. (2025) it is compare
 """
 
 from sim.optimise.levers import LEVER_KEYS, parse_levers, parse_objectives
-from sim.optimise.search import Search, run_search
+from sim.optimise.search import Search, default_out, run_search
 
-__all__ = ["LEVER_KEYS", "Search", "parse_levers", "parse_objectives", "run_search"]
+__all__ = [
+    "LEVER_KEYS",
+    "Search",
+    "default_out",
+    "parse_levers",
+    "parse_objectives",
+    "run_search",
+]

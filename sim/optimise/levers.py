@@ -87,7 +87,12 @@ DIRECTIONS = {
 }
 METRICS = (*DEFAULT_METRICS, *EXTRA_METRICS)
 #: metrics only a policy chain with pairing defines (others leave them undefined: NaN)
-PAIRING_METRICS = ("paired_elders_share", "paired_elders_share_final")
+#: metrics only a policy with pairing defines (0 or undefined in every run of another)
+PAIRING_METRICS = (
+    "paired_elders_share",
+    "paired_elders_share_final",
+    "eligible_served_by_pair_share",
+)
 LEVER_HELP = (
     "broadcast.k=1..10, broadcast.radius_m=200..1500[/100], pairing.max_distance_m=50..300, "
     "pairing.max_elders_per_helper=1..6, policy=nearest,broadcast, points=N[@S1,S2,..], "

@@ -22,6 +22,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from sim.errors import InputError
 from sim.optimise.study import stored_scenario
 from sim.population import apportion
 from sim.scenario import Scenario
+from sim.storage import write_files
 
 
 def stairwell_weights(scenario: Scenario, seeds: list[int]) -> dict[str, np.ndarray]:
@@ -190,7 +192,8 @@ def _pad(values: list[int], size: int) -> list[int]:
     return list(values) + [0] * (size - len(values))
 
 
-def figure(table: pd.DataFrame, allocations: pd.DataFrame, metric: str, path: Path) -> None:
+def figure(table: pd.DataFrame, allocations: pd.DataFrame, metric: str) -> Any:
+    """The allocations beside the shares they reach (a matplotlib Figure, not yet saved)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -222,8 +225,7 @@ def figure(table: pd.DataFrame, allocations: pd.DataFrame, metric: str, path: Pa
     right.set_yticks(y, table["plan"])
     right.set_xlabel(metric)
     right.legend(fontsize=8, loc="lower left")
-    for kind in ("png", "svg"):
-        fig.savefig(path.with_suffix(f".{kind}"), dpi=130)
+    return fig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,12 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, OSError, KeyError, ValueError) as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
-    out = folder / "poisson"
-    out.mkdir(exist_ok=True)
-    table.to_csv(out / "comparison.csv", index=False)
-    allocations.to_csv(out / "allocations.csv", index=False)
     metric = next(c for c in table.columns if c.endswith("_mean")).removesuffix("_mean")
-    figure(table, allocations, metric, out / "fig-poisson")
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.to_string(index=False))
         print(allocations.to_string(index=False))
@@ -252,7 +249,30 @@ def main(argv: list[str] | None = None) -> int:
         f"{paired['volsim_minus_poisson']:.4f} "
         f"(95% CI {paired['ci_low']:.4f} to {paired['ci_high']:.4f})"
     )
-    (out / "paired.json").write_text(json.dumps(paired, indent=1), encoding="utf-8")
+    out = folder / "poisson"
+    fig = figure(table, allocations, metric)
+    writers = {
+        out / "comparison.csv": lambda tmp: table.to_csv(tmp, index=False),
+        out / "allocations.csv": lambda tmp: allocations.to_csv(tmp, index=False),
+        out / "paired.json": lambda tmp: Path(tmp).write_text(
+            json.dumps(paired, indent=1), encoding="utf-8"
+        ),
+        **{
+            out / f"fig-poisson.{kind}": lambda tmp, kind=kind: fig.savefig(
+                tmp, dpi=130, format=kind
+            )
+            for kind in ("png", "svg")
+        },
+    }
+    try:  # all five files or none, each atomically (sim.storage)
+        out.mkdir(exist_ok=True)
+        write_files(writers)
+    except InputError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"{parser.prog}: error: {error.filename or out}: {error.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 

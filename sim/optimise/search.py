@@ -10,11 +10,13 @@ the same levers (their finished runs are kept).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import re
 import warnings
-from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,28 @@ from sim import scenario as scenario_module
 from sim.errors import InputError
 from sim.experiment import statistics
 from sim.experiment.runner import RunOptions, Stop, Task, _execute_missing
-from sim.experiment.store import ResultsFolder, now_iso, provenance, run_id, study_problem
+from sim.experiment.store import (
+    LOCK,
+    MANIFEST,
+    RUNS,
+    ResultsFolder,
+    now_iso,
+    provenance,
+    run_id,
+    study_problem,
+)
 from sim.optimise.levers import Objective
-from sim.optimise.study import STUDY_FILE, Search, complete, grid_points, open_study
+from sim.optimise.study import (
+    STUDY_FILE,
+    Search,
+    complete,
+    grid_points,
+    open_study,
+    storage_faults,
+)
 from sim.optimise.tables import TABLES, best, candidates, front, write_tables
+from sim.scenario import Scenario
+from sim.storage import remove_created, write_error
 
 KIND = "optimise"
 #: a search stops when it has asked this many times the trials it had to do (most failed)
@@ -81,23 +101,113 @@ def _means(folder: ResultsFolder, tasks: list[Task], objectives: list[Objective]
         return [float(np.nanmean(rows[o.metric].astype(float))) for o in objectives]
 
 
-Progress = Callable[[int, int, int], None]
+class _Progress:
+    """Runs done and failed over the whole search, against the runs it will make: the total
+    is what ran so far and what is still planned (the trials still to do, each on every search
+    seed, and the re-check), so it grows when a trial fails and another is asked in its place
+    and done + failed never pass it. A run counts once per trial that needs it (a candidate
+    met again is not simulated again, but counted done at once)."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.outer = options.progress
+        self.done = 0
+        self.failed = 0
+        self.total = 0
+        self.options = RunOptions(
+            workers=options.workers,
+            progress=self._report if options.progress else None,
+            notice=options.notice,
+        )
+
+    def plan(self, runs: int) -> None:
+        """The runs still to come, from now on."""
+        self.total = self.done + self.failed + runs
+
+    def add(self, counts: dict[str, int]) -> None:
+        """A batch ended with these counts (``_execute_missing``'s)."""
+        self.done += counts["done"]
+        self.failed += counts["failed"]
+
+    def _report(self, done: int, failed: int, _total: int) -> None:
+        if self.outer is not None:
+            self.outer(self.done + done, self.failed + failed, self.total)
 
 
-def _progress(options: RunOptions, offset: list[int], total: int) -> Progress | None:
-    if options.progress is None:
-        return None
-    outer = options.progress
+def _recheck_runs(search: Search) -> int:
+    """The re-check's runs at most (fewer if fewer distinct candidates are found)."""
+    return search.recheck_top * search.recheck_seeds
 
-    def report(done: int, failed: int, _total: int) -> None:
-        outer(offset[0] + done, offset[1] + failed, total)
 
-    return report
+def _trials_left(search: Search, study: Any, asked: int = 0) -> int:
+    """Trials still to do after the ``asked`` ones now running: the trials asked for less
+    those complete (and, ``--sampler grid``, no more than the combinations still queued)."""
+    import optuna
+
+    left = max(0, search.trials - len(complete(study)) - asked)
+    if search.sampler == "grid":
+        waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+        left = min(left, len(waiting))
+    return left
+
+
+#: the longest folder name ``default_out`` makes (in bytes; most file systems take 255)
+MAX_FOLDER_NAME = 128
+#: what may not be in one folder name: separators, control characters
+_UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]+")
+
+
+def default_out(scenario: Scenario) -> Path:
+    """The default results folder, ``results/optimise-<scenario name>``, always one folder in
+    ``results``: a name with separators or control characters (``../../x``) has them replaced
+    by ``-``, and a long one is cut short, each with a short hash of the name added, so two
+    names never share a folder (and a folder holding another search is refused anyway)."""
+    name = scenario.scenario.name
+    folder = f"optimise-{_UNSAFE.sub('-', name)}"
+    if folder != f"optimise-{name}" or len(folder.encode()) > MAX_FOLDER_NAME:
+        tag = f"-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+        room = MAX_FOLDER_NAME - len(tag)
+        folder = folder.encode()[:room].decode(errors="ignore") + tag
+    return Path("results") / folder
+
+
+@dataclass
+class _Before:
+    """What a results folder held before this search started in it."""
+
+    created: Path | None  # the topmost folder this search makes (None: the folder was there)
+    present: frozenset[str]  # which of MANIFEST, RUNS, LOCK, STUDY_FILE were there
+
+    @classmethod
+    def look(cls, out: Path) -> _Before:
+        missing = [p for p in [out, *out.parents] if not _present(p)]
+        names = (MANIFEST, RUNS, LOCK, STUDY_FILE)
+        return cls(
+            missing[-1] if missing else None, frozenset(n for n in names if _present(out / n))
+        )
+
+    def restore(self, out: Path) -> None:
+        """Put the folder back as it was after a start cut short (no trial asked, no run
+        done): remove the manifest, ``runs``, lock and study this search made, and the
+        folders it created, if empty."""
+        for name in (MANIFEST, STUDY_FILE, LOCK):
+            if name not in self.present:
+                with suppress(OSError):
+                    (out / name).unlink(missing_ok=True)
+        if RUNS not in self.present:
+            with suppress(OSError):
+                (out / RUNS).rmdir()
+        remove_created(self.created)
+
+
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
 
 
 def run_search(search: Search, out: Path, options: RunOptions) -> dict[str, Any]:
     """Run (or resume) a search into ``out``; return its manifest. A stop (Ctrl-C, SIGTERM)
-    ends it after the runs in flight: the tables hold what is done."""
+    ends it after the runs in flight: the tables hold what is done. A fault (a full disk) is
+    an OutputError naming the file: before the study is open, the folder is left as it was
+    (a new one removed); after, it resumes with the trials it has."""
     stop = Stop(options.notice)
     sha = search.sha256()
     if search.sampler == "grid":
@@ -111,28 +221,41 @@ def run_search(search: Search, out: Path, options: RunOptions) -> dict[str, Any]
             None,
             f"{problem}: delete it to search again (runs already done are reused)",
         )
-    with stop.signals(), ResultsFolder(out).locked() as folder:
-        try:
-            if options.fresh:
-                (folder.path / STUDY_FILE).unlink(missing_ok=True)
-                for name in TABLES:
-                    for suffix in (".parquet", ".csv"):
-                        (folder.path / f"{name}{suffix}").unlink(missing_ok=True)
-            previous = folder.prepare(sha, options.fresh)
-            return _run_locked(search, folder, options, stop, previous)
-        finally:
-            folder.remove_temporary()
+    before = _Before.look(out)
+    entered = False
+    try:
+        with stop.signals(), ResultsFolder(out).locked() as folder:
+            entered = True
+            try:
+                try:
+                    previous, manifest, session, study = _start(search, folder, options)
+                except BaseException:
+                    before.restore(folder.path)
+                    raise
+                with storage_faults(folder.path / STUDY_FILE):  # a full disk: one line
+                    return _run_locked(
+                        search, folder, options, stop, previous, manifest, session, study
+                    )
+            finally:
+                folder.remove_temporary()
+    except OSError as error:
+        if entered:
+            raise
+        before.restore(out)  # the lock could not be written
+        raise write_error(error, out / LOCK, "the lock") from None
 
 
-def _run_locked(
-    search: Search,
-    folder: ResultsFolder,
-    options: RunOptions,
-    stop: Stop,
-    previous: dict[str, Any] | None,
-) -> dict[str, Any]:
-    import optuna
-
+def _start(
+    search: Search, folder: ResultsFolder, options: RunOptions
+) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any], Any]:
+    """Take the folder, write the session's manifest and open the study: (the previous
+    manifest, the manifest, its session, the study)."""
+    if options.fresh:
+        (folder.path / STUDY_FILE).unlink(missing_ok=True)
+        for name in TABLES:
+            for suffix in (".parquet", ".csv"):
+                (folder.path / f"{name}{suffix}").unlink(missing_ok=True)
+    previous = folder.prepare(search.sha256(), options.fresh)
     manifest = {
         "kind": KIND,
         "experiment": f"optimise-{search.scenario.scenario.name}",
@@ -150,17 +273,31 @@ def _run_locked(
     manifest["sessions"].append(session)
     try:
         folder.write_manifest(manifest)
+    except OSError as error:
+        raise write_error(error, folder.manifest_path, "the manifest") from None
+    try:
         folder.runs_dir.mkdir(exist_ok=True)
     except OSError as error:
-        raise InputError(str(folder.path), None, f"cannot write: {error}") from None
-    study = open_study(search, folder.path)
+        raise write_error(error, folder.runs_dir, "the runs folder") from None
+    return previous, manifest, session, open_study(search, folder.path)
+
+
+def _run_locked(
+    search: Search,
+    folder: ResultsFolder,
+    options: RunOptions,
+    stop: Stop,
+    previous: dict[str, Any] | None,
+    manifest: dict[str, Any],
+    session: dict[str, Any],
+    study: Any,
+) -> dict[str, Any]:
+    import optuna
+
     done_before = len(complete(study))
     todo = max(0, search.trials - done_before)
-    total = todo * search.seeds + search.recheck_top * search.recheck_seeds
-    offset = [0, 0]
-    batch_options = RunOptions(
-        workers=options.workers, progress=_progress(options, offset, total), notice=options.notice
-    )
+    progress = _Progress(options)
+    progress.plan(_trials_left(search, study) * search.seeds + _recheck_runs(search))
     waiting = (optuna.trial.TrialState.WAITING,)
     runs: dict[str, dict[str, Any]] = {r["run_id"]: r for r in (previous or {}).get("runs", [])}
     attempts = 0
@@ -187,9 +324,10 @@ def _run_locked(
             batch.append((trial, _tasks(search, scenario, seeds, trial.number, folder)))
         tasks = [t for _, ts in batch for t in ts]
         runs.update(_run_entries(tasks))
-        counts = _execute_missing(tasks, folder, batch_options, stop, None)
-        offset[0] += counts["done"]
-        offset[1] += counts["failed"]
+        after = _trials_left(search, study, len(batch)) * search.seeds
+        progress.plan(len({t.run_id for t in tasks}) + after + _recheck_runs(search))
+        counts = _execute_missing(tasks, folder, progress.options, stop, None)
+        progress.add(counts)
         if stop.requested:
             break  # trials of the batch stay "running": a resume runs them again
         for trial, trial_tasks in batch:
@@ -201,7 +339,7 @@ def _run_locked(
                 study.tell(trial, values)
     recheck = pd.DataFrame()
     if not stop.requested and complete(study):
-        recheck = _recheck(search, study, folder, batch_options, stop, runs)
+        recheck = _recheck(search, study, folder, progress, stop, runs)
     manifest["runs"] = list(runs.values())
     write_tables(search, study, folder, recheck)
     manifest["tables_written"] = True
@@ -220,14 +358,15 @@ def _run_locked(
     return manifest
 
 
-def _recheck(search, study, folder, options, stop, runs) -> pd.DataFrame:
+def _recheck(search, study, folder, progress: _Progress, stop, runs) -> pd.DataFrame:
     chosen = candidates(search, study)
     tasks = []
     for trial in chosen:
         scenario = _scenario_for(search, json.loads(trial.user_attrs["overrides"]))
         tasks += _tasks(search, scenario, search.fresh_seeds, trial.number, folder)
     runs.update(_run_entries(tasks))
-    _execute_missing(tasks, folder, options, stop, None)
+    progress.plan(len({t.run_id for t in tasks}))
+    progress.add(_execute_missing(tasks, folder, progress.options, stop, None))
     rows = folder.read_runs([t.run_id for t in tasks])
     if len(rows) == 0:
         return pd.DataFrame()

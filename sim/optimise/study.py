@@ -1,23 +1,34 @@
 """The study behind ``volsim optimise``: what defines a search (its hash), the sampler, and the
 optuna study in the results folder's SQLite file, with trials a killed search left running
-queued again."""
+queued again.
+
+The study's file is created whole: in a temporary file beside it, moved into place once it
+holds the study (a full disk while creating it leaves no half-made ``study.db``). A failure of
+the SQLite file (a full disk, an I/O error) is one OutputError naming it (:func:`storage_faults`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import os
+import sqlite3
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from sim.errors import InputError
+from sim.errors import InputError, OutputError
 from sim.experiment.design import canonical_json, seeds_for
 from sim.experiment.store import STUDY_DB as STUDY_FILE
 from sim.optimise.levers import Lever, Objective, check_objectives
 from sim.scenario import Scenario, error_line
+from sim.storage import write_error
 
 STUDY_NAME = "volsim"
 SAMPLERS = ("auto", "tpe", "nsga2", "grid", "random")
@@ -125,28 +136,134 @@ def grid_points(search: Search) -> list[dict[str, Any]]:
     return [{k: v for part in combo for k, v in part.items()} for combo in combos]
 
 
+def _storage_reason(error: BaseException) -> str:
+    """SQLite's own words for a storage error (optuna and SQLAlchemy wrap them)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, sqlite3.Error):
+            return str(seen)
+        orig = getattr(seen, "orig", None)
+        if isinstance(orig, sqlite3.Error):
+            return str(orig)
+        seen = seen.__cause__ or seen.__context__
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+@contextmanager
+def storage_faults(path: Path) -> Iterator[None]:
+    """Turn a failure of the study's SQLite file ``path`` (a full disk, an I/O error, a folder
+    made read-only meanwhile) into one OutputError naming it, not SQLAlchemy's traceback:
+    SQLAlchemy's errors (``OperationalError``: "database or disk is full", "disk I/O error"),
+    optuna's wrapper of them (``StorageInternalError``) and sqlite3's own. What was written
+    before stays: each write is one SQLite transaction, and trials left running are run
+    again on resume."""
+    import optuna
+    import sqlalchemy.exc
+
+    try:
+        yield
+    except (
+        sqlalchemy.exc.SQLAlchemyError,
+        optuna.exceptions.StorageInternalError,
+        sqlite3.Error,
+    ) as error:
+        raise OutputError(str(path), f"cannot write the study: {_storage_reason(error)}") from None
+
+
+def _file_mode() -> int:
+    """rw for whom the umask allows."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_MODE = _file_mode()
+
+
+def _storage(path: Path) -> Any:
+    import optuna
+
+    return optuna.storages.RDBStorage(f"sqlite:///{path}")
+
+
+def _close(storage: Any) -> None:
+    with suppress(Exception):
+        storage.remove_session()
+        storage.engine.dispose()
+
+
+def _study_write_error(error: OSError, path: Path) -> Exception:
+    """An OSError while creating the study, naming ``path`` (never the temporary file)."""
+    return write_error(OSError(error.errno, error.strerror or str(error)), path, "the study")
+
+
+def _create_study(search: Search, path: Path) -> None:
+    """Create the study (and, ``--sampler grid``, queue every combination) in a temporary file
+    beside ``path``, then move it into place: a failure (a full disk, Ctrl-C) leaves no
+    ``path`` and no temporary file."""
+    import optuna
+
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as error:
+        raise _study_write_error(error, path) from None
+    tmp = Path(name)
+    storage = None
+    try:
+        os.chmod(tmp, _MODE)  # as SQLite would make it (mkstemp makes it 0600)
+        with storage_faults(path):
+            storage = _storage(tmp)
+            study = optuna.create_study(
+                study_name=STUDY_NAME,
+                storage=storage,
+                directions=[o.direction for o in search.objectives],
+                sampler=_sampler(search),
+            )
+            if search.sampler == "grid":
+                for params in grid_points(search):
+                    study.enqueue_trial(params)
+        _close(storage)
+        storage = None
+        os.replace(tmp, path)
+    except OSError as error:
+        raise _study_write_error(error, path) from None
+    finally:
+        if storage is not None:
+            _close(storage)
+        for leftover in (tmp, tmp.with_name(f"{tmp.name}-journal")):
+            with suppress(OSError):
+                leftover.unlink(missing_ok=True)
+
+
 def open_study(search: Search, folder: Path) -> Any:
-    """The study in ``folder/study.db`` (created or loaded); trials a killed search left
-    running are marked failed and their levers queued again."""
+    """The study in ``folder/study.db`` (created whole, or loaded); trials a killed search left
+    running are marked failed and their levers queued again. A failure of the file is an
+    OutputError naming it (no half-made study is left)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{folder / STUDY_FILE}")
-    study = optuna.create_study(
-        study_name=STUDY_NAME,
-        storage=storage,
-        load_if_exists=True,
-        directions=[o.direction for o in search.objectives],
-        sampler=_sampler(search),
-    )
-    if search.sampler == "grid" and not study.get_trials(deepcopy=False):
-        for params in grid_points(search):
-            study.enqueue_trial(params)
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-        if trial.params:
-            study.enqueue_trial(trial.params, skip_if_exists=False)
+    path = folder / STUDY_FILE
+    if not path.exists():
+        _create_study(search, path)
+    with storage_faults(path):
+        storage = _storage(path)
+        study = optuna.create_study(
+            study_name=STUDY_NAME,
+            storage=storage,
+            load_if_exists=True,
+            directions=[o.direction for o in search.objectives],
+            sampler=_sampler(search),
+        )
+        if search.sampler == "grid" and not study.get_trials(deepcopy=False):
+            for params in grid_points(search):
+                study.enqueue_trial(params)
+        running = (optuna.trial.TrialState.RUNNING,)
+        for trial in study.get_trials(deepcopy=False, states=running):
+            storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+            if trial.params:
+                study.enqueue_trial(trial.params, skip_if_exists=False)
     return study
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ import pandas as pd
 
 from sim.experiment.store import ResultsFolder
 from sim.optimise.study import Search, complete
-from sim.storage import write_parquet
+from sim.storage import write_error, write_files
 
 #: the tables an optimise folder holds (Parquet and CSV)
 TABLES = ("trials", "front", "recheck")
@@ -84,6 +85,8 @@ def trials_table(search: Search, study: Any) -> pd.DataFrame:
 
 
 def write_tables(search, study, folder: ResultsFolder, recheck: pd.DataFrame) -> None:
+    """The tables as Parquet and CSV, all or none; a fault (a full disk) is an OutputError
+    naming the file, a place that takes no files an InputError."""
     trials = trials_table(search, study)
     best = front(search, study) if complete(study) else []
     if len(search.objectives) == 1:
@@ -92,9 +95,17 @@ def write_tables(search, study, folder: ResultsFolder, recheck: pd.DataFrame) ->
     best_rows = trials[trials["trial"].isin(order)] if len(trials) else trials
     if len(best_rows):
         best_rows = best_rows.sort_values("trial", key=lambda c: c.map(order))
+    writers = {}
     for name, frame in (("trials", trials), ("front", best_rows), ("recheck", recheck)):
-        write_parquet(frame, folder.path / f"{name}.parquet")
-        csv = folder.path / f"{name}.csv"
-        tmp = csv.with_name(f".{csv.name}.tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(csv)
+        writers[folder.path / f"{name}.parquet"] = _writer(frame, "parquet")
+        writers[folder.path / f"{name}.csv"] = _writer(frame, "csv")
+    try:
+        write_files(writers)  # all or none: the tables of one moment of the study
+    except OSError as error:  # a full disk: one line naming the file
+        raise write_error(error, folder.path / "trials.parquet", "the tables") from None
+
+
+def _writer(frame: pd.DataFrame, kind: str) -> Callable[[str], None]:
+    if kind == "csv":
+        return lambda tmp: frame.to_csv(tmp, index=False)
+    return lambda tmp: frame.to_parquet(tmp, index=False)
