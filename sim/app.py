@@ -1,15 +1,20 @@
 """The volsim page: watch the community in the browser (Mesa SolaraViz, works offline).
 
-``volsim app [SCENARIO]`` serves it on 127.0.0.1; ``solara run sim/app.py`` works too (the Mesa
-convention). The map shows buildings, grid boundaries, service points and stairwells coloured by
-a chosen layer, with the volunteers walking or serving and the orders waiting at the clock's
-minute (:mod:`sim.viz`); plots follow the daily series; the sidebar sets policy, active share,
-scenario and seed (applied on Reset), the step interval and the play speed.
+``volsim app [SCENARIO]`` serves it on 127.0.0.1 (:func:`serve`: the scenario is loaded and the
+address bound before it says where it serves, and bad input is one line with exit status 2);
+``solara run sim/app.py`` works too (the Mesa convention). The map shows buildings, grid
+boundaries, service points and stairwells coloured by a chosen layer, with the volunteers walking
+or serving and the orders waiting at the clock's minute (:mod:`sim.viz`); plots follow the daily
+series; the sidebar sets policy, active share, scenario and seed (applied on Reset), the step
+interval and the play speed.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
+import warnings
 from pathlib import Path
 
 import altair as alt
@@ -18,6 +23,7 @@ import solara.server.settings
 from mesa.visualization import SolaraViz, make_plot_component
 from mesa.visualization.utils import force_update, update_counter
 
+from sim.errors import InputError
 from sim.scenario import POLICY_NAMES
 from sim.viz import (
     LAYERS,
@@ -211,3 +217,78 @@ def Page():
 
 
 page = Page
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` and listening, for the server to take over.
+
+    Bad input names the option at fault (``--host`` that does not resolve or is not this
+    machine's, ``--port`` out of range, in use or reserved) as an :class:`InputError`.
+    """
+    if not 1 <= port <= 65535:
+        raise InputError("--port", None, f"must be between 1 and 65535 (got {port})")
+    if not host.strip():
+        raise InputError("--host", None, "is empty: give an address, e.g. 127.0.0.1")
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, ValueError) as error:  # ValueError: a name no resolver takes (too long)
+        reason = getattr(error, "strerror", None) or error
+        raise InputError("--host", None, f"cannot resolve {host!r}: {reason}") from None
+    # IPv4 first, as uvicorn (and so `solara run`) binds a name like localhost
+    family, kind, proto, _, address = min(found, key=lambda info: info[0] != socket.AF_INET)
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        raise _address_error(error, host, port) from None
+    return sock
+
+
+def _address_error(error: OSError, host: str, port: int) -> InputError:
+    if error.errno == errno.EADDRINUSE:
+        return InputError("--port", None, f"{port} is already in use on {host}: choose another")
+    if error.errno == errno.EACCES:
+        return InputError("--port", None, f"{port} is reserved on this machine: use 1024 or more")
+    if error.errno == errno.EADDRNOTAVAIL:
+        return InputError("--host", None, f"{host} is not an address of this machine")
+    return InputError("--host", None, f"cannot listen on {host} port {port}: {error.strerror}")
+
+
+def serve(scenario: str | None, host: str, port: int) -> int:
+    """``volsim app``: check the scenario and the address, say where, then serve the page here.
+
+    The page's first model is built before anything is served, so a scenario that ``volsim run``
+    refuses is refused the same way (:class:`InputError`, exit status 2), and the socket is bound
+    before "serving on" is printed. The server runs in this process (no child left behind);
+    Ctrl-C stops it and reaches the caller as KeyboardInterrupt (exit status 130).
+    """
+    if scenario is not None:
+        os.environ[SCENARIO_ENV] = scenario
+    new_model()  # what the page opens with: a bad scenario is refused here, not on the page
+    sock = listening_socket(host, port)
+    try:
+        import uvicorn
+        from solara.__main__ import LOGGING_CONFIG
+
+        solara.server.settings.main.mode = "production"
+        # solara warns at every first page load that is not https or on "localhost"; the page
+        # sets no cookie it needs across sites, so that warning only buries the one line above
+        warnings.filterwarnings("ignore", "Cookies with samesite=none", UserWarning)
+        os.environ.update(SOLARA_APP="sim.app", SERVER_NAME=host, SERVER_PORT=str(port))
+        config = uvicorn.Config(
+            "solara.server.starlette:app",
+            host=host,
+            port=port,
+            log_config=LOGGING_CONFIG,
+            log_level="error",
+            timeout_graceful_shutdown=5,
+        )
+        shown = f"[{host}]" if ":" in host else host
+        print(f"volsim app: serving on http://{shown}:{port}/ (Ctrl+C stops it)", flush=True)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0

@@ -332,6 +332,8 @@ def _command_discover(args: argparse.Namespace) -> int:
     from sim import discover
     from sim.storage import check_writable, write_text, writing
 
+    if Path(args.dir).is_dir():  # a read-only folder: one line, before any work
+        check_writable(Path(args.dir), "DIR")
     sobol = out = None
     if args.sobol_design is None:
         for flag in ("top", "samples", "seeds"):
@@ -349,7 +351,6 @@ def _command_discover(args: argparse.Namespace) -> int:
         samples = 32 if args.samples is None else args.samples
         sobol = discover.sobol_design(args.dir, out, top, samples, args.seeds)
     table = discover.discover(args.dir)
-    check_writable(Path(args.dir), "DIR")  # a read-only folder: one line, before writing
     path = discover.write(args.dir, table)
     discover.print_table(table)
     print(f"written to {path} (and discovery.parquet)")
@@ -384,22 +385,14 @@ def _command_app(args: argparse.Namespace) -> int:
         raise InputError(
             "app", None, "the page needs the optional extra: pip install -e '.[app]'"
         ) from None
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
-    if args.scenario is not None:
-        env["VOLSIM_APP_SCENARIO"] = args.scenario
-    app_file = Path(__file__).with_name("app.py")
-    command = [sys.executable, "-m", "solara", "run", str(app_file), "--production"]
-    command += ["--no-check-version", "--host", args.host, "--port", str(args.port)]
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"volsim app: serving on http://{host}:{args.port}/ (Ctrl+C stops it)", flush=True)
-    # become the server (no child left behind when this process is stopped or killed)
-    os.execve(sys.executable, command, env)
-    return 0  # not reached
+    from sim.app import serve
+
+    return serve(args.scenario, args.host, args.port)
 
 
 def _command_optimise(args: argparse.Namespace) -> int:
     from sim.experiment.runner import Interrupted, RunOptions
-    from sim.optimise import Search, parse_levers, parse_objectives, run_search
+    from sim.optimise import Search, default_out, parse_levers, parse_objectives, run_search
 
     for flag in ("workers", "seeds", "recheck_seeds", "recheck_top", "trials"):
         value = getattr(args, flag)
@@ -423,7 +416,7 @@ def _command_optimise(args: argparse.Namespace) -> int:
         trials=args.trials,
         overrides=overrides,
     )
-    out = _out_folder(args.out) or Path("results") / f"optimise-{scenario.scenario.name}"
+    out = _out_folder(args.out) or default_out(scenario)
     resume = _resume_command(args.argv)
 
     def notice(text: str) -> None:
