@@ -57,8 +57,8 @@ import pandas as pd
 
 from sim.errors import InputError, OutputError
 from sim.experiment.design import canonical_json
-from sim.experiment.runner import Stop, _end_pool, _signals_blocked, _worker_init
-from sim.experiment.store import ResultsFolder, _kind_problem, _present
+from sim.experiment.runner import Stop, end_pool, signals_blocked, worker_init
+from sim.experiment.store import ResultsFolder, exists_or_link, kind_problem
 from sim.scenario import Scenario
 from sim.storage import (
     check_file_writable,
@@ -444,9 +444,9 @@ class CalibrationFolder(ResultsFolder):
         """The manifest, None for a new folder; an InputError for a folder with files but no
         manifest (whose draws' provenance is unknown) or a damaged manifest."""
         path = self.manifest_path
-        if not _present(path):
+        if not exists_or_link(path):
             return super().read_manifest(strict)
-        if (problem := _kind_problem(path)) is not None:
+        if (problem := kind_problem(path)) is not None:
             raise InputError(str(path), None, f"{problem}: choose a new --out")
         try:
             previous = json.loads(path.read_text(encoding="utf-8"))
@@ -548,7 +548,7 @@ def _scan_runs(
     for path in sorted((out / "runs").glob(pattern)):
         if (name := RUN_NAME.fullmatch(path.name)) is None:
             continue
-        if (kind := _kind_problem(path)) is not None:  # a pipe: a read would wait for ever
+        if (kind := kind_problem(path)) is not None:  # a pipe: a read would wait for ever
             damaged[path] = kind
             continue
         try:
@@ -725,11 +725,11 @@ def _run_pool(
     context = multiprocessing.get_context("forkserver")  # no fork of a threaded process
     context.set_forkserver_preload(["sim.calibration", "sim.model"])
     queue = deque(tasks)
-    with _signals_blocked():
+    with signals_blocked():
         pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,
-            initializer=_worker_init,
+            initializer=worker_init,
             initargs=(os.getpid(),),
         )
     running: dict[Any, Task] = {}
@@ -738,7 +738,7 @@ def _run_pool(
             _stop_now(stop)
             while queue and len(running) < workers:
                 task = queue.popleft()
-                with _signals_blocked():
+                with signals_blocked():
                     running[pool.submit(_run_task, task)] = task
             finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -753,7 +753,7 @@ def _run_pool(
                 if on_done:
                     on_done(seconds)
     finally:
-        _end_pool(pool, kill=bool(running))
+        end_pool(pool, kill=bool(running))
 
 
 def collect(

@@ -277,7 +277,7 @@ def test_a_second_experiment_into_a_folder_in_use_is_refused(folder, capsys):
             code, stdout, err = volsim(
                 capsys, "experiment", path, "--out", out, "--workers", "1", *extra
             )
-            assert_one_line_error(code, stdout, err, str(out), "another volsim experiment")
+            assert_one_line_error(code, stdout, err, str(out), "another volsim command")
             assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
     code, _, err = volsim(capsys, "experiment", path, "--out", out, "--workers", "1")
     assert code == 0, err  # the lock is released when its holder ends

@@ -222,7 +222,7 @@ class Stop:
 
 
 @contextmanager
-def _signals_blocked() -> Iterator[None]:
+def signals_blocked() -> Iterator[None]:
     """Hold SIGINT and SIGTERM while starting worker processes; they inherit the mask."""
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
@@ -259,7 +259,7 @@ def _failed(task: Task, error: str) -> dict[str, Any]:
     return _write(row, Path(task.path))
 
 
-def _worker_init(parent_pid: int) -> None:
+def worker_init(parent_pid: int) -> None:
     """Pool initializer: leave the terminal's process group (Ctrl-C and a SIGTERM to the group
     reach only the experiment process, which decides), and exit if that process is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -288,7 +288,7 @@ def run_serial(tasks: list[Task], done: Callback, stop: Stop) -> None:
             return
 
 
-def _end_pool(pool: ProcessPoolExecutor, kill: bool) -> None:
+def end_pool(pool: ProcessPoolExecutor, kill: bool) -> None:
     """Shut a pool down; with ``kill``, its workers first (runs in flight are lost)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     if kill:
@@ -308,11 +308,11 @@ def run_pool(tasks: list[Task], workers: int, done: Callback, stop: Stop) -> Non
     attempts = dict.fromkeys((t.run_id for t in tasks), 0)
     queue = deque(tasks)
     while queue and not stop.requested:
-        with _signals_blocked():
+        with signals_blocked():
             pool = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=context,
-                initializer=_worker_init,
+                initializer=worker_init,
                 initargs=(os.getpid(),),
             )
         running: dict[Any, Task] = {}
@@ -321,7 +321,7 @@ def run_pool(tasks: list[Task], workers: int, done: Callback, stop: Stop) -> Non
             while (queue or running) and not broken:
                 while queue and len(running) < workers and not stop.requested:
                     task = queue.popleft()
-                    with _signals_blocked():
+                    with signals_blocked():
                         running[pool.submit(execute, task)] = task
                 if stop.requested:
                     stop.announce(len(running))
@@ -348,7 +348,7 @@ def run_pool(tasks: list[Task], workers: int, done: Callback, stop: Stop) -> Non
                         queue.appendleft(task)
                 running.clear()
         finally:
-            _end_pool(pool, kill=bool(running))
+            end_pool(pool, kill=bool(running))
 
 
 #: packages whose versions must agree between this machine and every Dask worker

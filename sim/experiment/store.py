@@ -185,7 +185,7 @@ def study_problem(path: Path) -> str | None:
     return f"not an optuna study (no table {missing[0]})" if missing else None
 
 
-def _kind_problem(path: Path, folder: bool = False) -> str | None:
+def kind_problem(path: Path, folder: bool = False) -> str | None:
     """What is wrong with an existing ``path`` that should be a regular file (or, ``folder``, a
     folder): it is the other kind, a broken link, or neither (a pipe, which a read would wait on
     for ever); None if it is sound."""
@@ -198,14 +198,14 @@ def _kind_problem(path: Path, folder: bool = False) -> str | None:
     return "is neither a file nor a folder"
 
 
-def _present(path: Path) -> bool:
+def exists_or_link(path: Path) -> bool:
     """Whether anything is at ``path`` (a broken link too)."""
     return path.exists() or path.is_symlink()
 
 
 def _read_run(path: Path, seeds: dict[str, int] | None) -> tuple[dict[str, Any], str | None]:
     """A run file's run_id, status and seed, and what is wrong with the file (None if sound)."""
-    problem = _kind_problem(path)
+    problem = kind_problem(path)
     if problem is not None:
         return {}, problem
     try:
@@ -262,7 +262,7 @@ class ResultsFolder:
                     str(self.path), None, "not empty and has no manifest.json: not a results folder"
                 )
             return None
-        problem = _kind_problem(self.manifest_path)
+        problem = kind_problem(self.manifest_path)
         if problem is not None:
             raise InputError(str(self.manifest_path), None, problem)
         try:
@@ -319,11 +319,11 @@ class ResultsFolder:
         before anything was written (no manifest, no run file), the folder (and its parents),
         the lock and ``runs`` this made are removed again."""
         self.read_manifest(strict=False)  # a file, or someone else's folder: refused first
-        missing = [p for p in [self.path, *self.path.parents] if not _present(p)]
+        missing = [p for p in [self.path, *self.path.parents] if not exists_or_link(p)]
         created = missing[-1] if missing else None
         lock = self.path / LOCK
-        made = {path for path in (lock, self.runs_dir) if not _present(path)}
-        if _present(lock) and (lock.is_symlink() or not lock.is_file()):
+        made = {path for path in (lock, self.runs_dir) if not exists_or_link(path)}
+        if exists_or_link(lock) and (lock.is_symlink() or not lock.is_file()):
             # truncated and written: never through a link, nor a pipe or a device
             raise InputError(
                 str(lock), None, "is not a regular file (a link, folder or pipe): remove it"
@@ -347,7 +347,7 @@ class ResultsFolder:
                 raise InputError(
                     str(self.path),
                     None,
-                    f"another volsim experiment (pid {holder}) is writing to this folder: "
+                    f"another volsim command (pid {holder}) is writing to this folder: "
                     "wait for it to finish, or use another --out",
                 ) from None
             try:
@@ -366,7 +366,7 @@ class ResultsFolder:
 
     def _started(self) -> bool:
         """Whether an experiment has written here: a manifest or a run file."""
-        if _present(self.manifest_path):
+        if exists_or_link(self.manifest_path):
             return True
         return self.runs_dir.is_dir() and any(self.runs_dir.iterdir())
 
@@ -404,8 +404,8 @@ class ResultsFolder:
         """
         statuses: dict[str, str] = {}
         damaged: dict[Path, str] = {}
-        if _present(self.runs_dir) and not self.runs_dir.is_dir():
-            damaged[self.runs_dir] = _kind_problem(self.runs_dir, folder=True) or "not a folder"
+        if exists_or_link(self.runs_dir) and not self.runs_dir.is_dir():
+            damaged[self.runs_dir] = kind_problem(self.runs_dir, folder=True) or "not a folder"
         for path in sorted(self.runs_dir.glob("*.parquet")) if self.runs_dir.is_dir() else ():
             row, problem = _read_run(path, seeds)
             if problem is None:
@@ -439,7 +439,7 @@ class ResultsFolder:
         that is no regular file."""
         damaged = {}
         for path in sorted(self.path.glob("*.parquet")):
-            problem = _kind_problem(path)
+            problem = kind_problem(path)
             if problem is None:
                 try:
                     pq.read_metadata(path)
@@ -448,12 +448,12 @@ class ResultsFolder:
             if problem is not None:
                 damaged[path] = problem
         for path in sorted(self.path.glob("*.csv")):
-            problem = _kind_problem(path)
+            problem = kind_problem(path)
             if problem is not None:
                 damaged[path] = problem
         study = self.path / STUDY_DB
-        if _present(study):
-            problem = _kind_problem(study) or study_problem(study)
+        if exists_or_link(study):
+            problem = kind_problem(study) or study_problem(study)
             if problem:
                 damaged[study] = problem
         return damaged
@@ -486,17 +486,17 @@ class ResultsFolder:
         missing: dict[Path, str] = {}
         run_ids = list(dict.fromkeys(run["run_id"] for run in manifest.get("runs", [])))
         finished = manifest.get("tables_written") is True and "stopped" not in manifest
-        if run_ids and not _present(self.runs_dir):
+        if run_ids and not exists_or_link(self.runs_dir):
             missing[self.runs_dir] = f"the manifest lists {len(run_ids)} runs"
         elif finished and self.runs_dir.is_dir():
-            gone = [run for run in run_ids if not _present(self.run_path(run))]
+            gone = [run for run in run_ids if not exists_or_link(self.run_path(run))]
             if gone:
                 missing[self.runs_dir] = (
                     f"{len(gone)} of the {len(run_ids)} run files (e.g. {gone[0]}.parquet): "
                     "the manifest says the experiment finished"
                 )
         for name in self.expected_tables(manifest):
-            if not _present(self.path / name):
+            if not exists_or_link(self.path / name):
                 missing[self.path / name] = "the manifest says it was written"
         if manifest.get("tables_written") is False:  # writing them failed: none was kept
             why = manifest.get("stopped")

@@ -179,10 +179,10 @@ class _Before:
 
     @classmethod
     def look(cls, out: Path) -> _Before:
-        missing = [p for p in [out, *out.parents] if not _present(p)]
+        missing = [p for p in [out, *out.parents] if not present(p)]
         names = (MANIFEST, RUNS, LOCK, STUDY_FILE)
         return cls(
-            missing[-1] if missing else None, frozenset(n for n in names if _present(out / n))
+            missing[-1] if missing else None, frozenset(n for n in names if present(out / n))
         )
 
     def restore(self, out: Path) -> None:
@@ -199,7 +199,7 @@ class _Before:
         remove_created(self.created)
 
 
-def _present(path: Path) -> bool:
+def present(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
 
