@@ -109,6 +109,8 @@ def _command_run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise InputError("--seed", None, f"must be 0 or more (got {args.seed})")
     overrides = _parse_sets(args.set)
+    if args.days is not None:  # the run's days, for the checks of a day's and a run's orders
+        overrides["simulation.days"] = args.days
     out = _out_folder(args.out)
     params = scenario_module.load(args.scenario, overrides)
     model = VolunteerModel(params, policy=args.policy, days=args.days, rng=args.seed)

@@ -45,6 +45,8 @@ VOLUNTEER_DAYS = frozenset(start + 4 for start in MONTH_START_DAY)
 VOLUNTEER_WEEK = frozenset(range(MONTH_START_DAY[2] + 17, MONTH_START_DAY[2] + 24))
 MARKET_DAYS = frozenset(MONTH_START_DAY[m] + 14 for m in (0, 3, 6, 9))
 MAX_AGE_YEARS = 130
+#: the largest exponent np.exp takes without overflow (e^709.78 is the largest float)
+MAX_EXPONENT = 709.0
 
 
 def per_period(per_year: np.ndarray | float, days: int) -> np.ndarray | float:
@@ -108,7 +110,12 @@ class Dynamics:
                 [p.departure_per_year_under_18, p.departure_per_year_18_59 * p.ageing_speed],
                 p.departure_per_year_60_plus,
             )
-            death = p.gompertz_a_per_year * np.exp(p.gompertz_b_per_year * ages)
+            death = np.zeros(len(ages))
+            if p.gompertz_a_per_year > 0:
+                # a hazard beyond the largest float is a certain death (per_period caps it at
+                # 1), not a warning: gompertz_b_per_year has no upper bound
+                with np.errstate(over="ignore"):
+                    death = p.gompertz_a_per_year * np.exp(p.gompertz_b_per_year * ages)
             elder_move = np.select(
                 [ages < 60, ages < 80],
                 [0.0, people.alone_elder_moves_per_year_60_79],
@@ -195,9 +202,10 @@ class Dynamics:
     def _activity(self, pop: Population, tables: dict) -> None:
         p = self.params
         u = self.rng.random(pop.size)
-        hazard = tables["stop"] * np.exp(
-            p.stop_motivation_sensitivity * (p.motivation_initial - pop.motivation)
-        )
+        # the exponent capped where exp would overflow: a hazard that large is a certain stop
+        # (u < hazard), and 0 stays 0 with stop_per_year = 0 (not inf · 0)
+        exponent = p.stop_motivation_sensitivity * (p.motivation_initial - pop.motivation)
+        hazard = tables["stop"] * np.exp(np.minimum(exponent, MAX_EXPONENT))
         burnt = np.zeros(pop.size, dtype=bool)
         burnt[list(self._burnt)] = True
         burnt &= pop.active

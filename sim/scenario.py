@@ -8,7 +8,10 @@ Every number must be finite: NaN never, and ``inf`` only where a field says what
 (:func:`_may_be_inf`: ``demand.max_wait_min``, ``travel.speed_m_per_min``). Upper bounds keep
 rates and sizes within what the model can draw and hold, and the section checks refuse the
 combinations the model cannot run (no elders at all, age bands that add up to more than the
-residents, service points with no opening hours), so every accepted scenario runs.
+residents, service points with no opening hours), and the scenario check refuses keys whose
+product is more than the model can draw or hold (a day's orders, surges included, above
+MAX_RATE; a run's orders or people above 10⁸; a district's map above MAX_CELLS), so every
+accepted scenario runs.
 """
 
 from __future__ import annotations
@@ -73,6 +76,12 @@ MAX_RATE = 1e6
 MAX_DAYS = 36500
 #: the most cells of the community grid (Mesa builds every cell: about 20 s per million)
 MAX_CELLS = 1_000_000
+#: the most orders a run may place, and people it may hold: the model keeps about 1 KB for each
+#: (an order's row, a resident's columns), so 10⁸ of them would take about 100 GB
+MAX_RUN_ORDERS = 100_000_000
+MAX_RUN_PEOPLE = 100_000_000
+#: the most people an arriving household brings (sim.dynamics)
+MAX_ARRIVING_HOUSEHOLD = 3
 
 
 class _Section(Table):
@@ -513,11 +522,15 @@ class Rating(_Section):
 
 
 class Dynamics(_Section):
-    """People and volunteers changing over days and years (sim.dynamics)."""
+    """People and volunteers changing over days and years (sim.dynamics).
+
+    Rates, motivation steps and effort multipliers are at most MAX_RATE, so that their
+    products stay finite; ``gompertz_b_per_year`` and ``stop_motivation_sensitivity`` scale an
+    exponent and have no upper bound (a hazard beyond the largest float is a certain event)."""
 
     population: bool = Field(True, description="ageing, deaths, moves, arrivals, births")
     volunteers: bool = Field(True, description="motivation, burnout, attrition, recruitment")
-    gompertz_a_per_year: float = Field(1.6e-5, ge=0, description="mortality at age 0")
+    gompertz_a_per_year: float = Field(1.6e-5, ge=0, le=MAX_RATE, description="mortality at age 0")
     gompertz_b_per_year: float = Field(0.10, ge=0, description="mortality rise per year of age")
     departure_per_year_under_18: float = Field(0.02, ge=0, le=1)
     departure_per_year_18_59: float = Field(0.04, ge=0, le=1)
@@ -528,28 +541,36 @@ class Dynamics(_Section):
     births_per_1000_per_year: float = Field(5.0, ge=0, le=1000, description="Tianjin, about 5‰")
     ageing_speed: float = Field(1.0, ge=0.01, le=100, description="× young departures, ÷ arrivals")
     motivation_initial: float = Field(0.7, ge=0, le=1)
-    rating_gain_per_star: float = Field(0.02, ge=0, description="per star above neutral")
+    rating_gain_per_star: float = Field(
+        0.02, ge=0, le=MAX_RATE, description="per star above neutral"
+    )
     rating_neutral_stars: float = Field(4.0, ge=1, le=5)
-    recognition_gain_per_hour: float = Field(0.01, ge=0, description="志愿服务积分")
+    recognition_gain_per_hour: float = Field(0.01, ge=0, le=MAX_RATE, description="志愿服务积分")
     rest_recovery_per_day: float = Field(0.01, ge=0, le=1, description="toward the initial")
-    overwork_loss_per_hour: float = Field(0.05, ge=0)
+    overwork_loss_per_hour: float = Field(0.05, ge=0, le=MAX_RATE)
     comfortable_work_min_per_day: float = Field(120.0, ge=0)
-    decline_loss: float = Field(0.005, ge=0, description="per offer declined")
+    decline_loss: float = Field(0.005, ge=0, le=MAX_RATE, description="per offer declined")
     stop_per_year: float = Field(0.355, ge=0, le=1, description="35.5% (CNCS 2009)")
     stop_motivation_sensitivity: float = Field(5.0, ge=0)
     burnout_fatigue: float = Field(0.9, gt=0, le=1)
     return_per_year: float = Field(0.136, ge=0, le=1, description="keeps 25% active")
     leave_registry_per_year: float = Field(0.03, ge=0, le=1, description="inactive leave")
-    recruit_spontaneous_per_year: float = Field(0.01, ge=0, description="calibrated")
-    recruit_per_active_neighbour_per_year: float = Field(0.15, ge=0, description="楼门, calibrated")
-    recruit_per_grid_active_share_per_year: float = Field(0.5, ge=0, description="网格, calibrated")
-    recruit_focal_building_per_year: float = Field(0.02, ge=0, description="党员中心户, calibrated")
-    recruitment_effort: float = Field(1.0, ge=0)
+    recruit_spontaneous_per_year: float = Field(0.01, ge=0, le=MAX_RATE, description="calibrated")
+    recruit_per_active_neighbour_per_year: float = Field(
+        0.15, ge=0, le=MAX_RATE, description="楼门, calibrated"
+    )
+    recruit_per_grid_active_share_per_year: float = Field(
+        0.5, ge=0, le=MAX_RATE, description="网格, calibrated"
+    )
+    recruit_focal_building_per_year: float = Field(
+        0.02, ge=0, le=MAX_RATE, description="党员中心户, calibrated"
+    )
+    recruitment_effort: float = Field(1.0, ge=0, le=MAX_RATE)
     recruitment_effort_steps: list[list[float]] = Field(
         default_factory=list, description="[[year, effort], ...] from that calendar year"
     )
     recruitment_effort_final: float | None = Field(
-        None, ge=0, description="effort a logistic path rises to (None: no rise)"
+        None, ge=0, le=MAX_RATE, description="effort a logistic path rises to (None: no rise)"
     )
     recruitment_effort_midpoint_year: float = Field(
         2010.0, ge=1900, le=2200, description="halfway up the rise"
@@ -557,17 +578,21 @@ class Dynamics(_Section):
     recruitment_effort_rise_years: float = Field(
         5.0, ge=0.1, le=200, description="10% to 90% of the rise"
     )
-    volunteer_day_multiplier: float = Field(3.0, ge=0, description="monthly volunteer day")
-    volunteer_week_multiplier: float = Field(5.0, ge=0, description="3·18 week")
-    market_multiplier: float = Field(2.0, ge=0, description="quarterly welfare market")
+    volunteer_day_multiplier: float = Field(
+        3.0, ge=0, le=MAX_RATE, description="monthly volunteer day"
+    )
+    volunteer_week_multiplier: float = Field(5.0, ge=0, le=MAX_RATE, description="3·18 week")
+    market_multiplier: float = Field(2.0, ge=0, le=MAX_RATE, description="quarterly welfare market")
     repair_interval_days: int = Field(30, ge=1, description="pairs re-formed this often")
     update_interval_days: int = Field(7, ge=1, le=365, description="people change this often")
 
     @model_validator(mode="after")
     def _check(self) -> Dynamics:
         for step in self.recruitment_effort_steps:
-            if len(step) != 2 or step[1] < 0:
-                raise ValueError("recruitment_effort_steps: each step is [year, effort >= 0]")
+            if len(step) != 2 or not 0 <= step[1] <= MAX_RATE:
+                raise ValueError(
+                    f"recruitment_effort_steps: each step is [year, effort from 0 to {MAX_RATE:g}]"
+                )
         return self
 
 
@@ -630,7 +655,184 @@ class Scenario(_Section):
             raise ValueError(
                 "community.service_points: 0, but the station policy needs service points"
             )
+        self._check_size()
         return self
+
+    def _check_size(self) -> None:
+        """Refuse keys that are each within bounds but together make a run the model cannot
+        draw or hold: the orders of a day (the elders' rates, or the flat total, times the
+        surges over that day) above MAX_RATE, the orders of the whole run above
+        MAX_RUN_ORDERS, the people it holds above MAX_RUN_PEOPLE, a district's map above
+        MAX_CELLS. The orders are estimated from the elders at the start, as sim.population
+        draws them on average (:meth:`orders_per_day_at_start`)."""
+        days = self.simulation.days
+        base, key = self.orders_per_day_at_start()
+        if base > MAX_RATE:
+            raise ValueError(
+                f"{key}: the elders would place about {base:,.0f} orders a day; at most "
+                f"{MAX_RATE:,.0f} a day (too many to draw and hold)"
+            )
+        if base > 0:
+            profile = _surge_profile(self.demand.surges, days)
+            first, _, peak = max(profile, key=lambda span: span[2])
+            if peak > math.log(MAX_RATE / base):
+                multiplier = math.exp(min(peak, 700.0))
+                raise ValueError(
+                    f"demand.surges: demand peaks at about {base * multiplier:,.0f} orders a day "
+                    f"on day {first} ({base:,.4g} a day × {multiplier:,.6g}, the surges over "
+                    f"that day multiplied); at most {MAX_RATE:,.0f} a day (too many to draw and "
+                    "hold)"
+                )
+            spans = [(end - start) * math.exp(min(log, 700.0)) for start, end, log in profile]
+            orders = base * math.fsum(spans)
+            if orders > MAX_RUN_ORDERS:
+                raise ValueError(
+                    f"{key}: about {orders:,.0f} orders in {days:,} days (simulation.days, "
+                    f"surges included); at most {MAX_RUN_ORDERS:,} in a run (the model keeps "
+                    "about 1 KB for each): fewer days or a lower rate"
+                )
+        residents = sum(row[0] for row in self._communities())
+        where = "district.communities" if self.district.communities else "population.residents"
+        if residents > MAX_RUN_PEOPLE:
+            raise ValueError(
+                f"{where}: {residents:,} residents; at most {MAX_RUN_PEOPLE:,} in a run (the "
+                "model keeps about 1 KB for each)"
+            )
+        if self.dynamics.population:
+            d = self.dynamics
+            arrivals = d.arriving_households_per_year / d.ageing_speed
+            if arrivals > MAX_RATE:
+                raise ValueError(
+                    f"dynamics.arriving_households_per_year: {d.arriving_households_per_year:g} "
+                    f"a year ÷ ageing_speed {d.ageing_speed:g} is {arrivals:,.0f} households a "
+                    f"year; at most {MAX_RATE:,.0f} a year"
+                )
+            people = residents + MAX_ARRIVING_HOUSEHOLD * arrivals * days / 365
+            if people > MAX_RUN_PEOPLE:
+                raise ValueError(
+                    f"dynamics.arriving_households_per_year: {residents:,} residents and "
+                    f"{arrivals:,.0f} households a year (÷ ageing_speed) of up to "
+                    f"{MAX_ARRIVING_HOUSEHOLD} people for {days:,} days could reach "
+                    f"{people:,.0f} people; at most {MAX_RUN_PEOPLE:,} in a run"
+                )
+        if self.district.communities:
+            width, height = self.district_cells()
+            if width * height > MAX_CELLS:
+                raise ValueError(
+                    f"district.communities: the district's map is {width:,} × {height:,} = "
+                    f"{width * height:,} cells, at most {MAX_CELLS:,} (the rows' area_km2, "
+                    "community.cell_size_m, district.columns)"
+                )
+
+    def _communities(self) -> list[tuple[int, float, float]]:
+        """(residents, share aged 60+, share aged 80+) of each community of the run."""
+        if self.district.communities:
+            return [
+                (row.residents, row.share_aged_60_plus, row.share_aged_80_plus)
+                for row in self.district.communities
+            ]
+        p = self.population
+        return [(p.residents, p.share_aged_60_plus, p.share_aged_80_plus)]
+
+    def orders_per_day_at_start(self) -> tuple[float, str]:
+        """About how many orders a day the run's elders place at its start, before surges,
+        and the key that sets most of them: ``demand.total_per_day``, else each group's rate
+        times its elders (:func:`_elder_groups`, summed over the communities)."""
+        d, p = self.demand, self.population
+        if d.total_per_day is not None:
+            return d.total_per_day, "demand.total_per_day"
+        share_70 = _share_aged_70_of_60_79(p.age_table)
+        elders: dict[str, float] = {}
+        for residents, share_60, share_80 in self._communities():
+            for group, count in _elder_groups(residents, share_60, share_80, share_70, p).items():
+                elders[group] = elders.get(group, 0.0) + count
+        by_key = {
+            f"demand.orders_per_year_{group}": count * getattr(d, f"orders_per_year_{group}") / 365
+            for group, count in elders.items()
+        }
+        return math.fsum(by_key.values()), max(by_key, key=lambda key: by_key[key])
+
+    def district_cells(self) -> tuple[int, int]:
+        """(width, height) in cells of the district's map: each community a square tile of
+        its area, in rows of ``district.columns`` (sim.district lays them out so)."""
+        rows = self.district.communities
+        columns = self.district.columns or max(1, round(math.sqrt(len(rows))))
+        cell = self.community.cell_size_m
+        sides = [int(math.sqrt(row.area_km2) * 1000.0 // cell) for row in rows]
+        width = height = 0
+        for start in range(0, len(sides), columns):
+            line = sides[start : start + columns]
+            width, height = max(width, sum(line)), height + max(line)
+        return width, height
+
+
+def _share_aged_70_of_60_79(age_table: list[list[int]]) -> float:
+    """The share aged 70-79 of those aged 60-79, by the census bands from 60 (ages uniform
+    within each band, as sim.population.age_band_counts draws them)."""
+    starts = [band[0] for band in age_table]
+    ends = [start - 1 for start in starts[1:]] + [79]
+    persons = [
+        (start, end, band[1])
+        for band, start, end in zip(age_table, starts, ends, strict=True)
+        if start >= 60
+    ]
+    in_band = sum(n for _, _, n in persons)
+    aged_70 = sum(n * (end - max(start, 70) + 1) / (end - start + 1) for start, end, n in persons)
+    return aged_70 / in_band if in_band else 0.5
+
+
+def _elder_groups(
+    residents: int, share_60: float, share_80: float, share_70: float, p: Population
+) -> dict[str, float]:
+    """The elders of each group with its own order rate (sim.population.CLIENT_GROUPS) in a
+    community at the start, on average, as sim.population draws them: those aged 60+ and 80+
+    by their shares, ``share_70`` of the rest aged 70-79; the elders living alone chosen with
+    weight 4 aged 80+, 2 aged 70-79, 1 aged 60-69; the empty-nest among the rest alike."""
+    n60, n80 = round(residents * share_60), round(residents * share_80)
+    n60_79 = n60 - n80
+    n70_79 = n60_79 * share_70
+    alone = min(n60, round(n60 * p.living_alone_share_of_60_plus))
+    nest = min(n60 - alone, round(n60 * p.empty_nest_share_of_60_plus))
+    weight = 4 * n80 + 2 * n70_79 + (n60_79 - n70_79)
+    alone_80 = min(n80, alone * 4 * n80 / weight) if weight else 0.0
+    rest_80, rest_60_79 = n80 - alone_80, n60_79 - (alone - alone_80)
+    nest_80 = nest * rest_80 / (rest_80 + rest_60_79) if rest_80 + rest_60_79 else 0.0
+    return {
+        "alone_80_plus": alone_80,
+        "empty_nest_80_plus": nest_80,
+        "other_80_plus": rest_80 - nest_80,
+        "alone_60_79": alone - alone_80,
+        "empty_nest_60_79": nest - nest_80,
+    }
+
+
+def _surge_profile(surges: list[list[float]], days: int) -> list[tuple[int, int, float]]:
+    """The run's days split where ``demand.surges`` start and end: (first day, end day, log of
+    the demand multiplier), surges over the same day multiplied (as sim.demand does); the log
+    of a multiplier of 0 is -inf."""
+    cuts, spans = {0, days}, []
+    for first, length, multiplier in surges:
+        # the whole days d with first <= d < first + length, within the run
+        start = math.ceil(min(max(first, 0.0), days))
+        end = math.ceil(min(max(first + length, 0.0), days))
+        if start < end:
+            spans.append((start, end, multiplier))
+            cuts.update((start, end))
+    days_cut = sorted(cuts)
+    at = {day: i for i, day in enumerate(days_cut)}
+    zeros, logs = [0] * len(days_cut), [0.0] * len(days_cut)
+    for start, end, multiplier in spans:
+        if multiplier == 0:
+            zeros[at[start]] += 1
+            zeros[at[end]] -= 1
+        else:
+            logs[at[start]] += math.log(multiplier)
+            logs[at[end]] -= math.log(multiplier)
+    profile, zero, log = [], 0, 0.0
+    for i, (start, end) in enumerate(itertools.pairwise(days_cut)):
+        zero, log = zero + zeros[i], log + logs[i]
+        profile.append((start, end, -math.inf if zero else log))
+    return profile
 
 
 def parse_chain(policy: str) -> list[str]:

@@ -11,6 +11,10 @@ An experiment file (TOML, in ``experiments/``) has four tables::
     [posterior]    file (accepted parameter sets of a calibration, relative to this file),
                    keys (the scenario keys taken from it; default every key column)
 
+Keys of [overrides] and [variables] are scenario keys, quoted (``"community.grids" = 2``) or
+as TOML dotted keys and tables (``community.grids = 2``, ``community = { grids = 2 }``): both
+read the same, as in a scenario file; a table of ``min``, ``max`` and ``steps`` alone is a range.
+
 ``policy`` is a variable like any other (a policy name or chain), and so is ``scenario`` (a list
 of scenario files, relative to the experiment file, each with the same overrides). ``days``
 left out: each scenario runs its own ``simulation.days``. Factorial designs cross every
@@ -49,7 +53,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 
 from sim import scenario as scenario_module
 from sim.errors import InputError
@@ -295,6 +299,63 @@ def canonical_chain(policy: Any) -> Any:
 def seeds_for(root_seed: int, count: int) -> list[int]:
     """The first ``count`` seeds of an experiment; a prefix of any longer list."""
     return [int(s) for s in np.random.SeedSequence(root_seed).generate_state(count)]
+
+
+#: the keys of a variable's range, ``{min, max, steps}``
+_RANGE_KEYS = frozenset(Range.model_fields)
+
+
+def _dotted_keys(data: dict, source: str) -> dict:
+    """The file's tables with the keys of [variables] and [overrides] written as TOML dotted
+    keys or tables (``acceptance.base_probability = [...]``, ``community = { grids = 2 }``,
+    which TOML reads as nested tables) named as the quoted dotted keys they stand for
+    (``"acceptance.base_probability"``, ``"community.grids"``), as the scenario loader reads
+    them. Only a table at a section or sub-table of the scenario is opened (not a quoted
+    dotted key's value, nor a key that takes a table, such as ``needs.urgency_by_type``), and
+    under [variables] a table of range keys only is a range, ``{min, max, steps}``. Files
+    with quoted keys only are read as they are (their hash is kept)."""
+    result = dict(data)
+    for section in ("variables", "overrides"):
+        if isinstance(data.get(section), dict):
+            result[section] = _flattened(data[section], section, source)
+    return result
+
+
+def _flattened(table: dict, section: str, source: str) -> dict:
+    """One table of :func:`_dotted_keys`, its order kept."""
+    flat: dict[str, Any] = {}
+
+    def add(name: str, value: Any, opened: bool = True) -> None:
+        if (
+            opened
+            and isinstance(value, dict)
+            and value
+            and _opens(name)
+            and not (section == "variables" and set(value) <= _RANGE_KEYS)
+        ):
+            for key, inner in value.items():
+                add(f"{name}.{key}", inner)
+        elif name in flat:
+            message = "given twice (as a quoted dotted key and in a table): keep one"
+            raise InputError(source, f"{section}.{name}", message)
+        else:
+            flat[name] = value
+
+    for name, value in table.items():
+        add(name, value, opened="." not in name)  # a quoted dotted key's value as given
+    return flat
+
+
+def _opens(dotted: str) -> bool:
+    """Whether a dotted name is a section or sub-table of the scenario (``community``,
+    ``dispatch.broadcast``, ``demand.type_shares``), whose keys may follow it."""
+    model: Any = Scenario
+    for name in dotted.split("."):
+        info = getattr(model, "model_fields", {}).get(name)
+        if info is None:
+            return False
+        model = info.annotation
+    return isinstance(model, type) and issubclass(model, BaseModel)
 
 
 def _validate(data: dict, source: str) -> ExperimentFile:
@@ -615,7 +676,8 @@ def load_experiment(
     """Read and validate an experiment file; ``seeds``/``days`` override the file's values."""
     path = Path(path)
     source = str(path)
-    spec = _canonical_policies(_validate(scenario_module.read_toml(path), source), source)
+    data = _dotted_keys(scenario_module.read_toml(path), source)
+    spec = _canonical_policies(_validate(data, source), source)
     section = spec.experiment
     scenario_path = (path.parent / section.scenario).resolve()
     if not scenario_path.is_file():
