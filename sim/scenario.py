@@ -861,8 +861,19 @@ def apply_overrides(data: dict, overrides: dict[str, Any], source: str = "--set"
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise InputError(source, dotted, "unknown key")
-        node[parts[-1]] = value
+        _merge(node, parts[-1], value)
     return result
+
+
+def _merge(node: dict, key: str, value: Any) -> None:
+    """Set ``node[key]``; a table given for a table sets the keys it names and keeps the others
+    (``dispatch.broadcast={k=3}`` keeps the scenario's radius, not the default's)."""
+    old = node.get(key)
+    if isinstance(value, dict) and isinstance(old, dict):
+        for inner, inner_value in value.items():
+            _merge(old, inner, inner_value)
+    else:
+        node[key] = value
 
 
 def _dotted(loc: tuple) -> str:

@@ -285,3 +285,16 @@ def test_rates_and_weights_of_dynamics_are_at_most_the_largest_rate(key: str) ->
 def test_recruitment_effort_steps_are_at_most_the_largest_rate() -> None:
     error = refused({"dynamics.recruitment_effort_steps": [[2025, 1e300]]})
     assert error.key == "dynamics.recruitment_effort_steps"
+
+
+def test_a_table_given_for_a_table_keeps_the_scenarios_other_keys(tmp_path) -> None:
+    """``--set 'dispatch.broadcast={k=3}'`` (or an experiment's override of a whole table) set
+    the table anew: keys it did not name fell back to the defaults, not the scenario's."""
+    path = tmp_path / "s.toml"
+    path.write_text("[dispatch.broadcast]\nradius_m = 500.0\nk = 7\n", encoding="utf-8")
+    default = scenario_module.Scenario().dispatch.broadcast.radius_m
+    assert default != 500.0
+    loaded = scenario_module.load(path, {"dispatch.broadcast": {"k": 3}})
+    assert (loaded.dispatch.broadcast.k, loaded.dispatch.broadcast.radius_m) == (3, 500.0)
+    again = scenario_module.with_overrides(loaded, {"dispatch.broadcast": {"radius_m": 250.0}})
+    assert (again.dispatch.broadcast.k, again.dispatch.broadcast.radius_m) == (3, 250.0)
