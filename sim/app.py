@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import warnings
+import sys
 from pathlib import Path
 
 import altair as alt
@@ -25,6 +25,7 @@ from mesa.visualization.utils import force_update, update_counter
 
 from sim.errors import InputError
 from sim.scenario import POLICY_NAMES
+from sim.scenario import load as load_scenario
 from sim.viz import (
     LAYERS,
     PLOTS,
@@ -258,37 +259,24 @@ def _address_error(error: OSError, host: str, port: int) -> InputError:
 
 
 def serve(scenario: str | None, host: str, port: int) -> int:
-    """``volsim app``: check the scenario and the address, say where, then serve the page here.
+    """``volsim app``: check the scenario and the address, say where, then become the server.
 
-    The page's first model is built before anything is served, so a scenario that ``volsim run``
-    refuses is refused the same way (:class:`InputError`, exit status 2), and the socket is bound
-    before "serving on" is printed. The server runs in this process (no child left behind);
-    Ctrl-C stops it and reaches the caller as KeyboardInterrupt (exit status 130).
+    The scenario is loaded before anything is served, so one that ``volsim run`` refuses is
+    refused the same way (:class:`InputError`, exit status 2), and the address is bound once
+    (then let go for the server) before "serving on" is printed. The process then
+    becomes ``solara run`` (the Mesa convention; no child is left behind when it is stopped or
+    killed). Building the page's model here before becoming the server broke the page now and
+    then in Chromium ("Cannot read properties of undefined (reading 'usermeta')"), so only the
+    scenario is loaded.
     """
-    if scenario is not None:
+    if scenario is not None:  # the page opens with it: a bad one is refused here, not there
+        load_scenario(scenario)
         os.environ[SCENARIO_ENV] = scenario
-    new_model()  # what the page opens with: a bad scenario is refused here, not on the page
-    sock = listening_socket(host, port)
-    try:
-        import uvicorn
-        from solara.__main__ import LOGGING_CONFIG
-
-        solara.server.settings.main.mode = "production"
-        # solara warns at every first page load that is not https or on "localhost"; the page
-        # sets no cookie it needs across sites, so that warning only buries the one line above
-        warnings.filterwarnings("ignore", "Cookies with samesite=none", UserWarning)
-        os.environ.update(SOLARA_APP="sim.app", SERVER_NAME=host, SERVER_PORT=str(port))
-        config = uvicorn.Config(
-            "solara.server.starlette:app",
-            host=host,
-            port=port,
-            log_config=LOGGING_CONFIG,
-            log_level="error",
-            timeout_graceful_shutdown=5,
-        )
-        shown = f"[{host}]" if ":" in host else host
-        print(f"volsim app: serving on http://{shown}:{port}/ (Ctrl+C stops it)", flush=True)
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        sock.close()
-    return 0
+    listening_socket(host, port).close()
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+    command = [sys.executable, "-m", "solara", "run", __file__, "--production"]
+    command += ["--no-check-version", "--host", host, "--port", str(port)]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"volsim app: serving on http://{shown}:{port}/ (Ctrl+C stops it)", flush=True)
+    os.execve(sys.executable, command, env)
+    return 0  # not reached
