@@ -38,7 +38,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import re
 import shlex
@@ -46,7 +45,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -57,7 +56,7 @@ import pandas as pd
 
 from sim.errors import InputError, OutputError
 from sim.experiment.design import canonical_json
-from sim.experiment.runner import Stop, end_pool, signals_blocked, worker_init
+from sim.experiment.runner import Stop, end_pool, new_pool, signals_blocked
 from sim.experiment.store import ResultsFolder, exists_or_link, kind_problem
 from sim.scenario import Scenario
 from sim.storage import (
@@ -722,16 +721,8 @@ def _run_pool(
     """A local process pool as the experiment runner's (sim.experiment.runner.run_pool): its
     workers ignore the terminal's signals and leave its process group (this process decides),
     at most ``workers`` draws are in flight, and a stop kills them."""
-    context = multiprocessing.get_context("forkserver")  # no fork of a threaded process
-    context.set_forkserver_preload(["sim.calibration", "sim.model"])
     queue = deque(tasks)
-    with signals_blocked():
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=worker_init,
-            initargs=(os.getpid(),),
-        )
+    pool = new_pool(workers, ["sim.calibration", "sim.model"])
     running: dict[Any, Task] = {}
     try:
         while queue or running:

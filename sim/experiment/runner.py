@@ -300,21 +300,28 @@ def end_pool(pool: ProcessPoolExecutor, kill: bool) -> None:
     pool.shutdown(wait=not kill, cancel_futures=True)
 
 
+def new_pool(workers: int, preload: list[str]) -> ProcessPoolExecutor:
+    """A pool of ``workers`` forkserver processes (no fork of a threaded process) with
+    ``preload`` imported once, whose workers ignore the terminal's signals and leave its process
+    group (this process decides when they stop)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(preload)
+    with signals_blocked():
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=worker_init,
+            initargs=(os.getpid(),),
+        )
+
+
 def run_pool(tasks: list[Task], workers: int, done: Callback, stop: Stop) -> None:
     """A local process pool with at most ``workers`` runs in flight (so a stop has nothing
     queued to cancel); if a worker dies, the pool is rebuilt and its runs retried."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.experiment.runner", "sim.model"])
     attempts = dict.fromkeys((t.run_id for t in tasks), 0)
     queue = deque(tasks)
     while queue and not stop.requested:
-        with signals_blocked():
-            pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=context,
-                initializer=worker_init,
-                initargs=(os.getpid(),),
-            )
+        pool = new_pool(workers, ["sim.experiment.runner", "sim.model"])
         running: dict[Any, Task] = {}
         broken = False
         try:
