@@ -37,6 +37,25 @@ policy = ["nearest", "broadcast"]
 """
 
 
+#: a 400-resident community dispatching by broadcast (the optimise and fault tests' scenario)
+TINY_SCENARIO = """\
+[scenario]
+name = "tiny"
+[population]
+residents = 400
+households = 150
+[community]
+buildings = 10
+stairwells = 30
+grids = 3
+service_points = 4
+[dispatch]
+policy = "broadcast"
+[volunteers]
+active_share_of_registered = 0.05
+"""
+
+
 def run_cli(capsys: pytest.CaptureFixture, *argv: Any) -> tuple[int, str, str]:
     """(exit status, stdout, stderr) of ``volsim ARGV`` run in this process; argparse's exits
     (``--help``, usage errors) count as exit statuses too."""

@@ -31,13 +31,13 @@ from pathlib import Path
 
 import psutil
 import pytest
+from fault_support import read_only_prefix
 from test_calibration import SMALL_HISTORY
 
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 #: capabilities that let root write into a read-only folder (as tests/test_outputs.py)
-NO_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner"]
 
 
 @pytest.fixture
@@ -191,11 +191,7 @@ def test_a_read_only_export_folder_is_refused_before_simulating(
     folder = tmp_path / "read-only"
     folder.mkdir()
     folder.chmod(0o555)
-    prefix = None
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("root without setpriv: a read-only folder is writable")
-        prefix = NO_OVERRIDE
+    prefix = read_only_prefix()
     out = tmp_path / "c"
     try:
         process = volsim(

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_support import TINY_SCENARIO
 
 from sim import scenario as scenario_module
 from sim.cli import main
@@ -24,24 +25,7 @@ from sim.optimise import LEVER_KEYS, parse_levers
 from sim.optimise.search import STUDY_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = """
-[scenario]
-name = "tiny"
-[population]
-residents = 400
-households = 150
-[community]
-buildings = 10
-stairwells = 30
-grids = 3
-service_points = 4
-[dispatch]
-policy = "broadcast"
-[volunteers]
-active_share_of_registered = 0.05
-[simulation]
-days = 14
-"""
+TINY = TINY_SCENARIO + "[simulation]\ndays = 14\n"
 METRIC = "urgent_response_time_p90_min"
 
 

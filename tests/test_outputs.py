@@ -8,17 +8,15 @@ Ctrl-C is one line with exit 130 and leaves no folder or temporary file behind.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fault_support import read_only_prefix, small_tmpfs
 
 from sim import storage
 from sim.cli import main
@@ -41,8 +39,6 @@ SMALL = [
     "--set",
     "community.service_points=20",
 ]
-#: capabilities that let root write into a read-only folder
-NO_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner"]
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -105,11 +101,7 @@ def test_a_read_only_folder_is_refused_before_the_run(tmp_path) -> None:
     folder = tmp_path / "read-only"
     folder.mkdir()
     folder.chmod(0o555)
-    prefix = None
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("root without setpriv: a read-only folder is writable")
-        prefix = NO_OVERRIDE
+    prefix = read_only_prefix()
     try:
         started = time.monotonic()
         result = volsim(
@@ -233,25 +225,6 @@ def test_a_real_sigint_is_one_line_with_status_130_and_no_files(tmp_path) -> Non
 
 
 # --- a real full disk ------------------------------------------------------------------------
-@contextlib.contextmanager
-def small_tmpfs(folder: Path, size: str) -> Iterator[Path]:
-    """A tmpfs of ``size`` mounted on ``folder``; skip the test where mounting is not allowed."""
-    folder.mkdir()
-    if shutil.which("mount") is None or os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
-
-
 def test_a_full_disk_is_one_line_and_leaves_no_file(tmp_path) -> None:
     with small_tmpfs(tmp_path / "disk", "100k") as disk:
         result = volsim("run", str(SCENARIO), "--days", "120", "--json", "--out", str(disk / "run"))

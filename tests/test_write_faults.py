@@ -29,33 +29,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_support import TINY_EXPERIMENT
+from cli_support import TINY_EXPERIMENT, TINY_SCENARIO
 from cli_support import run_cli as volsim
+from fault_support import read_only_prefix, small_tmpfs
 
 from sim import storage
 from sim.errors import InputError
 from sim.experiment.store import EXPERIMENT_TABLES, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
-#: capabilities that let root write into a read-only folder
-NO_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner"]
 
-TINY_SCENARIO = """\
-[scenario]
-name = "tiny"
-[population]
-residents = 400
-households = 150
-[community]
-buildings = 10
-stairwells = 30
-grids = 3
-service_points = 4
-[dispatch]
-policy = "broadcast"
-[volunteers]
-active_share_of_registered = 0.05
-"""
 
 #: 2 runs of 2 days: what the fuzzing used
 TWO_RUNS = """\
@@ -103,15 +86,6 @@ def subprocess_volsim(*argv: str, prefix: list[str] | None = None) -> subprocess
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
 
-def read_only_prefix() -> list[str] | None:
-    """What makes a read-only folder read-only for this process's children (root: setpriv)."""
-    if os.geteuid() != 0:
-        return None
-    if shutil.which("setpriv") is None:
-        pytest.skip("root without setpriv: a read-only folder is writable")
-    return NO_OVERRIDE
-
-
 @pytest.fixture
 def experiment(tmp_path: Path) -> Path:
     (tmp_path / "tiny.toml").write_text(TINY_SCENARIO, encoding="utf-8")
@@ -135,21 +109,8 @@ def finished(tmp_path_factory) -> Path:
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 200 KiB tmpfs (unmounted after the test); skipped where mounting is not allowed."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    if shutil.which("mount") is None or os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "disk", "200k") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def fill(disk: Path, free_kib: int) -> None:
