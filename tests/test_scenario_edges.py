@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SMALL_COMMUNITY
 
 from sim import scenario as scenario_module
 from sim.district import build_place_layout
@@ -23,15 +24,7 @@ from sim.scenario import MAX_RATE, Scenario, with_overrides
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "chaoyangli.toml"
 HEPING = ROOT / "scenarios" / "heping-district.toml"
-#: a community of 400 residents (as tests/conftest.py)
-SMALL = {
-    "population.residents": 400,
-    "population.households": 150,
-    "community.buildings": 10,
-    "community.stairwells": 30,
-    "community.grids": 3,
-    "community.service_points": 20,
-}
+SMALL = SMALL_COMMUNITY  # a community of 400 residents
 
 
 def refused(overrides: dict, base: Scenario | None = None) -> InputError:
