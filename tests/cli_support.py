@@ -66,3 +66,11 @@ def run_cli(capsys: pytest.CaptureFixture, *argv: Any) -> tuple[int, str, str]:
         status = exit_.code
     out, err = capsys.readouterr()
     return status, out, err
+
+
+def finished_tiny_experiment(root: Path) -> Path:
+    """Run :data:`TINY_EXPERIMENT` (4 runs) into ``root/out`` and return that folder."""
+    path = root / "tiny.toml"
+    path.write_text(TINY_EXPERIMENT, encoding="utf-8")
+    assert cli.main(["experiment", str(path), "--out", str(root / "out"), "--workers", "1"]) == 0
+    return root / "out"

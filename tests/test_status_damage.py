@@ -14,24 +14,17 @@ from pathlib import Path
 
 import pytest
 from cli_support import TINY_EXPERIMENT as EXPERIMENT
+from cli_support import finished_tiny_experiment
 from cli_support import run_cli as volsim
-
-from sim import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "chaoyangli.toml"
-
-#: 4 runs (2 policies x 2 seeds) of a 400-resident community for 2 days: about a second
 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
     """A finished tiny experiment's folder (copy it before damaging it)."""
-    root = tmp_path_factory.mktemp("status")
-    path = root / "tiny.toml"
-    path.write_text(EXPERIMENT, encoding="utf-8")
-    assert cli.main(["experiment", str(path), "--out", str(root / "out"), "--workers", "1"]) == 0
-    return root / "out"
+    return finished_tiny_experiment(tmp_path_factory.mktemp("status"))
 
 
 @pytest.fixture

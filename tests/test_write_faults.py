@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_support import TINY_EXPERIMENT, TINY_SCENARIO
+from cli_support import TINY_SCENARIO, finished_tiny_experiment
 from cli_support import run_cli as volsim
 from fault_support import read_only_prefix, small_tmpfs
 
@@ -97,13 +97,7 @@ def experiment(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
     """A finished tiny experiment (4 runs), to copy."""
-    root = tmp_path_factory.mktemp("faults")
-    path = root / "tiny.toml"
-    path.write_text(TINY_EXPERIMENT, encoding="utf-8")
-    from sim import cli
-
-    assert cli.main(["experiment", str(path), "--out", str(root / "out"), "--workers", "1"]) == 0
-    return root / "out"
+    return finished_tiny_experiment(tmp_path_factory.mktemp("faults"))
 
 
 @pytest.fixture
