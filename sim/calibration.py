@@ -825,10 +825,9 @@ def check_export(text: str) -> None:
     check_file_writable(Path(text), "--export")
 
 
-def estimate_seconds(out: Path, remaining: int, years: float, workers: int) -> float:
-    """How long the remaining draws will take: the mean of the draws done so far, or the
-    measured figure per simulated year if none is done."""
-    seconds = [r["seconds"] for r in _read_runs(out)]
+def estimate_seconds(seconds: list[float], remaining: int, years: float, workers: int) -> float:
+    """How long the remaining draws will take: the mean of the draws done so far (``seconds``
+    each), or the measured figure per simulated year if none is done."""
     each = float(np.mean(seconds)) if seconds else SECONDS_PER_YEAR_ESTIMATE * years
     return each * remaining / max(1, min(workers, remaining))
 
@@ -842,15 +841,13 @@ def command(args: Any) -> int:
     if args.workers < 1:
         raise InputError("--workers", None, "must be 1 or more")
     export_to = getattr(args, "export", None)
-    if export_to is not None and (not export_to.strip() or Path(export_to).is_dir()):
-        raise InputError("--export", export_to, "is a folder: name a CSV file")  # at once
+    if export_to is not None:
+        check_export(export_to)
     out = Path(args.out)
     samples = DEFAULT_SAMPLES if args.samples is None else args.samples
     generations = getattr(args, "generations", None)
     generations = GENERATIONS if generations is None else generations
     scenario, manifest = settings(args.scenario, samples, args.seed, PRIORS, generations)
-    if export_to is not None:
-        check_export(export_to)
     folder, stop, created = CalibrationFolder(out), Stop(), None
     try:
         created = check_writable(out, "--out")
@@ -900,7 +897,7 @@ def _calibrate(
         )
     done = len(records)
     years = scenario.simulation.days / 365
-    eta = estimate_seconds(out, total - done, years, args.workers)
+    eta = estimate_seconds([r["seconds"] for r in records], total - done, years, args.workers)
     print(
         f"volsim calibrate: ABC-SMC, {generations} generations of {samples // generations} "
         f"draws; {done} done, {total - done} to simulate on {args.workers} workers: "

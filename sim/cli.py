@@ -113,7 +113,7 @@ def _command_run(args: argparse.Namespace) -> int:
         overrides["simulation.days"] = args.days
     out = _out_folder(args.out)
     params = scenario_module.load(args.scenario, overrides)
-    model = VolunteerModel(params, policy=args.policy, days=args.days, rng=args.seed)
+    model = VolunteerModel(params, policy=args.policy, rng=args.seed)  # days: in params
     created = check_writable(out, "--out") if out is not None else None
     try:
         show = not args.json and sys.stdout.isatty() and sys.stderr.isatty()
@@ -347,8 +347,6 @@ def _command_discover(args: argparse.Namespace) -> int:
             raise InputError(
                 "--sobol-design", args.sobol_design, "give a file name, e.g. sobol.toml"
             )
-        if not out.parent.is_dir():
-            raise InputError("--sobol-design", args.sobol_design, "no such folder")
         top = 8 if args.top is None else args.top
         samples = 32 if args.samples is None else args.samples
         sobol = discover.sobol_design(args.dir, out, top, samples, args.seeds)

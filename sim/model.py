@@ -37,7 +37,7 @@ from sim.agents import Resident, ServicePoint, Stairwell
 from sim.community import SERVICE_CATEGORIES
 from sim.coverage import WillingCoverage, within_reach
 from sim.demand import MIN_PER_DAY, Demand
-from sim.dispatch import DispatchContext, build_policy, parse_chain
+from sim.dispatch import DispatchContext, build_policy
 from sim.dispatch.pairing import PairingPolicy
 from sim.district import build_place, community_table, community_values
 from sim.dynamics import DAYS_PER_YEAR, Dynamics
@@ -285,9 +285,7 @@ class VolunteerModel(mesa.Model):
             params = scenario if scenario is not None else Scenario()
         extra = dict(overrides)
         if policy is not None:
-            names = parse_chain(policy)
-            extra["dispatch.policy"] = names[0]
-            extra["dispatch.fallback"] = names[1:]
+            extra.update(scenario_module.chain_overrides(policy))
         if days is not None:
             extra["simulation.days"] = days
         return scenario_module.with_overrides(params, extra)

@@ -840,6 +840,12 @@ def parse_chain(policy: str) -> list[str]:
     return [name.strip() for name in str(policy).split("+")]
 
 
+def chain_overrides(policy: str) -> dict[str, Any]:
+    """The scenario keys a policy chain sets: its first policy and the fallbacks after it."""
+    first, *fallback = parse_chain(policy)
+    return {"dispatch.policy": first, "dispatch.fallback": fallback}
+
+
 def parse_value(text: str) -> Any:
     """Read a ``--set`` value as TOML (numbers, ``inf``, booleans, arrays), else as a string."""
     try:

@@ -46,10 +46,16 @@ def _file_mode() -> int:
 _MODE = _file_mode()
 
 
-def _temp_beside(path: Path, mode: int) -> str:
+def temp_beside(path: Path, mode: int = _MODE) -> str:
+    """A new empty temporary file beside ``path`` (hidden, ``.tmp``), with ``mode`` (by default
+    rw for whom the umask allows, as a file made directly would be)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    os.chmod(tmp, mode)
+    try:
+        os.chmod(tmp, mode)
+    except BaseException:
+        os.unlink(tmp)
+        raise
     return tmp
 
 
@@ -91,7 +97,7 @@ def _named(error: OSError, path: Path) -> OSError:
     """The error as an OSError of the same kind naming ``path`` (not a temporary file), with
     the system's words for its errno (pyarrow's are long)."""
     code = error.errno
-    reason = os.strerror(code) if code else _reason(error)
+    reason = os.strerror(code) if code else os_reason(error)
     named = OSError(code, reason, str(path)) if code else OSError(reason)
     if not code:
         named.filename = str(path)
@@ -114,7 +120,7 @@ class FileSet:
         target, mode = destination(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _temp_beside(target, mode)
+            tmp = temp_beside(target, mode)
             previous = self._temps.get(path)
             self._temps[path] = (target, tmp)
             if previous is not None:
@@ -194,7 +200,7 @@ def check_file_writable(path: Path, source: str) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as error:
-        raise InputError(source, str(path), f"cannot write there: {_reason(error)}") from None
+        raise InputError(source, str(path), f"cannot write there: {os_reason(error)}") from None
 
 
 #: errno values that say the place is wrong, not that the disk failed
@@ -209,8 +215,8 @@ def write_error(error: OSError, path: Path, what: str) -> InputError | OutputErr
     exit 2); anything else (a full disk, an I/O error) is a fault (OutputError, exit 1)."""
     where = str(error.filename or path)
     if error.errno in BAD_PLACE:
-        return InputError(where, None, f"cannot write {what}: {_reason(error)}")
-    return OutputError(where, f"cannot write {what}: {_reason(error)}")
+        return InputError(where, None, f"cannot write {what}: {os_reason(error)}")
+    return OutputError(where, f"cannot write {what}: {os_reason(error)}")
 
 
 def check_writable(folder: Path, source: str) -> Path | None:
@@ -233,7 +239,7 @@ def check_writable(folder: Path, source: str) -> Path | None:
         os.unlink(probe)
     except OSError as error:
         remove_created(missing[-1] if missing else None)
-        raise InputError(source, str(folder), f"cannot write there: {_reason(error)}") from None
+        raise InputError(source, str(folder), f"cannot write there: {os_reason(error)}") from None
     return missing[-1] if missing else None
 
 
@@ -248,7 +254,8 @@ def remove_created(folder: Path | None) -> None:
         folder.rmdir()
 
 
-def _reason(error: OSError) -> str:
+def os_reason(error: OSError) -> str:
+    """An OS error's plain reason ("No space left on device"), without file names."""
     if error.errno:
         return os.strerror(error.errno)
     return error.strerror or str(error)
@@ -261,7 +268,7 @@ def writing(what: str, where: Path) -> Iterator[None]:
         yield
     except OSError as error:
         path = error.filename or where
-        raise OutputError(str(path), f"cannot write {what}: {_reason(error)}") from None
+        raise OutputError(str(path), f"cannot write {what}: {os_reason(error)}") from None
 
 
 def read_parquet(path: Path) -> pd.DataFrame:

@@ -275,9 +275,7 @@ class Experiment:
             overrides["simulation.days"] = self.days
         policy = values.pop("policy", None)
         if policy is not None:
-            names = scenario_module.parse_chain(policy)
-            overrides["dispatch.policy"] = names[0]
-            overrides["dispatch.fallback"] = names[1:]
+            overrides.update(scenario_module.chain_overrides(policy))
         base = self.scenarios[values.pop("scenario")] if "scenario" in values else self.scenario
         overrides.update(values)
         return scenario_module.with_overrides(base, overrides)
@@ -578,9 +576,8 @@ def _check_variable(name: str, values: list[Any], scenario: Scenario, source: st
             twice = [n for i, n in enumerate(names) if n in names[:i]]
             if twice:
                 raise InputError(source, key, f"{value!r} names {twice[0]} twice in one chain")
-            chain = {"dispatch.policy": names[0], "dispatch.fallback": names[1:]}
             try:
-                scenario_module.with_overrides(scenario, chain)
+                scenario_module.with_overrides(scenario, scenario_module.chain_overrides(value))
             except InputError as error:
                 raise InputError(source, key, f"{value!r}: {error.key}: {error.message}") from None
         return

@@ -50,6 +50,7 @@ from sim.storage import (
     BAD_PLACE,
     FileSet,
     all_or_none,
+    os_reason,
     remove_created,
     write_error,
     write_files,
@@ -336,7 +337,7 @@ class ResultsFolder:
             except OSError as error:
                 if error.errno in BAD_PLACE:
                     raise InputError(
-                        str(self.path), None, f"cannot write here: {_reason(error)}"
+                        str(self.path), None, f"cannot write here: {os_reason(error)}"
                     ) from None
                 raise write_error(error, lock, "the lock") from None
             try:
@@ -543,10 +544,6 @@ class ResultsFolder:
         for file, write in writers.items():
             files.write(self.path / file, write)
             names.add(file)
-
-
-def _reason(error: OSError) -> str:
-    return os.strerror(error.errno) if error.errno else error.strerror or str(error)
 
 
 __all__ = [

@@ -45,7 +45,7 @@ from sim.district import is_district
 from sim.errors import InputError
 from sim.experiment.design import DEFAULT_METRICS, EXTRA_METRICS
 from sim.population import apportion
-from sim.scenario import POLICY_NAMES, Scenario, parse_chain
+from sim.scenario import POLICY_NAMES, Scenario, chain_overrides, parse_chain
 from sim.space import lane_m
 
 #: lever name -> the scenario key it sets (the one place to change when keys move)
@@ -131,7 +131,7 @@ class Lever:
         """Dotted scenario overrides for this trial."""
         name = self.name
         if name == "policy":
-            return _policy_overrides(trial.suggest_categorical(name, self.choices))
+            return chain_overrides(trial.suggest_categorical(name, self.choices))
         if self.choices:
             return {self.key: trial.suggest_categorical(name, self.choices)}
         if name in NUMERIC:
@@ -245,12 +245,6 @@ def _site_positions(scenario: Scenario, candidates: list[int]) -> tuple[tuple[in
     return tuple((int(x), int(y)) for x, y in layout.stairwell_xy[candidates].tolist())
 
 
-def _policy_overrides(chain: str) -> dict[str, Any]:
-    """A policy chain as the scenario keys it sets (as ``volsim run --policy`` does)."""
-    first, *fallback = parse_chain(chain)
-    return {LEVER_KEYS["policy"]: first, FALLBACK_KEY: fallback}
-
-
 def _bad(text: str, message: str) -> InputError:
     return InputError("--lever", text, message)
 
@@ -347,7 +341,7 @@ def parse_lever(spec: str, scenario: Scenario) -> Lever:
             for policy in parse_chain(chain):
                 if policy not in POLICY_NAMES:
                     raise _bad(spec, f"unknown policy {policy!r} ({', '.join(POLICY_NAMES)})")
-        _allowed(spec, [_policy_overrides(chain) for chain in choices], scenario)
+        _allowed(spec, [chain_overrides(chain) for chain in choices], scenario)
         return Lever(name, spec, choices=choices)
     if name == "points":
         count_text, _, where = body.partition("@")

@@ -32,6 +32,7 @@ from sim.experiment.store import (
     MANIFEST,
     RUNS,
     ResultsFolder,
+    exists_or_link,
     now_iso,
     provenance,
     run_id,
@@ -179,10 +180,10 @@ class _Before:
 
     @classmethod
     def look(cls, out: Path) -> _Before:
-        missing = [p for p in [out, *out.parents] if not present(p)]
+        missing = [p for p in [out, *out.parents] if not exists_or_link(p)]
         names = (MANIFEST, RUNS, LOCK, STUDY_FILE)
         return cls(
-            missing[-1] if missing else None, frozenset(n for n in names if present(out / n))
+            missing[-1] if missing else None, frozenset(n for n in names if exists_or_link(out / n))
         )
 
     def restore(self, out: Path) -> None:
@@ -197,10 +198,6 @@ class _Before:
             with suppress(OSError):
                 (out / RUNS).rmdir()
         remove_created(self.created)
-
-
-def present(path: Path) -> bool:
-    return path.exists() or path.is_symlink()
 
 
 def run_search(search: Search, out: Path, options: RunOptions) -> dict[str, Any]:

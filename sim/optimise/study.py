@@ -13,7 +13,6 @@ import hashlib
 import itertools
 import os
 import sqlite3
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -28,7 +27,7 @@ from sim.experiment.design import canonical_json, seeds_for
 from sim.experiment.store import STUDY_DB as STUDY_FILE
 from sim.optimise.levers import Lever, Objective, check_objectives
 from sim.scenario import Scenario, error_line
-from sim.storage import write_error
+from sim.storage import temp_beside, write_error
 
 STUDY_NAME = "volsim"
 SAMPLERS = ("auto", "tpe", "nsga2", "grid", "random")
@@ -170,16 +169,6 @@ def storage_faults(path: Path) -> Iterator[None]:
         raise OutputError(str(path), f"cannot write the study: {_storage_reason(error)}") from None
 
 
-def _file_mode() -> int:
-    """rw for whom the umask allows."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_MODE = _file_mode()
-
-
 def _storage(path: Path) -> Any:
     import optuna
 
@@ -204,14 +193,11 @@ def _create_study(search: Search, path: Path) -> None:
     import optuna
 
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
+        tmp = Path(temp_beside(path))  # rw as SQLite would make it (mkstemp makes it 0600)
     except OSError as error:
         raise _study_write_error(error, path) from None
-    tmp = Path(name)
     storage = None
     try:
-        os.chmod(tmp, _MODE)  # as SQLite would make it (mkstemp makes it 0600)
         with storage_faults(path):
             storage = _storage(tmp)
             study = optuna.create_study(

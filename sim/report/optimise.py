@@ -28,7 +28,7 @@ from sim.optimise.study import stored_scenario
 from sim.report import fonts, html, mapfig
 from sim.report import labels as L
 from sim.report.figures import Plot, figure_legend, new_figure, panel_title
-from sim.storage import read_parquet, remove_created, write_files
+from sim.storage import read_parquet, write_files
 
 KIND = "optimise"
 RECHECK_COLOR = "#b2182b"
@@ -316,11 +316,7 @@ def page(manifest, recheck, plots, images, lang: str) -> str:
 
 def write(path: Path, lang: str, folder: Path, render) -> Path:
     """Write the optimise report into ``folder`` (``render``: a Plot's PNG, SVG and size)."""
-    try:
-        manifest, trials, recheck = _load(path)
-    except InputError:
-        remove_created(folder)  # the report folder made for this report, if still empty
-        raise
+    manifest, trials, recheck = _load(path)  # (a refusal: the caller removes what it made)
     writers, images = {}, {}
     with matplotlib.rc_context(fonts.rc_params(lang)), fonts.glyphs_checked():
         plots = [front_figure(manifest, trials, recheck, lang), map_figure(manifest, recheck, lang)]
