@@ -87,8 +87,13 @@ EXPERIMENT_TABLES = (
 STUDY_DB = "study.db"  # ``volsim optimise``'s optuna study (SQLite)
 #: what ``volsim optimise`` writes beside its study (sim.optimise.tables.TABLES, as Parquet and
 #: CSV) and SQLite's files beside a database: removed by ``--fresh`` with the rest
+#: a ``volsim optimise`` folder's tables (sim.optimise.tables writes them), each as Parquet and CSV
+OPTIMISE_TABLE_NAMES = ("trials", "front", "recheck")
+OPTIMISE_TABLES = tuple(
+    f"{name}.{kind}" for name in OPTIMISE_TABLE_NAMES for kind in ("parquet", "csv")
+)
 OPTIMISE_FILES = (
-    *(f"{name}.{kind}" for name in ("trials", "front", "recheck") for kind in ("parquet", "csv")),
+    *OPTIMISE_TABLES,
     *(f"{STUDY_DB}{suffix}" for suffix in ("", "-journal", "-wal", "-shm")),
 )
 #: the tables written beside the summaries as CSV too
@@ -469,9 +474,7 @@ class ResultsFolder:
         if "tables" in manifest:
             return list(manifest["tables"])
         if manifest.get("kind") == "optimise":
-            from sim.optimise.tables import TABLES as OPTIMISE_TABLES  # it imports this module
-
-            return [STUDY_DB, *(f"{n}.{s}" for n in OPTIMISE_TABLES for s in ("parquet", "csv"))]
+            return [STUDY_DB, *OPTIMISE_TABLES]
         design: Any = manifest.get("resolved")
         for key in ("experiment", "design"):
             design = design.get(key) if isinstance(design, dict) else None

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiment.store import ResultsFolder
+from sim.experiment.store import OPTIMISE_TABLE_NAMES, ResultsFolder
 from sim.optimise.study import Search, complete
 from sim.storage import write_error, write_files
 
 #: the tables an optimise folder holds (Parquet and CSV)
-TABLES = ("trials", "front", "recheck")
+TABLES = OPTIMISE_TABLE_NAMES
 
 
 def front(search: Search, study: Any) -> list[Any]:
