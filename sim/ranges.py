@@ -142,14 +142,8 @@ def load(path: str | Path) -> Ranges:
 def _check_not_a_section(key: str, row: dict, table: str, source: str, where: str) -> None:
     """Refuse ``[range.acceptance.base_probability]`` (unquoted: TOML nests it, so the row is
     the section ``acceptance``) with the quoted form, not "unknown field"."""
-    node: Any = Scenario
-    for part in key.split("."):
-        fields = getattr(node, "model_fields", None)
-        if fields is None or part not in fields:
-            return
-        node = fields[part].annotation
-    if not hasattr(node, "model_fields"):
-        return  # a key, not a section
+    if not scenario_module.is_section(key):
+        return  # a key (or no key at all: refused elsewhere)
     inner = next((name for name, value in row.items() if isinstance(value, dict)), None)
     example = f'[{table}."{key}.{inner}"]' if inner else f'[{table}."{key}.<key>"]'
     raise InputError(source, where, f"a section, not a key: quote the dotted key, e.g. {example}")

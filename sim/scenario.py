@@ -23,7 +23,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import Field, ValidationError, create_model, model_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, model_validator
 
 from sim.errors import InputError
 from sim.policy_registry import CHANNEL_NAMES as CHANNEL_NAMES  # the channels' names, re-exported
@@ -989,6 +989,18 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
 
 def is_infinite(value: float | None) -> bool:
     return value is not None and math.isinf(value)
+
+
+def is_section(dotted: str) -> bool:
+    """Whether a dotted name is a section or sub-table of the scenario (``community``,
+    ``dispatch.broadcast``, ``demand.type_shares``), whose keys may follow it."""
+    model: Any = Scenario
+    for name in dotted.split("."):
+        info = getattr(model, "model_fields", {}).get(name)
+        if info is None:
+            return False
+        model = info.annotation
+    return isinstance(model, type) and issubclass(model, BaseModel)
 
 
 def key_type(dotted: str) -> type | None:

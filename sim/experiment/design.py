@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from sim import scenario as scenario_module
 from sim.errors import InputError
@@ -328,7 +328,7 @@ def _flattened(table: dict, section: str, source: str) -> dict:
             opened
             and isinstance(value, dict)
             and value
-            and _opens(name)
+            and scenario_module.is_section(name)
             and not (section == "variables" and set(value) <= _RANGE_KEYS)
         ):
             for key, inner in value.items():
@@ -342,18 +342,6 @@ def _flattened(table: dict, section: str, source: str) -> dict:
     for name, value in table.items():
         add(name, value, opened="." not in name)  # a quoted dotted key's value as given
     return flat
-
-
-def _opens(dotted: str) -> bool:
-    """Whether a dotted name is a section or sub-table of the scenario (``community``,
-    ``dispatch.broadcast``, ``demand.type_shares``), whose keys may follow it."""
-    model: Any = Scenario
-    for name in dotted.split("."):
-        info = getattr(model, "model_fields", {}).get(name)
-        if info is None:
-            return False
-        model = info.annotation
-    return isinstance(model, type) and issubclass(model, BaseModel)
 
 
 def _validate(data: dict, source: str) -> ExperimentFile:
