@@ -433,19 +433,17 @@ def replace_point_hosts(
     point_host: np.ndarray, point_stairwell: np.ndarray, population: Population, space: Space
 ) -> None:
     """Hosts who stopped volunteering, died or moved hand their point to the nearest active
-    volunteer (ties: the lowest id), in place."""
+    volunteer (ties: the lowest id; nobody reachable: the lowest id of all), in place.
+
+    A few points change hands at a time, so each looks at every active volunteer's distance
+    once (the first of the least is the lowest id: the ids are ascending)."""
     stale = np.flatnonzero(~population.active[point_host])
     active = np.flatnonzero(population.active)
     if len(stale) == 0 or len(active) == 0:
         return
-    at = _ids_by_stairwell(active, population.stairwell)
+    where = population.stairwell[active]
     for p in stale.tolist():
-        nearest = _nearest_ids(space, int(point_stairwell[p]), at, lambda v: True)
-        if nearest:
-            point_host[p] = nearest[0]
-        else:  # nobody reachable: the nearest of all (inf: the lowest id)
-            d = space.distances_m_from(point_stairwell[p], population.stairwell[active])
-            point_host[p] = active[np.argmin(d)]
+        point_host[p] = active[np.argmin(space.distances_m_from(point_stairwell[p], where))]
 
 
 #: 耄耋: the age from which an elder living alone or in an empty nest is paired (花甲助耄耋)

@@ -9,6 +9,8 @@ says so); what the community practises is pairs first, then the route every othe
 a chain such as ``pairing+nearest``.
 """
 
+import itertools
+
 import numpy as np
 
 from sim.dispatch.base import Policy
@@ -44,23 +46,25 @@ class PairingPolicy(Policy):
         elder short of helpers new ones aged 60-69."""
         pop, p = self.ctx.population, self.params
         helpers = self.helpers()
-        eligible = set(self.eligible_elders().tolist())
+        eligible = self.eligible_elders().tolist()
+        still_eligible, active = set(eligible), pop.active
         self.pairs = {
-            e: [h for h in hs if pop.active[h]] for e, hs in self.pairs.items() if e in eligible
+            e: [h for h in hs if active[h]] for e, hs in self.pairs.items() if e in still_eligible
         }
-        load = np.zeros(pop.size, dtype=np.int64)
-        for hs in self.pairs.values():
-            load[hs] += 1
+        kept = np.fromiter(itertools.chain.from_iterable(self.pairs.values()), dtype=np.int64)
+        load = np.bincount(kept, minlength=pop.size)
+        # helpers who may take another elder: once none may, the elders short of helpers stay so
+        spare = int(np.count_nonzero(load[helpers] < p.max_elders_per_helper))
         space = self.ctx.layout.space
         # helpers by stairwell, so each elder looks only at stairwells within reach
         by_stairwell = np.argsort(pop.stairwell[helpers], kind="stable")
         bounds = np.searchsorted(
             pop.stairwell[helpers][by_stairwell], np.arange(space.n_places + 1)
         )
-        for elder in self.eligible_elders().tolist():
+        for elder in eligible:
             have = self.pairs.setdefault(elder, [])
             need = p.helpers_per_elder - len(have)
-            if need <= 0 or len(helpers) == 0:
+            if need <= 0 or not spare:
                 continue
             near, _ = space.within(pop.stairwell[elder], p.max_distance_m)
             here = [by_stairwell[bounds[s] : bounds[s + 1]] for s in near.tolist()]
@@ -75,6 +79,7 @@ class PairingPolicy(Policy):
             ]
             have.extend(chosen.tolist())
             load[chosen] += 1
+            spare -= int(np.count_nonzero(load[chosen] == p.max_elders_per_helper))
 
     def paired_share(self) -> float:
         """Share of eligible elders with at least one helper."""
