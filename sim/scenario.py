@@ -707,13 +707,25 @@ class Scenario(_Section):
                     f"a year ÷ ageing_speed {d.ageing_speed:g} is {arrivals:,.0f} households a "
                     f"year; at most {MAX_RATE:,.0f} a year"
                 )
-            people = residents + MAX_ARRIVING_HOUSEHOLD * arrivals * days / 365
+            years = days / 365
+            people = residents + MAX_ARRIVING_HOUSEHOLD * arrivals * years
             if people > MAX_RUN_PEOPLE:
                 raise ValueError(
                     f"dynamics.arriving_households_per_year: {residents:,} residents and "
                     f"{arrivals:,.0f} households a year (÷ ageing_speed) of up to "
                     f"{MAX_ARRIVING_HOUSEHOLD} people for {days:,} days could reach "
                     f"{people:,.0f} people; at most {MAX_RUN_PEOPLE:,} in a run"
+                )
+            # births compound: at most a factor exp(rate · years) on everyone (capped before
+            # exp overflows: far beyond the limit anyway)
+            born = min(700.0, d.births_per_1000_per_year / 1000 * years)
+            people *= math.exp(born)
+            if people > MAX_RUN_PEOPLE:
+                reach = f"{people:,.0f}" if people < 1e12 else "over 10¹² (a trillion)"
+                raise ValueError(
+                    f"dynamics.births_per_1000_per_year: {d.births_per_1000_per_year:g} births "
+                    f"per 1,000 a year for {days:,} days on {residents:,} residents (and the "
+                    f"arrivals) could reach {reach} people; at most {MAX_RUN_PEOPLE:,} in a run"
                 )
         if self.district.communities:
             width, height = self.district_cells()

@@ -129,6 +129,18 @@ def test_arrivals_divided_by_ageing_speed_beyond_the_largest_rate_are_refused() 
     assert "people" in refused(long).message
 
 
+def test_births_that_compound_past_the_people_limit_are_refused() -> None:
+    """1,000 births per 1,000 a year multiplies the community by e each year: a century could
+    not be held (nor simulated); a year can."""
+    fertile = {"dynamics.births_per_1000_per_year": 1000, "simulation.days": 36500}
+    problem = refused(fertile)
+    assert problem.key == "dynamics.births_per_1000_per_year"
+    assert "trillion" in problem.message
+    with_overrides(Scenario(), {**fertile, "simulation.days": 365})
+    with_overrides(Scenario(), {**fertile, "dynamics.population": False})
+    with_overrides(Scenario(), {"simulation.days": 36500})  # Tianjin's 5 per 1,000: e^0.5
+
+
 def test_the_shipped_scenarios_are_accepted() -> None:
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
         scenario_module.load(path)
