@@ -96,8 +96,9 @@ class OrderBook:
         self.served_stage: list[int] = []
         self.channel: list[int] = []
         self.outstanding: list[int] = []
-        # whom not to ask: those who declined, and the elder herself (a volunteer may order)
-        self.excluded: list[set[int]] = []
+        # pending order → whom not to ask: those who declined, and the elder herself (a
+        # volunteer may order); made when the order is placed, dropped when it closes
+        self.excluded: dict[int, set[int]] = {}
         self.waiting: dict[int, None] = {}
         self._retry_due: dict[int, float] = {}  # order → when its declines are forgotten
         self._immediate: deque[tuple[int, int, bool, int, int]] = deque()
@@ -144,7 +145,6 @@ class OrderBook:
         for column in (self.served_stage, self.channel):
             column.extend([-1] * n)
         self.familiar.extend([False] * n)
-        self.excluded.extend([{e} for e in day_orders.elder.tolist()])
         expire = day_orders.expire_min
         schedule, on_expiry, isfinite = self._schedule, self._expire, math.isfinite
         for o, expire_min in enumerate(expire.tolist(), first):
@@ -157,6 +157,7 @@ class OrderBook:
     def _place(self, event: tuple[int, int]) -> None:
         o, day_end = event
         self.status[o] = PENDING
+        self.excluded[o] = {self.elder[o]}
         self.counts["requests"] += 1
         now = self.placed_min[o]
         if o + 1 < day_end:
@@ -254,6 +255,7 @@ class OrderBook:
         if self.waiting:
             self.waiting.pop(o, None)
         self.status[o] = ACCEPTED
+        del self.excluded[o]
         self.volunteer[o] = v
         self.accepted_min[o] = now
         self.channel[o] = channel
@@ -294,6 +296,7 @@ class OrderBook:
 
     def _close_unmet(self, o: int) -> None:
         self.status[o] = UNMET
+        del self.excluded[o]
         self.ended_min[o] = self.queue.now_min
         self.counts["unmet"] += 1
         self.waiting.pop(o, None)
