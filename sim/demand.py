@@ -61,6 +61,7 @@ class Demand:
         )
         profile = np.ones(24) if d.daily_profile == "flat" else np.array(d.hourly_profile)
         self._hour_share = profile / profile.sum()
+        self._hour_start_min = np.arange(24) * 60.0
         shares = np.array(d.type_shares.as_list())
         self._type_share = shares / shares.sum()
         s = scenario.service
@@ -130,8 +131,9 @@ class Demand:
             )
         per_hour = rng.poisson(total * self._hour_share)
         n = int(per_hour.sum())
-        hour_start = np.repeat(np.arange(24) * 60.0, per_hour)
-        placed = np.sort(day * MIN_PER_DAY + hour_start + rng.random(n) * 60.0)
+        hour_start = np.repeat(self._hour_start_min, per_hour)
+        placed = day * MIN_PER_DAY + hour_start + rng.random(n) * 60.0
+        placed.sort()
         # numpy's choice(len(p), n, p=p) draws exactly so: n uniforms looked up in the
         # cumulative shares (here computed once, not at every draw)
         elder = clients[cdf.searchsorted(rng.random(n), side="right")]
@@ -152,9 +154,8 @@ class Demand:
 
     def _service_minutes(self, order_type: np.ndarray) -> np.ndarray:
         s = self._scenario.service
-        mean = self._service_mean_min[order_type]
         if s.distribution == "exponential":
-            return self._service_rng.exponential(mean)
+            return self._service_rng.exponential(self._service_mean_min[order_type])
         if s.distribution == "deterministic" or s.cv == 0:
-            return mean.copy()
+            return self._service_mean_min[order_type]  # indexing makes a new array
         return self._service_rng.lognormal(self._log_mean_min[order_type], self._sigma)

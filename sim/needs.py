@@ -17,6 +17,7 @@ the demand stream: every policy faces the same clocks (common random numbers).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,32 +60,35 @@ class NeedClocks:
     def clocks(
         self, placed_min: np.ndarray, order_type: np.ndarray, rng: np.random.Generator
     ) -> Clocks:
+        """The clocks of orders placed at ``placed_min`` (ascending) with these types."""
+        n = len(placed_min)
         urgency = self._urgency_of_type[order_type]
-        release = placed_min.copy()
-        scheduled = urgency == SCHEDULED
         # drawn for every order, used for scheduled ones: the same draws whatever the types
-        lead_days = rng.integers(self._lead_days[0], self._lead_days[1] + 1, len(placed_min))
-        slot = rng.random(len(placed_min))
-        if self._book:
-            day_start = np.floor(placed_min / MIN_PER_DAY) * MIN_PER_DAY
-            minute = placed_min - day_start
-            same_day = urgency == SAME_DAY
-            early = same_day & (minute < self._open_min)
-            late = same_day & (minute >= self._close_min)
-            release[early] = day_start[early] + self._open_min
-            release[late] = day_start[late] + MIN_PER_DAY + self._open_min
-            agreed = (
-                day_start
-                + lead_days * MIN_PER_DAY
-                + self._open_min
-                + slot * (self._close_min - self._open_min)
-            )
-            agreed = np.where(agreed < placed_min + self._notice_min, agreed + MIN_PER_DAY, agreed)
-            release[scheduled] = agreed[scheduled] - self._notice_min
+        lead_days = rng.integers(self._lead_days[0], self._lead_days[1] + 1, n)
+        slot = rng.random(n)
         window = self._window_min[urgency]
-        due = release + window
-        if self._book:
-            expire = release + np.maximum(window, self._max_wait_min)
-        else:
-            expire = release + self._max_wait_min
-        return Clocks(urgency, release, due, expire)
+        if not self._book:
+            return Clocks(urgency, placed_min, placed_min + window, placed_min + self._max_wait_min)
+        open_min, close_min = self._open_min, self._close_min
+        day_start = _day_start_min(placed_min)
+        minute = placed_min - day_start
+        same_day = urgency == SAME_DAY
+        early, late = same_day & (minute < open_min), same_day & (minute >= close_min)
+        release = np.where(early, day_start + open_min, placed_min)
+        release = np.where(late, day_start + MIN_PER_DAY + open_min, release)
+        agreed = day_start + lead_days * MIN_PER_DAY + open_min + slot * (close_min - open_min)
+        agreed = np.where(agreed < placed_min + self._notice_min, agreed + MIN_PER_DAY, agreed)
+        release = np.where(urgency == SCHEDULED, agreed - self._notice_min, release)
+        return Clocks(
+            urgency, release, release + window, release + np.maximum(window, self._max_wait_min)
+        )
+
+
+def _day_start_min(placed_min: np.ndarray) -> float | np.ndarray:
+    """The start of each order's day, in minutes: one number when the orders (ascending) all
+    fall on one day, as a day's orders do (the same values, with fewer array operations)."""
+    if len(placed_min):
+        first, last = (math.floor(t / MIN_PER_DAY) for t in (placed_min[0], placed_min[-1]))
+        if first == last:
+            return float(first * MIN_PER_DAY)
+    return np.floor(placed_min / MIN_PER_DAY) * MIN_PER_DAY
