@@ -44,13 +44,13 @@ class Demand:
         population: Population,
         demand_rng: np.random.Generator,
         service_rng: np.random.Generator,
-        needs_rng: np.random.Generator | None = None,
+        needs_rng: np.random.Generator,
     ) -> None:
         d = scenario.demand
         self._scenario = scenario
         self._demand_rng = demand_rng
         self._service_rng = service_rng
-        self._needs_rng = needs_rng if needs_rng is not None else demand_rng
+        self._needs_rng = needs_rng
         self._total_per_day = d.total_per_day
         # fixed at the start, so that volunteers who come and go (a policy's doing) never
         # change who orders under flat demand (common random numbers)

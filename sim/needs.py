@@ -12,7 +12,8 @@
 An order not accepted within ``demand.max_wait_min`` of its release (or by the end of its window,
 if that is later) expires unmet. With ``needs.book_non_urgent = false`` every order is released
 when placed and expires ``demand.max_wait_min`` after (the queueing limit). The draws come from
-the demand stream: every policy faces the same clocks (common random numbers).
+their own stream (``needs``, drawn from for nothing else, and not at all in the queueing limit):
+every policy faces the same clocks (common random numbers).
 """
 
 from __future__ import annotations
@@ -61,14 +62,13 @@ class NeedClocks:
         self, placed_min: np.ndarray, order_type: np.ndarray, rng: np.random.Generator
     ) -> Clocks:
         """The clocks of orders placed at ``placed_min`` (ascending) with these types."""
-        n = len(placed_min)
         urgency = self._urgency_of_type[order_type]
-        # drawn for every order, used for scheduled ones: the same draws whatever the types
-        lead_days = rng.integers(self._lead_days[0], self._lead_days[1] + 1, n)
-        slot = rng.random(n)
         window = self._window_min[urgency]
         if not self._book:
             return Clocks(urgency, placed_min, placed_min + window, placed_min + self._max_wait_min)
+        # drawn for every order, used for scheduled ones: the same draws whatever the types
+        lead_days = rng.integers(self._lead_days[0], self._lead_days[1] + 1, len(placed_min))
+        slot = rng.random(len(placed_min))
         open_min, close_min = self._open_min, self._close_min
         day_start = _day_start_min(placed_min)
         minute = placed_min - day_start
