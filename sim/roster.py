@@ -4,9 +4,12 @@ Indexed by resident id. The free (``free_mask``, ``free_total`` of them) are act
 are on duty, not serving, not holding an unanswered offer and within their weekly budget;
 policies that ask through the centre search them. The idle (``idle_mask``) add those off duty at
 home (reachable by phone, app or a knock, sim.channels). Duty follows a handful of patterns (by
-age: sim.population.patterns), so the free are the idle whose pattern is on duty this hour: a
-shift change switches patterns and recounts, and touches no volunteer one by one. A volunteer
-who has used up the week's hours (``volunteers.weekly_budget_hours``) or services
+age: sim.population.patterns), so the free are the idle whose pattern is on duty this hour. The
+roster keeps, per pattern and stairwell, how many are idle and how many may be on duty today and
+are not serving, one change at a time (offers, services): a shift change sums the rows of the
+patterns now on duty, switches ``on_duty`` for those of the patterns that came on or went off,
+and leaves ``free_mask`` to be made again when next read; it touches no volunteer one by one.
+A volunteer who has used up the week's hours (``volunteers.weekly_budget_hours``) or services
 (``volunteers.max_services_per_week``) is asked by nobody until the week ends; one who is unwell
 or away today (``volunteers.daily_availability_share``) neither.
 """
@@ -35,10 +38,16 @@ def without(mask: np.ndarray, exclude: set[int] | None) -> np.ndarray:
 _FEW = 32
 
 
-def _counts(stairwells: np.ndarray, n_stairwells: int) -> array:
-    """How many of the given volunteers live at each stairwell, as a Python array of int64
-    (kept up to date one item at a time between recounts)."""
-    return array("q", np.bincount(stairwells, minlength=n_stairwells).astype(np.int64).tobytes())
+def _sum_rows(rows: list[array], patterns: list[int], n_stairwells: int) -> array:
+    """The sum of the given patterns' per-stairwell counts, as a new Python array of int64 (kept
+    up to date one item at a time until summed again): mostly a copy of one row, or zeros."""
+    if not patterns:
+        return array("q", bytes(8 * n_stairwells))
+    total = array("q", rows[patterns[0]])
+    for p in patterns[1:]:
+        sums = np.frombuffer(total, dtype=np.int64)  # a view: adds into total
+        sums += np.frombuffer(rows[p], dtype=np.int64)
+    return total
 
 
 class Roster:
@@ -54,7 +63,7 @@ class Roster:
         weekly_budget_min: float = float("inf"),
         max_services_per_week: int | None = None,
     ) -> None:
-        n = population.size
+        n, n_stairwells, n_patterns = population.size, layout.n_stairwells, len(availability)
         self.population = population
         self.availability = availability
         self.space: Space = layout.space  # every distance is asked of it (sim.space)
@@ -69,7 +78,7 @@ class Roster:
         self.on_duty_total = 0  # how many are on duty
         self.busy = np.zeros(n, dtype=bool)
         self.reserved = np.zeros(n, dtype=bool)
-        self.free_mask = np.zeros(n, dtype=bool)
+        self._free_mask: np.ndarray | None = None  # None: made again when next read (free_mask)
         self.idle_mask = np.zeros(n, dtype=bool)
         self.free_total = 0  # how many are free
         self.exhausted = np.zeros(n, dtype=bool)
@@ -83,26 +92,32 @@ class Roster:
         self.changed = True  # set on every change of who is free or idle (coverage reads it)
         # the idle volunteers of each stairwell, for nearest-first searches (they change at
         # offers and services, not when shifts change)
-        self._idle_at: list[set[int]] = [set() for _ in range(layout.n_stairwells)]
+        self._idle_at: list[set[int]] = [set() for _ in range(n_stairwells)]
         # the duty pattern of each resident (as a list: read one at a time), whether each pattern
         # is on duty this hour, and the idle volunteers of each pattern (the free are those of
         # the patterns on duty)
         self._pattern_of = population.pattern  # the array they were read from
         self._pattern: list[int] = population.pattern.tolist()
-        self._pattern_on: list[bool] = [False] * len(availability)
+        self._pattern_on: list[bool] = [False] * n_patterns
         self._patterns_on: list[int] = []  # the patterns on duty
-        self._idle_of: list[set[int]] = [set() for _ in range(len(availability))]
+        self._idle_of: list[set[int]] = [set() for _ in range(n_patterns)]
         # free and idle volunteers per stairwell, kept up to date at each change (coverage
         # reads them every simulated hour; Python arrays, as single items change far more
         # often, which numpy reads without a conversion per item)
-        self._free_count = array("q", bytes(8 * layout.n_stairwells))
-        self._idle_count = array("q", bytes(8 * layout.n_stairwells))
+        self._free_count = array("q", bytes(8 * n_stairwells))
+        self._idle_count = array("q", bytes(8 * n_stairwells))
         # on duty and not serving, per stairwell (the plain coverage measure reads it hourly)
-        self._available_count = array("q", bytes(8 * layout.n_stairwells))
-        # who may be on duty today (active and well), ascending, and their duty patterns: a
-        # shift change looks at them only (None: found again at the next shift change)
-        self._eligible: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._column: np.ndarray | None = None  # the duty column last applied (by pattern)
+        self._available_count = array("q", bytes(8 * n_stairwells))
+        # per pattern, the idle per stairwell (the free counts are the rows of the patterns on
+        # duty, summed at each shift change)
+        self._idle_by = [array("q", bytes(8 * n_stairwells)) for _ in range(n_patterns)]
+        # who may be on duty today (active and well; None: found by set_hour at the next shift
+        # change), the ids of each pattern among them, ascending, and per pattern those of them
+        # not serving per stairwell (summed, for the patterns on duty, into _available_count)
+        self._eligible_mask: np.ndarray | None = None
+        self._eligible_patterns: np.ndarray | None = None  # the patterns they were split by
+        self._eligible_of: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n_patterns
+        self._available_by = [array("q", bytes(8 * n_stairwells)) for _ in range(n_patterns)]
         self.served_count = np.zeros(n, dtype=np.int64)
         self._served = [0] * n  # served_count as Python ints, for rankings (one item at a time)
         self.orders_today = [0] * n
@@ -115,7 +130,7 @@ class Roster:
     def grow(self, n: int) -> None:
         """Room for ``n`` new residents (arrivals and births)."""
         pop = self.population
-        for name in ("on_duty", "busy", "reserved", "free_mask", "idle_mask", "exhausted"):
+        for name in ("on_duty", "busy", "reserved", "idle_mask", "exhausted"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n, dtype=bool)]))
         self.available_today = np.concatenate([self.available_today, np.ones(n, dtype=bool)])
         self.served_count = np.concatenate([self.served_count, np.zeros(n, dtype=np.int64)])
@@ -130,65 +145,85 @@ class Roster:
         self._floor = pop.floor.tolist()
         # the newcomers' patterns (the others' change only in a yearly refresh: see refresh)
         self._pattern.extend(pop.pattern[len(self._pattern) :].tolist())
-        self._eligible = self._column = None
+        self._free_mask = self._eligible_mask = None
 
     # --- state changes -------------------------------------------------------------------
     def set_hour(self, hour_of_week: int) -> None:
-        """Put on duty the active volunteers whose pattern covers this hour of the week."""
+        """Put on duty the active volunteers who are well today and whose pattern covers this
+        hour of the week, and recompute who is idle (:meth:`refresh`).
+
+        Who may be on duty today is noted per pattern, with those of them not serving per
+        stairwell (kept up to date at each service); it is found again only when it changed (the
+        registry changes each period, absences each day if drawn, patterns each year). Otherwise
+        duty changes as at a shift change."""
         pop = self.population
         eligible = pop.active & self.available_today
-        self._eligible = self._column = None
-        # the hour's column, then one entry per resident's pattern (faster than a 2-d gather)
-        self._column = self.availability[:, hour_of_week]
-        self._set_patterns_on(self._column)
-        self.on_duty = self._column[pop.pattern] & eligible
-        self.on_duty_total = int(np.count_nonzero(self.on_duty))
-        available = pop.stairwell[self.on_duty & ~self.busy]
-        self._available_count = _counts(available, len(self._available_count))
+        if (
+            self._eligible_mask is None
+            or pop.pattern is not self._eligible_patterns
+            or not np.array_equal(eligible, self._eligible_mask)
+        ):
+            ids = np.flatnonzero(eligible)
+            pattern = pop.pattern[ids]
+            self._eligible_of = [ids[pattern == p] for p in range(len(self._idle_of))]
+            self._available_by = self._counts_by_pattern(ids[~self.busy[ids]])
+            self._eligible_mask, self._eligible_patterns = eligible, pop.pattern
+            self.on_duty = np.zeros(pop.size, dtype=bool)
+            self._pattern_on = [False] * len(self._idle_of)  # nobody yet: all on come on below
+        self._switch_duty(self.availability[:, hour_of_week].tolist())
         self.refresh()
 
     def change_shift(self, hour_of_week: int) -> None:
         """:meth:`set_hour` within a day, when only duty changes: who is idle (kept up to date at
         each offer and service; the registry, absences and budgets change only between days,
-        each followed by :meth:`set_hour`) stays; the free are the idle of the patterns now on
-        duty, and the counts per stairwell are taken again.
-
-        Only those who may be on duty today are looked at (the active and well, found once a
-        day), so the cost follows the volunteers, not the residents."""
-        column = self.availability[:, hour_of_week]
-        if self._column is not None and np.array_equal(column, self._column):
+        each followed by :meth:`set_hour`) stays. Those who may be on duty today and whose
+        pattern came on or went off duty are switched; the totals and counts per stairwell are
+        the sums over the patterns now on duty, so the cost follows the patterns, not the
+        volunteers."""
+        if self._eligible_mask is None:  # the run's first hour, or a day not yet set
+            self.set_hour(hour_of_week)
+            return
+        on = self.availability[:, hour_of_week].tolist()
+        if on == self._pattern_on:
             return  # no duty pattern changes at this hour (a service point opens)
-        self._column = column
-        self._set_patterns_on(column)
-        ids, pattern, stairwell = self._eligible or self._find_eligible()
-        on = column[pattern]
-        self.on_duty[ids] = on
-        self.on_duty_total = int(np.count_nonzero(on))  # (the others are off duty all day)
-        free = on & self.idle_mask[ids]
-        self.free_mask[ids] = free  # (the others are not idle, so not free)
-        self.free_total = int(np.count_nonzero(free))
-        self._free_count = _counts(stairwell[free], len(self._free_count))
-        # on duty and not serving, per stairwell
-        available = stairwell[on & ~self.busy[ids]]
-        self._available_count = _counts(available, len(self._available_count))
+        self._switch_duty(on)
+        self._sum_on_duty()
+
+    def _switch_duty(self, on: list[bool]) -> None:
+        """Patterns come on (True) or go off duty, and with them those who may be on duty
+        today."""
+        for p, (now, before) in enumerate(zip(on, self._pattern_on, strict=True)):
+            if now != before:
+                self.on_duty[self._eligible_of[p]] = now
+        self._pattern_on = on
+        self._patterns_on = [p for p, is_on in enumerate(on) if is_on]
+
+    def _sum_on_duty(self) -> None:
+        """How many are on duty and free, and per stairwell the free and the available (on
+        duty, not serving): sums over the patterns on duty. ``free_mask`` is made again when
+        next read."""
+        on, n_stairwells = self._patterns_on, len(self._free_count)
+        self.on_duty_total = sum([len(self._eligible_of[p]) for p in on])
+        self.free_total = sum([len(self._idle_of[p]) for p in on])
+        self._free_count = _sum_rows(self._idle_by, on, n_stairwells)
+        self._available_count = _sum_rows(self._available_by, on, n_stairwells)
+        self._free_mask = None
         self.changed = True
 
-    def _set_patterns_on(self, column: np.ndarray) -> None:
-        self._pattern_on = column.tolist()
-        self._patterns_on = np.flatnonzero(column).tolist()
-
-    def _find_eligible(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Who may be on duty today (active and well), ascending, with their duty patterns
-        and stairwells."""
+    def _counts_by_pattern(self, ids: np.ndarray) -> list[array]:
+        """Per duty pattern, how many of ``ids`` live at each stairwell, as Python arrays of
+        int64 (kept up to date one item at a time between recounts)."""
         pop = self.population
-        ids = np.flatnonzero(pop.active & self.available_today)
-        self._eligible = (ids, pop.pattern[ids], pop.stairwell[ids])
-        return self._eligible
+        n_stairwells = len(self._idle_count)
+        cells = pop.pattern[ids] * n_stairwells + pop.stairwell[ids]
+        counts = np.bincount(cells, minlength=len(self._idle_of) * n_stairwells)
+        rows = counts.astype(np.int64).reshape(-1, n_stairwells)
+        return [array("q", row.tobytes()) for row in rows]
 
     def start_day(self, available_today: np.ndarray) -> None:
         """Who is well and at home today (the rest are asked by nobody)."""
         self.available_today = available_today
-        self._eligible = self._column = None
+        self._eligible_mask = None
 
     def new_week(self) -> None:
         """Weekly budgets start again; the week's pledge counts toward utilisation."""
@@ -200,27 +235,29 @@ class Roster:
         self.refresh()
 
     def refresh(self) -> None:
-        """Recompute who is idle and free after duty or registry changes.
+        """Recompute who is idle after duty or registry changes, then the free and the counts
+        (:meth:`_sum_on_duty`).
 
         Only those whose idleness changed are touched one by one (most days); the idle of each
-        pattern are found again when patterns changed (a yearly refresh); the free and their
-        counts per stairwell are taken again."""
+        pattern are found again when patterns changed (a yearly refresh)."""
         pop = self.population
         idle = pop.active & self.available_today
         idle &= ~(self.busy | self.reserved | self.exhausted)
         stairwell, at, idle_count = self._stairwell, self._idle_at, self._idle_count
         patterns_changed = pop.pattern is not self._pattern_of
-        pattern, idle_of = self._pattern, self._idle_of
+        pattern, idle_of, idle_by = self._pattern, self._idle_of, self._idle_by
         for v in np.flatnonzero(self.idle_mask > idle).tolist():  # no longer idle
-            s = stairwell[v]
+            s, p = stairwell[v], pattern[v]
             at[s].discard(v)
             idle_count[s] -= 1
-            idle_of[pattern[v]].discard(v)
+            idle_of[p].discard(v)
+            idle_by[p][s] -= 1
         for v in np.flatnonzero(idle > self.idle_mask).tolist():  # newly idle
-            s = stairwell[v]
+            s, p = stairwell[v], pattern[v]
             at[s].add(v)
             idle_count[s] += 1
-            idle_of[pattern[v]].add(v)
+            idle_of[p].add(v)
+            idle_by[p][s] += 1
         if patterns_changed:
             self._pattern_of = pop.pattern
             self._pattern = pop.pattern.tolist()
@@ -228,45 +265,42 @@ class Roster:
                 set(np.flatnonzero(idle & (pop.pattern == p)).tolist())
                 for p in range(len(self._idle_of))
             ]
+            self._idle_by = self._counts_by_pattern(np.flatnonzero(idle))
         self.idle_mask = idle
-        self.free_mask = mask = self.on_duty & idle
-        self.free_total = int(np.count_nonzero(mask))
-        self._free_count = _counts(pop.stairwell[mask], len(self._free_count))
-        self.changed = True
+        self._sum_on_duty()
 
-    def _set(self, v: int, idle: bool, free: bool) -> None:
-        """Volunteer ``v`` becomes idle (reachable at home) and free (on duty) or not.
+    def _set(self, v: int, idle: bool) -> None:
+        """Volunteer ``v`` becomes idle (reachable at home) or not, and so free or not if their
+        pattern is on duty (the idle may be on duty today: they are active and well).
 
-        The Python sets tell what changes (reading a numpy item is slower): free is idle with
-        the pattern on duty. The masks and per-stairwell counts follow."""
+        The Python sets tell what changes (reading a numpy item is slower). The masks and counts
+        follow."""
         s = self._stairwell[v]
         at = self._idle_at[s]
-        was_idle = v in at
-        pattern = self._pattern[v]
-        if idle != was_idle:
+        if idle != (v in at):
+            pattern = self._pattern[v]
             self.idle_mask[v] = idle
             if idle:
                 at.add(v)
                 self._idle_of[pattern].add(v)
-                self._idle_count[s] += 1
+                step = 1
             else:
                 at.discard(v)
                 self._idle_of[pattern].discard(v)
-                self._idle_count[s] -= 1
-        if free != (was_idle and self._pattern_on[pattern]):
-            self.free_mask[v] = free
-            if free:
-                self.free_total += 1
-                self._free_count[s] += 1
-            else:
-                self.free_total -= 1
-                self._free_count[s] -= 1
+                step = -1
+            self._idle_count[s] += step
+            self._idle_by[pattern][s] += step
+            if self._pattern_on[pattern]:  # free too
+                if self._free_mask is not None:
+                    self._free_mask[v] = idle
+                self.free_total += step
+                self._free_count[s] += step
         self.changed = True
 
     def _update(self, v: int) -> None:
         idle = not (self.busy[v] or self.reserved[v] or self.exhausted[v])
         idle = idle and bool(self.population.active[v]) and bool(self.available_today[v])
-        self._set(v, idle, idle and bool(self.on_duty[v]))
+        self._set(v, idle)
 
     def reserve(self, v: int) -> None:
         """``v`` holds an offer: neither idle nor free until the answer."""
@@ -279,8 +313,10 @@ class Roster:
             pattern = self._pattern[v]
             self._idle_of[pattern].discard(v)
             self._idle_count[s] -= 1
+            self._idle_by[pattern][s] -= 1
             if self._pattern_on[pattern]:  # it was free
-                self.free_mask[v] = False
+                if self._free_mask is not None:
+                    self._free_mask[v] = False
                 self.free_total -= 1
                 self._free_count[s] -= 1
         self.changed = True
@@ -293,16 +329,16 @@ class Roster:
         """``v`` accepted the offer it held (so is already neither idle nor free)."""
         self.reserved[v] = False
         self.busy[v] = True
-        if self.on_duty[v]:
-            self._available_count[self._stairwell[v]] -= 1
+        if self._eligible_mask[v]:
+            self._count_available(v, -1)
         self.orders_today[v] += 1
         self.changed = True
 
     def end_service(self, v: int, busy_min: float, fatigue_per_min: float) -> None:
         """``v`` finished a service (and holds no offer: only idle volunteers are asked)."""
         self.busy[v] = False
-        if self.on_duty[v]:
-            self._available_count[self._stairwell[v]] += 1
+        if self._eligible_mask[v]:
+            self._count_available(v, 1)
         self.served_count[v] += 1
         self._served[v] += 1
         self._busy_min[v] += busy_min
@@ -318,13 +354,28 @@ class Roster:
             idle = idle and bool(self.population.active[v]) and bool(self.available_today[v])
         if fatigue_per_min:
             self.fatigue[v] = min(1.0, self.fatigue[v] + busy_min * fatigue_per_min)
-        self._set(v, idle, idle and bool(self.on_duty[v]))
+        self._set(v, idle)
+
+    def _count_available(self, v: int, step: int) -> None:
+        """``v``, who may be on duty today, stops (-1) or starts again (+1) being available."""
+        s, pattern = self._stairwell[v], self._pattern[v]
+        self._available_by[pattern][s] += step
+        if self._pattern_on[pattern]:
+            self._available_count[s] += step
 
     def end_day(self, recovery_share: float) -> None:
         self.fatigue *= 1.0 - recovery_share
         self.orders_today = [0] * len(self.orders_today)
 
     # --- queries ------------------------------------------------------------------------
+    @property
+    def free_mask(self) -> np.ndarray:
+        """Who is free (idle, and on duty), as a bool array: made again when read after a shift
+        change, then kept up to date one item at a time."""
+        if self._free_mask is None:
+            self._free_mask = self.idle_mask & self.on_duty
+        return self._free_mask
+
     @property
     def busy_min(self) -> np.ndarray:
         """Minutes each resident has spent serving (walk and service), as an array."""
