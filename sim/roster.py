@@ -469,13 +469,12 @@ class Roster:
                 members = at[s]
                 if not members or (stairwells is not None and not stairwells[s]):
                     continue
-                if on_duty_only and not free_count[s]:
-                    continue  # nobody here on duty and free (most stairwells, at night)
-                found.extend(  # the idle here, on duty if asked (free: their pattern is on)
-                    (d, served[v], v)
-                    for v in members
-                    if v not in exclude and (not on_duty_only or on[pattern[v]])
-                )
+                if not on_duty_only:  # the idle here
+                    found += [(d, served[v], v) for v in members if v not in exclude]
+                elif free_count[s]:  # the free: their pattern is on (at night, few stairwells)
+                    found += [
+                        (d, served[v], v) for v in members if on[pattern[v]] and v not in exclude
+                    ]
                 if limit is not None and len(found) >= limit:
                     cutoff = d  # stairwells just as near may still hold a tie
             else:
