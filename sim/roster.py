@@ -461,22 +461,21 @@ class Roster:
                 ids = ids[stairwells[self.population.stairwell[ids]]]
             return self.rank_by_distance(elder, ids, within_m, limit).tolist()
         found: list[tuple[float, int, int]] = []
-        cutoff = float("inf")
+        farthest_m = within_m  # no further than this (once enough are found, their distance)
         for order, distance in self.space.rings(self._stairwell[elder]):
             for s, d in zip(order, distance, strict=True):
-                if d > within_m or d > cutoff:
+                if d > farthest_m:
                     break
-                members = at[s]
-                if not members or (stairwells is not None and not stairwells[s]):
+                if stairwells is not None and not stairwells[s]:
                     continue
                 if not on_duty_only:  # the idle here
-                    found += [(d, served[v], v) for v in members if v not in exclude]
+                    found += [(d, served[v], v) for v in at[s] if v not in exclude]
                 elif free_count[s]:  # the free: their pattern is on (at night, few stairwells)
                     found += [
-                        (d, served[v], v) for v in members if on[pattern[v]] and v not in exclude
+                        (d, served[v], v) for v in at[s] if on[pattern[v]] and v not in exclude
                     ]
                 if limit is not None and len(found) >= limit:
-                    cutoff = d  # stairwells just as near may still hold a tie
+                    farthest_m = d  # stairwells just as near may still hold a tie
             else:
                 continue
             break  # the run was cut short: nothing further is wanted
