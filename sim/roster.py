@@ -141,9 +141,10 @@ class Roster:
         self._busy_min.extend([0.0] * n)
         self.orders_today.extend([0] * n)
         self._served.extend([0] * n)
-        self._stairwell = pop.stairwell.tolist()
-        self._floor = pop.floor.tolist()
-        # the newcomers' patterns (the others' change only in a yearly refresh: see refresh)
+        # the newcomers' stairwells, floors and patterns (a resident's stairwell and floor never
+        # change; patterns only in a yearly refresh: see refresh)
+        self._stairwell.extend(pop.stairwell[len(self._stairwell) :].tolist())
+        self._floor.extend(pop.floor[len(self._floor) :].tolist())
         self._pattern.extend(pop.pattern[len(self._pattern) :].tolist())
         self._free_mask = self._eligible_mask = None
 
@@ -298,9 +299,10 @@ class Roster:
         self.changed = True
 
     def _update(self, v: int) -> None:
+        """``v`` is idle again unless serving, holding an offer, out of budget, or not active and
+        well today (who may be on duty: noted by set_hour, unchanged within the day)."""
         idle = not (self.busy[v] or self.reserved[v] or self.exhausted[v])
-        idle = idle and bool(self.population.active[v]) and bool(self.available_today[v])
-        self._set(v, idle)
+        self._set(v, idle and bool(self._eligible_mask[v]))
 
     def reserve(self, v: int) -> None:
         """``v`` holds an offer: neither idle nor free until the answer."""
@@ -337,7 +339,8 @@ class Roster:
     def end_service(self, v: int, busy_min: float, fatigue_per_min: float) -> None:
         """``v`` finished a service (and holds no offer: only idle volunteers are asked)."""
         self.busy[v] = False
-        if self._eligible_mask[v]:
+        eligible = bool(self._eligible_mask[v])  # active and well today
+        if eligible:
             self._count_available(v, 1)
         self.served_count[v] += 1
         self._served[v] += 1
@@ -350,8 +353,7 @@ class Roster:
             self.exhausted[v] = True
             idle = False
         else:
-            idle = not (self.reserved[v] or self.exhausted[v])
-            idle = idle and bool(self.population.active[v]) and bool(self.available_today[v])
+            idle = eligible and not (self.reserved[v] or self.exhausted[v])
         if fatigue_per_min:
             self.fatigue[v] = min(1.0, self.fatigue[v] + busy_min * fatigue_per_min)
         self._set(v, idle)
