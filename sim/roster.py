@@ -421,6 +421,10 @@ class Roster:
         return self.space.distances_m_from(stairwell[elder], stairwell[ids])
 
     def distance_m_between(self, v: int, elder: int) -> float:
+        """Walking distance between the volunteer's stairwell and the elder's (asked at each
+        offer: a dense space's rows are read directly)."""
+        if self._rows is not None:
+            return self._rows[self._stairwell[v]][self._stairwell[elder]]
         return self.space.distance_m(self._stairwell[v], self._stairwell[elder])
 
     def free_ids(self, exclude: set[int] | None = None) -> np.ndarray:
