@@ -564,8 +564,8 @@ class Roster:
         if total == 0:
             return 1.0
         # on duty and not serving, per stairwell: counts kept up to date at each change
+        if reach is None:  # anyone on duty and not busy (the free are)
+            return 1.0 if self.free_total or any(self._available_count) else 0.0
         counts = np.frombuffer(self._available_count, dtype=np.int64)
-        if reach is None:  # anyone on duty and not busy
-            return 1.0 if self.free_total or counts.any() else 0.0
         covered = reach @ (counts > 0).astype(np.int64) > 0
         return float(weight_by_stairwell[covered].sum() / total)
