@@ -438,8 +438,10 @@ def replace_point_hosts(
     A few points change hands at a time, so each looks at every active volunteer's distance
     once (the first of the least is the lowest id: the ids are ascending)."""
     stale = np.flatnonzero(~population.active[point_host])
+    if len(stale) == 0:  # (most days)
+        return
     active = np.flatnonzero(population.active)
-    if len(stale) == 0 or len(active) == 0:
+    if len(active) == 0:
         return
     where = population.stairwell[active]
     for p in stale.tolist():
