@@ -156,21 +156,24 @@ class Roster:
         Who may be on duty today is noted per pattern, with those of them not serving per
         stairwell (kept up to date at each service); it is found again only when it changed (the
         registry changes each period, absences each day if drawn, patterns each year). Otherwise
-        duty changes as at a shift change."""
+        duty changes as at a shift change, and who is idle stays (busy, offers and budgets are
+        kept up to date one volunteer at a time): most days' ends cost a shift change."""
         pop = self.population
         eligible = pop.active & self.available_today
         if (
-            self._eligible_mask is None
-            or pop.pattern is not self._eligible_patterns
-            or not np.array_equal(eligible, self._eligible_mask)
+            self._eligible_mask is not None
+            and pop.pattern is self._eligible_patterns
+            and np.array_equal(eligible, self._eligible_mask)
         ):
-            ids = np.flatnonzero(eligible)
-            pattern = pop.pattern[ids]
-            self._eligible_of = [ids[pattern == p] for p in range(len(self._idle_of))]
-            self._available_by = self._counts_by_pattern(ids[~self.busy[ids]])
-            self._eligible_mask, self._eligible_patterns = eligible, pop.pattern
-            self.on_duty = np.zeros(pop.size, dtype=bool)
-            self._pattern_on = [False] * len(self._idle_of)  # nobody yet: all on come on below
+            self.change_shift(hour_of_week)
+            return
+        ids = np.flatnonzero(eligible)
+        pattern = pop.pattern[ids]
+        self._eligible_of = [ids[pattern == p] for p in range(len(self._idle_of))]
+        self._available_by = self._counts_by_pattern(ids[~self.busy[ids]])
+        self._eligible_mask, self._eligible_patterns = eligible, pop.pattern
+        self.on_duty = np.zeros(pop.size, dtype=bool)
+        self._pattern_on = [False] * len(self._idle_of)  # nobody yet: all on come on below
         self._switch_duty(self.availability[:, hour_of_week].tolist())
         self.refresh()
 
