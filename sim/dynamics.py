@@ -93,9 +93,15 @@ class Dynamics:
         self._last_year_counts = dict(self.counts)
         self.left_day = np.full(population.size, -1)
         self._period_start = 0
+        # the period's bookings, kept only for those who served or declined in it (a few
+        # hundred of the thousands of resident slots): made arrays once, at the period's end
         self._work_today: dict[int, float] = {}
+        self._rating_sum: dict[int, float] = {}  # stars above rating_neutral_stars
+        self._work_min: dict[int, float] = {}
+        self._overwork_min: dict[int, float] = {}  # beyond comfortable_work_min_per_day
+        self._days_worked: dict[int, int] = {}
+        self._declines: dict[int, int] = {}
         self._burnt: set[int] = set()  # fatigue reached burnout after a service
-        self._reset_period(population.size)
         self._focal_stairwell = layout.building_focal_count[layout.stairwell_building] > 0
         self._tables: dict[int, dict[str, np.ndarray | float]] = {}
 
@@ -133,22 +139,23 @@ class Dynamics:
         return self._tables[days]
 
     # --- events during the day (called by the order book) ---------------------------------
-    def _reset_period(self, n: int) -> None:
-        self.rating_sum = np.zeros(n)
-        self.work_min = np.zeros(n)
-        self.overwork_min = np.zeros(n)
-        self.days_worked = np.zeros(n)
-        self.declines = np.zeros(n)
-
     def record_service(self, v: int, stars: float, work_min: float) -> None:
         """A finished service: its rating, its minutes, and burnout if fatigue has built up."""
-        self.rating_sum[v] += stars - self.params.rating_neutral_stars
+        rating_sum = self._rating_sum
+        rating_sum[v] = rating_sum.get(v, 0.0) + (stars - self.params.rating_neutral_stars)
         self._work_today[v] = self._work_today.get(v, 0.0) + work_min
         if self.roster.fatigue[v] >= self.params.burnout_fatigue:
             self._burnt.add(v)
 
     def record_decline(self, v: int) -> None:
-        self.declines[v] += 1
+        self._declines[v] = self._declines.get(v, 0) + 1
+
+    def _booked(self, booked: dict[int, float] | dict[int, int], ids: np.ndarray) -> np.ndarray:
+        """A period's bookings for residents ``ids`` (0 for those without any)."""
+        values = np.zeros(self.population.size)
+        n = len(booked)
+        values[np.fromiter(booked, np.intp, n)] = np.fromiter(booked.values(), float, n)
+        return values[ids]
 
     # --- the day's end -------------------------------------------------------------------
     def calendar(self, day: int) -> tuple[int, int]:
@@ -160,10 +167,13 @@ class Dynamics:
         each year's end and on the ``last`` day) apply the period's changes.
         Return (ids who arrived, ids who left)."""
         comfortable = self.params.comfortable_work_min_per_day
+        work, overwork, days_worked = self._work_min, self._overwork_min, self._days_worked
         for v, minutes in self._work_today.items():
-            self.work_min[v] += minutes
-            self.overwork_min[v] += max(0.0, minutes - comfortable)
-            self.days_worked[v] += 1
+            work[v] = work.get(v, 0.0) + minutes
+            beyond = minutes - comfortable
+            if beyond > 0.0:  # adding nothing leaves the sum as it is
+                overwork[v] = overwork.get(v, 0.0) + beyond
+            days_worked[v] = days_worked.get(v, 0) + 1
         self._work_today.clear()
         none = np.empty(0, dtype=np.int64)
         ends_period = (
@@ -185,19 +195,25 @@ class Dynamics:
         if self.people_change:
             left = self._deaths_and_departures(pop, day, tables)
             arrived = self._arrivals(pop, days)
-        self._reset_period(pop.size)
+        for booked in (self._rating_sum, work, overwork, days_worked, self._declines):
+            booked.clear()
         return arrived, left
 
     def _motivation(self, pop: Population, days: int) -> None:
+        """The period's motivation of registered volunteers; everyone else's is 0."""
         p = self.params
-        m = pop.motivation
-        m += p.rating_gain_per_star * self.rating_sum
-        m += p.recognition_gain_per_hour * self.work_min / 60.0
-        m -= p.overwork_loss_per_hour * self.overwork_min / 60.0 + p.decline_loss * self.declines
-        rested_days = days - self.days_worked
+        ids = np.flatnonzero(pop.registered)
+        m = pop.motivation[ids]
+        m += p.rating_gain_per_star * self._booked(self._rating_sum, ids)
+        m += p.recognition_gain_per_hour * self._booked(self._work_min, ids) / 60.0
+        overwork_min = self._booked(self._overwork_min, ids)
+        declines = self._booked(self._declines, ids)
+        m -= p.overwork_loss_per_hour * overwork_min / 60.0 + p.decline_loss * declines
+        rested_days = days - self._booked(self._days_worked, ids)
         m += (p.motivation_initial - m) * (1.0 - (1.0 - p.rest_recovery_per_day) ** rested_days)
         np.clip(m, 0.0, 1.0, out=m)
-        m[~pop.registered] = 0.0
+        pop.motivation.fill(0.0)
+        pop.motivation[ids] = m
 
     def _activity(self, pop: Population, tables: dict) -> None:
         p = self.params
