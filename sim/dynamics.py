@@ -103,7 +103,9 @@ class Dynamics:
         self._declines: dict[int, int] = {}
         self._burnt: set[int] = set()  # fatigue reached burnout after a service
         self._focal_stairwell = layout.building_focal_count[layout.stairwell_building] > 0
+        self._stairwell_grid = layout.stairwell_grid
         self._tables: dict[int, dict[str, np.ndarray | float]] = {}
+        self._events: dict[tuple[int, int], float] = {}
 
     def _period_tables(self, days: int) -> dict[str, np.ndarray | float]:
         """Probabilities over a period of ``days`` (cached: periods repeat)."""
@@ -237,10 +239,10 @@ class Dynamics:
         pop.motivation[back] = p.motivation_initial
         pop.registered[leave] = False
         pop.motivation[leave] = 0.0
-        self.counts["stopped"] += int(stop.sum())
-        self.counts["burnt_out"] += int((stop & burnt).sum())
-        self.counts["returned"] += int(back.sum())
-        self.counts["left_registry"] += int(leave.sum())
+        self.counts["stopped"] += int(np.count_nonzero(stop))
+        self.counts["burnt_out"] += int(np.count_nonzero(stop & burnt))
+        self.counts["returned"] += int(np.count_nonzero(back))
+        self.counts["left_registry"] += int(np.count_nonzero(leave))
 
     def recruitment_effort(self, year: int) -> float:
         """Effort in a calendar year: ``recruitment_effort``, rising along a logistic path to
@@ -267,24 +269,35 @@ class Dynamics:
             return p.volunteer_day_multiplier
         return 1.0
 
+    def _mean_event_multiplier(self, first_day: int, days: int) -> float:
+        """The mean event multiplier over ``days`` from ``first_day`` (cached: the periods of
+        one year are those of the next)."""
+        key = (self.calendar(first_day)[1], days)
+        if key not in self._events:
+            self._events[key] = np.mean(
+                [
+                    self.event_multiplier(self.calendar(d)[1])
+                    for d in range(first_day, first_day + days)
+                ]
+            )
+        return self._events[key]
+
     def _recruitment(self, pop: Population, first_day: int, days: int) -> None:
         p, layout = self.params, self.layout
         year = self.calendar(first_day)[0]
-        events = np.mean(
-            [self.event_multiplier(self.calendar(d)[1]) for d in range(first_day, first_day + days)]
-        )
+        events = self._mean_event_multiplier(first_day, days)
         u = self.rng.random(pop.size)
         age = pop.age_years
         eligible = pop.present & ~pop.registered & (age >= self.min_age) & (age <= self.max_age)
         ids = np.flatnonzero(eligible)
         if len(ids) == 0:
             return
-        grid_of = layout.stairwell_grid
-        active_stairwells = pop.stairwell[pop.active]
-        active_here = np.bincount(active_stairwells, minlength=layout.n_stairwells)
-        grid_active = np.bincount(grid_of[active_stairwells], minlength=layout.n_grids)
-        grid_people = np.bincount(grid_of[pop.stairwell[pop.present]], minlength=layout.n_grids)
-        grid_share = grid_active / np.maximum(1, grid_people)
+        grid_of = self._stairwell_grid
+        # per stairwell, then per grid (sums of whole numbers: exact as floats)
+        active_here = np.bincount(pop.stairwell[pop.active], minlength=layout.n_stairwells)
+        people_here = np.bincount(pop.stairwell[pop.present], minlength=layout.n_stairwells)
+        grid_active = np.bincount(grid_of, weights=active_here)
+        grid_share = grid_active / np.maximum(1, np.bincount(grid_of, weights=people_here))
         stairwell = pop.stairwell[ids]
         rate_per_year = (
             p.recruit_spontaneous_per_year
@@ -308,9 +321,10 @@ class Dynamics:
         u = self.ageing_rng.random(pop.size)
         u_household = self.ageing_rng.random(n_households)
         home = pop.household
+        home_here = home[here]
         oldest = np.full(n_households, -1)
-        np.maximum.at(oldest, home[here], age[here])
-        size = np.bincount(home[here], minlength=n_households)
+        np.maximum.at(oldest, home_here, age[here])
+        size = np.bincount(home_here, minlength=n_households)
         dies = here & (u < tables["death_by_age"][age])
         household_moves = u_household < tables["move_by_age"][np.maximum(oldest, 0)]
         moves = here & ~dies & household_moves[home]
@@ -337,10 +351,10 @@ class Dynamics:
         left = np.flatnonzero(dies | gone)
         pop.remove(left)
         self.left_day[left] = day
-        self.counts["deaths"] += int(dies.sum())
-        self.counts["departures"] += int(gone.sum())
-        self.counts["left_home"] += int(leaves_home.sum())
-        self.counts["moved_in_with_family"] += int(moved_in.sum())
+        self.counts["deaths"] += int(np.count_nonzero(dies))
+        self.counts["departures"] += int(np.count_nonzero(gone))
+        self.counts["left_home"] += int(np.count_nonzero(leaves_home))
+        self.counts["moved_in_with_family"] += int(np.count_nonzero(moved_in))
         return left
 
     def _move_in_with_family(
