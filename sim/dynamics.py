@@ -26,6 +26,7 @@ that policies consume them identically (common random numbers).
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,9 @@ VOLUNTEER_DAYS = frozenset(start + 4 for start in MONTH_START_DAY)
 VOLUNTEER_WEEK = frozenset(range(MONTH_START_DAY[2] + 17, MONTH_START_DAY[2] + 24))
 MARKET_DAYS = frozenset(MONTH_START_DAY[m] + 14 for m in (0, 3, 6, 9))
 MAX_AGE_YEARS = 130
+#: arriving households have 1, 2 or 3 members with probabilities 0.3, 0.3, 0.4: one uniform
+#: placed among the cumulative shares (as Generator.choice(p=...) does, without its checks)
+ARRIVING_SIZE_CUMULATIVE = (0.3, 0.6, 1.0)
 #: the largest exponent np.exp takes without overflow (e^709.78 is the largest float)
 MAX_EXPONENT = 709.0
 
@@ -397,7 +401,7 @@ class Dynamics:
         layout = self.layout
         floors = self.scenario.community.floors_per_building
         for h in range(households):
-            size = int(rng.choice([1, 2, 3], p=[0.3, 0.3, 0.4]))
+            size = 1 + bisect.bisect_right(ARRIVING_SIZE_CUMULATIVE, rng.random())
             adult = int(rng.integers(22, 46))
             members = [adult, max(18, adult + int(rng.integers(-3, 4))), int(rng.integers(0, 11))]
             ages += members[:size]
