@@ -318,21 +318,23 @@ class Dynamics:
 
     def _deaths_and_departures(self, pop: Population, day: int, tables: dict) -> np.ndarray:
         """Deaths; households moving away; adult children leaving home; elders living alone
-        moving to their children or into care. Return the ids of those who left."""
-        age = np.minimum(pop.age_years, MAX_AGE_YEARS)
-        here = pop.present
+        moving to their children or into care. Return the ids of those who left.
+
+        Worked out for the residents present only (``here``: every mask is over them), with one
+        uniform drawn per resident slot, as always."""
+        here = np.flatnonzero(pop.present)
+        age = np.minimum(pop.age_years[here], MAX_AGE_YEARS)
         n_households = int(pop.household.max()) + 1
-        u = self.ageing_rng.random(pop.size)
+        u = self.ageing_rng.random(pop.size)[here]
         u_household = self.ageing_rng.random(n_households)
-        home = pop.household
-        home_here = home[here]
+        home = pop.household[here]
         oldest = np.full(n_households, -1)
-        np.maximum.at(oldest, home_here, age[here])
-        size = np.bincount(home_here, minlength=n_households)
-        dies = here & (u < tables["death_by_age"][age])
+        np.maximum.at(oldest, home, age)
+        size = np.bincount(home, minlength=n_households)
+        dies = u < tables["death_by_age"][age]
         household_moves = u_household < tables["move_by_age"][np.maximum(oldest, 0)]
-        moves = here & ~dies & household_moves[home]
-        stays = here & ~dies & ~moves
+        moves = ~dies & household_moves[home]
+        stays = ~dies & ~moves
         # disjoint groups by age, so one uniform decides: u above 1 - p means the event
         leaves_home = (
             stays
@@ -349,10 +351,12 @@ class Dynamics:
         )
         if self.fixed_volunteers:  # the queueing-limit volunteers never leave
             for leaving in (dies, moves, leaves_home, elder_goes, into_family):
-                leaving &= ~pop.active
-        moved_in = self._move_in_with_family(pop, np.flatnonzero(into_family), stays & ~leaves_home)
+                leaving &= ~pop.active[here]
+        elders = np.flatnonzero(into_family)
+        moved_in = np.zeros(len(here), dtype=bool)
+        moved_in[elders] = self._move_in_with_family(pop, here[elders], here[stays & ~leaves_home])
         gone = (moves | leaves_home | elder_goes) & ~moved_in
-        left = np.flatnonzero(dies | gone)
+        left = here[dies | gone]
         pop.remove(left)
         self.left_day[left] = day
         self.counts["deaths"] += int(np.count_nonzero(dies))
@@ -364,20 +368,22 @@ class Dynamics:
     def _move_in_with_family(
         self, pop: Population, elders: np.ndarray, staying: np.ndarray
     ) -> np.ndarray:
-        """Elders who join a household with a member aged 18-59 in their own stairwell (the
-        household changes; the stairwell, and the floor the roster knows, do not); return a
-        mask of those who found one."""
-        moved = np.zeros(pop.size, dtype=bool)
+        """Elders who join a household with a member aged 18-59 in their own stairwell, among
+        the ids ``staying`` (the household changes; the stairwell, and the floor the roster
+        knows, do not); return which of ``elders`` found one."""
+        moved = np.zeros(len(elders), dtype=bool)
         if len(elders) == 0:
             return moved
-        adult = staying & (pop.age_years >= 18) & (pop.age_years < 60)
-        for e in elders.tolist():
-            candidates = np.flatnonzero(adult & (pop.stairwell == pop.stairwell[e]))
+        staying_age = pop.age_years[staying]
+        adult = staying[(staying_age >= 18) & (staying_age < 60)]
+        adult_stairwell = pop.stairwell[adult]
+        for i, e in enumerate(elders.tolist()):
+            candidates = adult[adult_stairwell == pop.stairwell[e]]
             if len(candidates) == 0:
                 continue
             host = candidates[self.ageing_rng.integers(len(candidates))]
             pop.household[e] = pop.household[host]
-            moved[e] = True
+            moved[i] = True
         return moved
 
     def _arrivals(self, pop: Population, days: int) -> np.ndarray:
