@@ -297,9 +297,10 @@ class Dynamics:
         if len(ids) == 0:
             return
         grid_of = self._stairwell_grid
-        # per stairwell, then per grid (sums of whole numbers: exact as floats)
+        # per stairwell, then per grid (sums of whole numbers: exact as floats); those present
+        # (most slots) counted as weights, quicker than picked out
         active_here = np.bincount(pop.stairwell[pop.active], minlength=layout.n_stairwells)
-        people_here = np.bincount(pop.stairwell[pop.present], minlength=layout.n_stairwells)
+        people_here = np.bincount(pop.stairwell, weights=pop.present, minlength=layout.n_stairwells)
         grid_active = np.bincount(grid_of, weights=active_here)
         grid_share = grid_active / np.maximum(1, np.bincount(grid_of, weights=people_here))
         stairwell = pop.stairwell[ids]
@@ -394,7 +395,7 @@ class Dynamics:
         births = rng.poisson(p.births_per_1000_per_year * pop.residents / 1000 * years)
         # couples: a partner of about their age moves in with someone aged 22-59 living alone
         here = pop.present
-        size = np.bincount(pop.household[here], minlength=int(pop.household.max()) + 1)
+        size = np.bincount(pop.household, weights=here)  # people per household (as floats)
         singles = np.flatnonzero(
             here & (size[pop.household] == 1) & (pop.age_years >= 22) & (pop.age_years < 60)
         )
