@@ -184,24 +184,29 @@ class WillingCoverage:
         if new:
             # counts straight to floats (exact), a row per state; then each state's product as
             # if it were computed alone (a matrix product of them all could differ in the last
-            # bit, and a share would then depend on which others were computed with it)
+            # bit, and a share would then depend on which others were computed with it), as is
+            # each state's sum over its elders; the rest, entry by entry, for all states at once
+            # (the very same numbers as one by one)
             counts = np.frombuffer(b"".join(new), dtype=np.int64).reshape(len(new), 2, -1)
-            on_all, idle_all = (
-                counts[:, 0, :].astype(np.float64),
-                counts[:, 1, :].astype(np.float64),
-            )
-            elders, total = self._elders, self._total
-            for key, on, idle in zip(new, on_all, idle_all, strict=True):
-                known[key] = float(elders @ self._covered(on, idle) / total)
+            on_all, idle_all = counts.astype(np.float64).transpose(1, 0, 2)
+            products = np.empty_like(on_all)
+            for on, product in zip(on_all, products, strict=True):
+                np.matmul(self._log_miss_on, on, out=product)
+            elders = self._elders
+            covered = self._covered(products, on_all, idle_all)
+            shares = np.array([elders @ row for row in covered]) / self._total
+            known.update(zip(new, shares.tolist(), strict=True))
         return [known[key] for key in keys]
 
     def _share_one(self, key: bytes) -> float:
         on, idle = Roster.counts_from_key(key)
-        covered = self._covered(on.astype(np.float64), idle.astype(np.float64))
+        on, idle = on.astype(np.float64), idle.astype(np.float64)
+        covered = self._covered(self._log_miss_on @ on, on, idle)
         # a plain sum: a BLAS dot of a district's length can stall on busy cores
         return float(np.add.reduce(self._elders * covered) / self._total)
 
-    def _covered(self, on: np.ndarray, idle: np.ndarray) -> np.ndarray:
-        """Each stairwell's chance that someone asked now would accept, from the free (on
-        duty) and idle counts per stairwell, as floats."""
-        return -np.expm1(self._log_miss_on @ on + self._log_miss_off * (idle - on))
+    def _covered(self, log_miss_on: np.ndarray, on: np.ndarray, idle: np.ndarray) -> np.ndarray:
+        """Each stairwell's chance that someone asked now would accept, from the on-duty part
+        of its log chance that nobody would (``log_miss_on @ on``) and the free (on duty) and
+        idle counts per stairwell, as floats: one state, or a row per state."""
+        return -np.expm1(log_miss_on + self._log_miss_off * (idle - on))
