@@ -26,10 +26,8 @@ class AcceptanceModel:
 
     def __init__(self, scenario: Scenario, uniform: Buffered, roster: Roster) -> None:
         a = scenario.acceptance
-        self._params = a
         self._fixed = scenario.volunteers.accept_probability
         self._tireless = scenario.volunteers.always_available
-        self._uniform = uniform
         self._next_uniform = uniform.next
         self._roster = roster
         # per-run constants of the rule, read at every offer
@@ -37,42 +35,42 @@ class AcceptanceModel:
         self._scale_m = a.distance_scale_m
         self._load_penalty = a.load_penalty_per_order_today
         self._fatigue_weight = a.fatigue_weight
+        self._familiarity_multiplier = a.familiarity_multiplier
+        self._on_shift_multiplier = a.on_shift_multiplier
+        self._off_duty_multiplier = a.off_duty_multiplier
         self.offers = 0
         self.accepted = 0
-
-    def probability(
-        self, v: int, elder: int, familiar: bool, on_duty: bool = True, on_shift: bool = False
-    ) -> float:
-        """The chance that volunteer ``v`` accepts an order from ``elder``."""
-        if self._fixed is not None:
-            return self._fixed
-        roster = self._roster
-        p = self._base * math.exp(-roster.distance_m_between(v, elder) / self._scale_m)
-        p *= max(0.0, 1.0 - self._load_penalty * roster.orders_today[v])
-        if not self._tireless:
-            p *= 1.0 - self._fatigue_weight * float(roster.fatigue[v])
-        if familiar:
-            p *= self._params.familiarity_multiplier
-        if on_shift:
-            p *= self._params.on_shift_multiplier
-        elif not on_duty:
-            p *= self._params.off_duty_multiplier
-        return min(1.0, max(0.0, p))
 
     def decide(
         self, v: int, elder: int, familiar: bool, channel: Channel, on_shift: bool = False
     ) -> tuple[bool, float]:
-        """(accepted, minutes until the answer) for an offer through ``channel``."""
+        """(accepted, minutes until the answer) for an offer of an order from ``elder`` to
+        volunteer ``v`` through ``channel`` (``on_shift``: a host on shift at an open point).
+
+        The rule is written out here, at every offer, and p is left unclipped: p ≥ 1 accepts
+        and p ≤ 0 declines without a draw, as the clipped p would."""
         p = self._fixed
         if p is None:
-            on_duty = on_shift or bool(self._roster.on_duty[v])
-            p = self.probability(v, elder, familiar, on_duty, on_shift)
+            roster = self._roster
+            p = self._base * math.exp(-roster.distance_m_between(v, elder) / self._scale_m)
+            load = 1.0 - self._load_penalty * roster.orders_today[v]
+            p *= load if load > 0.0 else 0.0
+            if not self._tireless:
+                p *= 1.0 - self._fatigue_weight * float(roster.fatigue[v])
+            if familiar:
+                p *= self._familiarity_multiplier
+            if on_shift:
+                p *= self._on_shift_multiplier
+            elif not roster.on_duty[v]:
+                p *= self._off_duty_multiplier
         accepted = p >= 1.0 or (p > 0.0 and self._next_uniform() < p)
         self.offers += 1
         self.accepted += accepted
         if self._fixed is not None:  # the queueing limit: answers come at once
             return accepted, 0.0
-        return accepted, self._uniform.exponential(channel.answer_delay_mean_min)
+        # an exponential delay with the channel's mean (none if the mean is 0)
+        mean_min = channel.answer_delay_mean_min
+        return accepted, -mean_min * math.log1p(-self._next_uniform()) if mean_min > 0 else 0.0
 
     @property
     def acceptance_share(self) -> float:

@@ -7,8 +7,6 @@ orders the other policies face.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 STREAM_NAMES = (
@@ -53,7 +51,3 @@ class Buffered:
             self._values = self._draw(self._block).tolist()
             self._values.reverse()
             return self._values.pop()
-
-    def exponential(self, mean: float) -> float:
-        """An exponential variate with this mean (0 if the mean is 0)."""
-        return -mean * math.log1p(-self.next()) if mean > 0 else 0.0
