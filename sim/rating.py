@@ -13,6 +13,8 @@ from sim.streams import Buffered
 
 
 class RatingModel:
+    """Draws each served order's stars, the noise from the rating stream."""
+
     def __init__(self, scenario: Scenario, normal: Buffered) -> None:
         r = scenario.rating
         self._params = r
@@ -25,9 +27,14 @@ class RatingModel:
         self._next_normal = normal.next
 
     def rate(self, late_min: float, familiar: bool) -> float:
-        stars = self._base - self._late_penalty * max(0.0, late_min)
+        """The stars for a service that came ``late_min`` after its window (none if ≤ 0).
+
+        Clipped by comparisons, as max and min would (builtin calls cost more, at every
+        service)."""
+        stars = self._base - self._late_penalty * (late_min if late_min > 0.0 else 0.0)
         if familiar:
             stars += self._familiar_bonus
         if self._noise_sd > 0:
             stars += self._noise_sd * self._next_normal()
-        return min(5.0, max(1.0, stars))
+        stars = stars if stars > 1.0 else 1.0
+        return stars if stars < 5.0 else 5.0
