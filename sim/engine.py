@@ -48,7 +48,8 @@ class EventQueue:
 
     def _sample(self, before_min: float) -> None:
         """Take the samples due strictly before ``before_min``."""
-        end = min(before_min, self._sample_until_min)
+        until_min = self._sample_until_min
+        end = until_min if until_min < before_min else before_min  # min(), without the call
         count = math.ceil((end - self._next_sample_min) / self._interval_min)
         if count > 0:
             self._sampler(count)
