@@ -4,30 +4,18 @@ without a VolunteerModel, it conserves people over a year of daily bookkeeping a
 from __future__ import annotations
 
 import numpy as np
+from dynamics_support import standalone_dynamics
 
 from sim import scenario as scenario_module
-from sim.community import build_layout
-from sim.dynamics import DAYS_PER_YEAR, Dynamics
-from sim.population import availability_table, build_population
-from sim.roster import Roster
-from sim.streams import spawn_streams
+from sim.dynamics import DAYS_PER_YEAR
 
 
 def test_dynamics_without_a_model_conserves_people() -> None:
     params = scenario_module.with_overrides(
         scenario_module.Scenario(), {"dynamics.population": True, "dynamics.volunteers": True}
     )
-    streams = spawn_streams(3)
-    layout = build_layout(params.community, streams["layout"])
-    population = build_population(params, layout, streams["population"], "test")
-    roster = Roster(
-        population,
-        layout,
-        availability_table(params, params.simulation.start_weekday),
-        params.travel.speed_m_per_min,
-        params.travel.stair_min_per_floor,
-    )
-    dynamics = Dynamics(params, population, layout, roster, streams)
+    dynamics = standalone_dynamics(params)
+    population, roster = dynamics.population, dynamics.roster
     start = population.residents
     for day in range(DAYS_PER_YEAR):
         arrived, _ = dynamics.end_of_day(day, last=day + 1 == DAYS_PER_YEAR)

@@ -6,13 +6,10 @@ from __future__ import annotations
 import bisect
 
 import numpy as np
+from dynamics_support import standalone_dynamics
 
 from sim import scenario as scenario_module
-from sim.community import build_layout
-from sim.dynamics import ARRIVING_SIZE_CUMULATIVE, DAYS_PER_YEAR, Dynamics
-from sim.population import availability_table, build_population
-from sim.roster import Roster
-from sim.streams import spawn_streams
+from sim.dynamics import ARRIVING_SIZE_CUMULATIVE, DAYS_PER_YEAR
 
 
 def test_arriving_sizes_are_the_draws_of_choice_with_p() -> None:
@@ -28,17 +25,7 @@ def test_arriving_sizes_are_the_draws_of_choice_with_p() -> None:
 
 def test_cached_event_multipliers_are_each_period_s_mean() -> None:
     params = scenario_module.Scenario()
-    streams = spawn_streams(3)
-    layout = build_layout(params.community, streams["layout"])
-    population = build_population(params, layout, streams["population"], "test")
-    roster = Roster(
-        population,
-        layout,
-        availability_table(params, params.simulation.start_weekday),
-        params.travel.speed_m_per_min,
-        params.travel.stair_min_per_floor,
-    )
-    dynamics = Dynamics(params, population, layout, roster, streams)
+    dynamics = standalone_dynamics(params)
     for first_day in (0, 7, 73, 357, 364, DAYS_PER_YEAR + 73, 5 * DAYS_PER_YEAR + 357):
         for days in (1, 7, 8):
             plain = np.mean(
