@@ -310,21 +310,7 @@ class Roster:
     def reserve(self, v: int) -> None:
         """``v`` holds an offer: neither idle nor free until the answer."""
         self.reserved[v] = True
-        s = self._stairwell[v]
-        at = self._idle_at[s]
-        if v in at:
-            self.idle_mask[v] = False
-            at.discard(v)
-            pattern = self._pattern[v]
-            self._idle_of[pattern].discard(v)
-            self._idle_count[s] -= 1
-            self._idle_by[pattern][s] -= 1
-            if self._pattern_on[pattern]:  # it was free
-                if self._free_mask is not None:
-                    self._free_mask[v] = False
-                self.free_total -= 1
-                self._free_count[s] -= 1
-        self.changed = True
+        self._set(v, False)
 
     def release(self, v: int) -> None:
         self.reserved[v] = False
