@@ -328,6 +328,30 @@ def test_every_design_point_runs_the_same_seeds(tmp_path):
     assert len({t.run_id for t in tasks}) == len(tasks)
 
 
+def test_each_design_points_scenario_is_built_once(tmp_path, monkeypatch):
+    """Loading checks every point's scenario; the tasks then reuse it (it was built again for
+    every point, and the model's version read again for every run id: 10 s of an 11,040-run
+    start). The tasks are those of a freshly built scenario."""
+    from sim.experiment import design
+
+    built: list[int] = []
+    build = design.Experiment._build_point_scenario
+
+    def counted(self, point):
+        built.append(point.index)
+        return build(self, point)
+
+    monkeypatch.setattr(design.Experiment, "_build_point_scenario", counted)
+    variables = {**POLICIES, "volunteers.active_share_of_registered": [0.1, 0.25, 0.4]}
+    path = write_experiment(tmp_path / "e.toml", seeds=3, variables=variables)
+    experiment = load_experiment(path)
+    tasks = tasks_for(experiment, ResultsFolder(tmp_path / "out"), experiment.seeds)
+    assert sorted(built) == list(range(6))
+    for task in tasks:
+        fresh = build(experiment, experiment.points[task.point]).model_dump(mode="json")
+        assert task.scenario == fresh
+
+
 # --- 2. storage and resuming -----------------------------------------------------------------
 @pytest.fixture
 def finished(tmp_path) -> tuple[Path, Path]:

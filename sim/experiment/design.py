@@ -209,6 +209,11 @@ class Experiment:
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     #: the calibration's accepted sets the runs draw from (``[posterior]``), or None
     posterior: Posterior | None = None
+    #: each design point's scenario, by point index, once built (checked at loading, used
+    #: again for every run's id and task); not to be edited
+    _point_scenarios: dict[int, Scenario] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def name(self) -> str:
@@ -269,6 +274,12 @@ class Experiment:
 
     def point_scenario(self, point: Point) -> Scenario:
         """The scenario of one design point (policy and days included)."""
+        built = self._point_scenarios.get(point.index)
+        if built is None:
+            built = self._point_scenarios[point.index] = self._build_point_scenario(point)
+        return built
+
+    def _build_point_scenario(self, point: Point) -> Scenario:
         values = dict(point.values)
         overrides: dict[str, Any] = {}
         if self.days is not None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -103,7 +104,9 @@ STUDY_TABLES = ("studies", "trials", "trial_values")
 PACKAGES = ("volsim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "SALib")
 
 
+@functools.cache
 def model_version() -> str:
+    """volsim's installed version (read once per process: it is the code this process runs)."""
     try:
         return importlib.metadata.version("volsim")
     except importlib.metadata.PackageNotFoundError:
