@@ -204,3 +204,27 @@ def test_one_ctrl_c_stops_a_dask_sweep(experiment_file, tmp_path):
                 time.sleep(0.1)
             assert not any(client.processing().values())
     assert not list(out.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_before_any_run_is_done_writes_empty_tables(experiment_file, tmp_path, number):
+    """Fuzzing found a signal that came before the first run was done ended in a traceback (the
+    runs table had no ``seed`` column without a run file) and exit status 1. Here the signal
+    comes from the progress line printed before the first run starts."""
+    from sim.experiment.design import load_experiment
+    from sim.experiment.runner import RunOptions, run_experiment
+
+    def progress(done: int, failed: int, total: int) -> None:
+        if done == 0:
+            os.kill(os.getpid(), number)
+
+    out = tmp_path / "out"
+    options = RunOptions(1, None, False, None, progress)
+    manifest = run_experiment(load_experiment(experiment_file), out, options)
+    assert manifest["stopped"] == signal.Signals(number).name
+    assert manifest["done_runs"] == 0 and manifest["tables_written"]
+    assert run_files(out) == []
+    assert len(pd.read_parquet(out / "runs.parquet")) == 0
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert len(summary) == 0 and "mean" in summary.columns  # nothing done, nothing to sum up
+    assert not list(out.rglob("*.tmp"))

@@ -674,6 +674,7 @@ def runs_table(folder: ResultsFolder, tasks: list[Task], experiment: Experiment)
     rows = by_id.loc[[t.run_id for t in present]].reset_index()
     rows["point"] = [t.point for t in present]
     rows["sample"] = [t.sample for t in present]
+    rows["seed"] = [t.seed for t in present]  # also when no run has a file yet (a stop)
     for name in experiment.variables:
         rows[name] = [t.values[name] for t in present]
     for metric in experiment.metrics:
