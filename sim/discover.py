@@ -547,6 +547,24 @@ def _rebase(path: str, source: Path | None, target_dir: Path) -> str:
     return Path(os.path.relpath(absolute, target_dir.resolve())).as_posix()
 
 
+def _experiment_source(manifest: dict[str, Any], folder: Path, scenarios: list) -> Path | None:
+    """The experiment file the folder was run from, where the design's relative scenario paths
+    start; None if every path is absolute. Folders written before it was recorded absolute give
+    it relative to where the experiment ran: refused if it is not found from here."""
+    recorded = manifest.get("experiment_file")
+    source = Path(recorded) if isinstance(recorded, str) and recorded else None
+    if source is not None and source.is_file():
+        return source
+    if all(not isinstance(p, str) or Path(p).is_absolute() for p in scenarios if p is not None):
+        return None
+    raise InputError(
+        str(folder / "manifest.json"),
+        "experiment_file",
+        f"{recorded!r} is not found from {Path.cwd()}, so the scenario paths cannot be "
+        "rewritten for the design: run discover from the folder the experiment ran in",
+    )
+
+
 def sobol_design(
     folder: str | Path, out: str | Path, top: int, samples: int, seeds: int | None = None
 ) -> tuple[str, int]:
@@ -555,6 +573,13 @@ def sobol_design(
     scenario's values; the same policies, scenarios, metrics, baseline and root seed (seeds:
     the folder's unless given). Paths are rewritten for ``out``. Returns (text, parameters)."""
     folder, out = Path(folder), Path(out)
+    # the folder's own files (manifest, tables, report, lock) are never .toml: not one of them
+    if out.resolve().is_relative_to(folder.resolve()) and out.suffix.lower() != ".toml":
+        raise InputError(
+            "--sobol-design",
+            str(out),
+            f"would replace a file of the results folder {folder}: give a .toml file name",
+        )
     check_file_writable(out, "--sobol-design")  # before any work (a read-only folder, a pipe)
     if top < 1:
         raise InputError("--top", None, f"must be 1 or more, got {top}")
@@ -569,9 +594,9 @@ def sobol_design(
         raise InputError(str(folder / SENSITIVITY), "mu_star", "not a Morris results folder")
     ranking = parameter_ranking(sensitivity).head(top)
     variables = spec["variables"]
-    source = Path(manifest.get("experiment_file") or "")
-    source = source if source.name and source.is_file() else None
     listed = {k: v for k, v in variables.items() if not isinstance(v, dict)}
+    scenarios = [spec["experiment"].get("scenario"), *listed.get("scenario", [])]
+    source = _experiment_source(manifest, folder, scenarios)
     if "scenario" in listed:
         listed["scenario"] = [_rebase(p, source, out.parent) for p in listed["scenario"]]
     experiment = spec["experiment"]

@@ -184,6 +184,8 @@ OPTIONS = {
         ["--sobol-design", "{tmp}/s.toml", "--samples", "3"],
         "--samples: must be a power of two",
     ),
+    "the folder's manifest": (["--sobol-design", "{tmp}/manifest.json"], "give a .toml file"),
+    "the folder's runs": (["--sobol-design", "{tmp}/runs.parquet"], "give a .toml file"),
     "seeds zero": (["--sobol-design", "{tmp}/s.toml", "--seeds", "0"], "--seeds: must be 1"),
     "seeds negative": (["--sobol-design", "{tmp}/s.toml", "--seeds", "-3"], "--seeds: must be 1"),
 }
@@ -197,6 +199,7 @@ def test_discover_options_are_checked_before_anything_is_written(tmp_path, capsy
     status, err = run(capsys, "discover", str(tmp_path), *argv)
     assert status == 2 and err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "discovery.csv").exists() and not (tmp_path / "s.toml").exists()
+    json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))  # left as it was
 
 
 def test_a_sobol_experiment_needs_a_power_of_two(tmp_path, capsys) -> None:

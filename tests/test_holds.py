@@ -362,6 +362,46 @@ def test_the_sobol_design_takes_the_top_k_by_mu_star(tmp_path) -> None:
     assert "32 × (2 + 2) = 128 sample rows × 2" in out.read_text(encoding="utf-8")
 
 
+def _relative_scenario(folder: Path, experiment_file: str) -> None:
+    """Make the Morris folder's experiment name its scenario relative to its experiment file."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["experiment_file"] = experiment_file
+    manifest["resolved"]["experiment"]["experiment"]["scenario"] = "../scenarios/chaoyangli.toml"
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_the_sobol_designs_scenario_is_rewritten_from_the_recorded_experiment_file(
+    tmp_path, monkeypatch
+) -> None:
+    """Fuzzing found the design's scenario left relative to the experiment's folder when
+    discover ran elsewhere: the design then named a file that does not exist."""
+    results = tmp_path / "results"
+    results.mkdir()
+    _morris_folder(results)
+    _relative_scenario(results, str(ROOT / "experiments" / "robustness.toml"))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    out = tmp_path / "designs" / "sobol.toml"
+    out.parent.mkdir()
+    assert main(["discover", str(results), "--sobol-design", str(out), "--top", "1"]) in (0, None)
+    scenario = tomllib.loads(out.read_text(encoding="utf-8"))["experiment"]["scenario"]
+    assert (out.parent / scenario).resolve() == SCENARIO.resolve()
+
+
+def test_a_relative_experiment_file_not_found_from_here_is_one_line(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    _morris_folder(tmp_path)
+    _relative_scenario(tmp_path, "experiments/screen.toml")  # as written before it was absolute
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "sobol.toml"
+    status = main(["discover", str(tmp_path), "--sobol-design", str(out)])
+    _, err = capsys.readouterr()
+    assert status == 2 and err.count("\n") == 1, err
+    assert "manifest.json: experiment_file:" in err and "run discover from the folder" in err
+    assert not out.exists()
+
+
 def test_a_sobol_design_from_a_folder_without_indices_is_one_line(tmp_path, capsys) -> None:
     _morris_folder(tmp_path)
     (tmp_path / discover.SENSITIVITY).unlink()

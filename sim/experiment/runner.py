@@ -600,7 +600,7 @@ def _run_locked(
     previous = folder.prepare(sha, options.fresh)
     manifest = {
         "experiment": experiment.name,
-        "experiment_file": str(experiment.path),
+        "experiment_file": str(Path(experiment.path).absolute()),
         "experiment_sha256": sha,
         "resolved": experiment.resolved(),
         "root_seed": experiment.spec.experiment.root_seed,
