@@ -28,12 +28,31 @@ from sim.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT, InputError, Ou
 from sim.scenario import MAX_DAYS, POLICY_NAMES, parse_chain
 from sim.storage import json_safe
 
+#: arguments that name a file, folder, address or policy: an empty value (``--out ""``) is bad
+#: input, never taken as the argument's absence
+_NAMING = frozenset(
+    {"scenario", "file", "dir", "out", "scheduler", "tls_ca_file", "tls_cert", "tls_key"}
+    | {"robustness", "sobol_design", "ranges", "export", "baseline", "host", "policy"}
+)
+
+
+def _given(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("is empty: give a value or leave the option out")
+    return value
+
 
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (``volsim run: error: ...``), status 2."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        if action.dest in _NAMING and action.type is None and action.choices is None:
+            action.type = _given
+        return action
 
 
 def _parse_sets(items: list[str]) -> dict[str, Any]:
@@ -112,6 +131,13 @@ def _command_run(args: argparse.Namespace) -> int:
     if args.days is not None:  # the run's days, for the checks of a day's and a run's orders
         overrides["simulation.days"] = args.days
     out = _out_folder(args.out)
+    if out is not None and (out / "manifest.json").exists():  # its layout, tables and report
+        raise InputError(
+            "--out",
+            str(out),
+            "holds the results of an experiment, calibration or search"
+            " (manifest.json): give a folder of its own",
+        )
     params = scenario_module.load(args.scenario, overrides)
     model = VolunteerModel(params, policy=args.policy, rng=args.seed)  # days: in params
     created = check_writable(out, "--out") if out is not None else None
@@ -881,7 +907,10 @@ def main(argv: list[str] | None = None) -> int:
     2 bad input, 1 output that could not be written, 130 interrupted (Ctrl-C or SIGTERM)."""
     _open_streams()
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stopped:  # --help (0), or a line already printed (2): the status
+        return stopped.code if isinstance(stopped.code, int) else EXIT_INPUT
     args.argv = argv
     try:
         _check_encodable(argv)

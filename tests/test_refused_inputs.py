@@ -190,3 +190,43 @@ def test_discover_refuses_zero_and_a_read_only_folder_in_one_line(lhs_folder, ca
     err = done.stderr
     assert done.returncode == 2 and err.count("\n") == 1 and "cannot write there" in err, err
     assert not (lhs_folder / "discovery.csv").exists()
+
+
+EMPTY_VALUES = {
+    "calibrate --out": ["calibrate", "scenarios/chaoyangli-history.toml", "--out", ""],
+    "experiment --scheduler": [
+        "experiment",
+        "experiments/pairing-policies.toml",
+        "--scheduler",
+        " ",
+    ],
+    "report --robustness": ["report", "results", "--robustness", ""],
+    "run's scenario": ["run", ""],
+    "optimise --out": ["optimise", "scenarios/chaoyangli.toml", "--out", ""],
+}
+
+
+@pytest.mark.parametrize("case", EMPTY_VALUES)
+def test_an_empty_file_folder_or_address_is_refused_not_taken_as_none(
+    tmp_path, capsys, monkeypatch, case
+) -> None:
+    """Fuzzing found ``calibrate --out ""`` wrote into the current folder, ``--scheduler ""``
+    ran locally and ``--robustness ""`` was ignored, each with exit 0."""
+    argv = EMPTY_VALUES[case]
+    monkeypatch.chdir(ROOT)
+    err = refused(capsys, argv)
+    flag = argv[-2] if argv[-2].startswith("--") else "scenario"
+    assert f"argument {flag}: is empty" in err
+
+
+def test_a_single_run_is_not_written_into_an_experiments_results_folder(tmp_path, capsys) -> None:
+    """Fuzzing found ``volsim run --out`` over an experiment's folder replaced its layout (the
+    map its report draws) and added its own files beside the runs."""
+    (tmp_path / "manifest.json").write_text('{"experiment": "x"}', encoding="utf-8")
+    before = sorted(tmp_path.iterdir())
+    err = refused(
+        capsys,
+        ["run", str(ROOT / "scenarios" / "chaoyangli.toml"), "--days=1", f"--out={tmp_path}"],
+    )
+    assert "--out" in err and "manifest.json" in err
+    assert sorted(tmp_path.iterdir()) == before
