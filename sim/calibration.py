@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, OutputError
-from sim.experiment.design import canonical_json
+from sim.experiment.design import MAX_RUNS, canonical_json
 from sim.experiment.runner import Stop, end_pool, new_pool, signals_blocked
 from sim.experiment.store import ResultsFolder, exists_or_link, kind_problem
 from sim.scenario import Scenario
@@ -595,6 +595,8 @@ def settings(
         raise InputError("--generations", None, "must be 1 or more")
     if samples < generations:
         raise InputError("--samples", None, f"must be {generations} or more (the generations)")
+    if samples > MAX_RUNS:  # one run each, planned in memory like an experiment's
+        raise InputError("--samples", None, f"must be at most {MAX_RUNS:,} (got {samples:,})")
     if seed < 0:
         raise InputError("--seed", None, "must be 0 or more")
     resolved = load_scenario(scenario)

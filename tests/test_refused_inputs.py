@@ -230,3 +230,45 @@ def test_a_single_run_is_not_written_into_an_experiments_results_folder(tmp_path
     )
     assert "--out" in err and "manifest.json" in err
     assert sorted(tmp_path.iterdir()) == before
+
+
+RANGE = '"acceptance.base_probability" = { min = 0.1, max = 0.3 }\n'
+KEYS_3 = ("volunteers.count", "population.households", "dispatch.broadcast.k")
+TOO_LARGE = {
+    "a range's steps": (
+        '[variables]\n"acceptance.base_probability" = { min = 0.1, max = 0.3, steps = 1e9 }\n'
+    ).replace("1e9", "1000000000"),
+    "LHS samples": '[design]\nkind = "lhs"\nsamples = 1000000000\n[variables]\n' + RANGE,
+    "Morris levels": '[design]\nkind = "morris"\nsamples = 2\nlevels = 1000000000\n'
+    "[variables]\n" + RANGE,
+    "Morris rows times policies": '[design]\nkind = "morris"\nsamples = 400000\n[variables]\n'
+    + RANGE
+    + 'policy = ["nearest", "broadcast"]\n',
+    "a factorial product": "[variables]\n"
+    + "".join(f'"{k}" = [{", ".join(str(v) for v in range(1, 120))}]\n' for k in KEYS_3),
+}
+
+
+@pytest.mark.parametrize("case", TOO_LARGE)
+def test_a_sweep_too_large_to_plan_is_refused_before_any_sample(tmp_path, capsys, case) -> None:
+    """Fuzzing found a range of 10^9 steps, an LHS of 10^9 samples or a Morris grid of 10^9
+    levels ran out of memory (a traceback) or planned for minutes without a run."""
+    path = experiment(tmp_path, TOO_LARGE[case])
+    err = refused(capsys, ["experiment", str(path), "--out", str(tmp_path / "out")])
+    assert str(path) in err
+    assert "less than or equal to" in err or "more than 1,000,000" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_more_seeds_on_the_command_line_than_a_file_may_have_is_refused(tmp_path, capsys) -> None:
+    path = experiment(tmp_path, '[variables]\npolicy = ["nearest"]\n')
+    argv = ["experiment", str(path), "--seeds", "100000000", "--out", str(tmp_path / "out")]
+    assert "--seeds: must be from 1 to 100,000" in refused(capsys, argv)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_calibration_larger_than_a_sweep_may_be_is_refused(tmp_path, capsys) -> None:
+    history = str(ROOT / "scenarios" / "chaoyangli-history.toml")
+    argv = ["calibrate", history, "--samples", "1000000000000", "--out", str(tmp_path / "c")]
+    assert "--samples: must be at most 1,000,000" in refused(capsys, argv)
+    assert not (tmp_path / "c").exists()

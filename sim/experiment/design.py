@@ -47,6 +47,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,10 @@ from sim.experiment.posterior import SET_COLUMN, Posterior, load_posterior
 from sim.policy_registry import Table
 from sim.scenario import POLICY_NAMES, Scenario
 
+#: the most runs one experiment plans (its tasks are held in memory: about 1 kB each), and the
+#: most seeds (the file's ``seeds`` and ``max_seeds``, and ``--seeds``)
+MAX_RUNS = 1_000_000
+MAX_SEEDS = 100_000
 #: end-of-run metrics an experiment keeps by default (numeric keys of ``model.summary()``)
 DEFAULT_METRICS = (
     "requests",
@@ -125,7 +130,7 @@ class _Strict(Table):
 class Range(_Strict):
     min: float
     max: float
-    steps: int | None = Field(None, ge=1)
+    steps: int | None = Field(None, ge=1, le=MAX_RUNS)
 
 
 class ExperimentSection(_Strict):
@@ -133,12 +138,12 @@ class ExperimentSection(_Strict):
     description: str = ""
     scenario: str
     days: int | None = Field(None, ge=1, le=36500, description="default: each scenario's own")
-    seeds: int = Field(10, ge=1, le=100000)
+    seeds: int = Field(10, ge=1, le=MAX_SEEDS)
     root_seed: int = Field(0, ge=0)
     baseline_policy: str = "nearest"
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
     series: list[str] = Field(default_factory=lambda: list(DEFAULT_SERIES))
-    max_seeds: int = Field(200, ge=1, description="cap for sequential replications")
+    max_seeds: int = Field(200, ge=1, le=MAX_SEEDS, description="cap for sequential replications")
     pairing_ratio_threshold: float | None = Field(
         None,
         gt=0,
@@ -156,8 +161,8 @@ class ExperimentSection(_Strict):
 
 class DesignSection(_Strict):
     kind: Literal["factorial", "lhs", "sobol", "morris"] = "factorial"
-    samples: int = Field(16, ge=1, description="N of the LHS, Sobol or Morris sample")
-    levels: int = Field(4, ge=2, multiple_of=2, description="Morris grid levels (even)")
+    samples: int = Field(16, ge=1, le=MAX_RUNS, description="N of the LHS, Sobol or Morris sample")
+    levels: int = Field(4, ge=2, le=1000, multiple_of=2, description="Morris grid levels (even)")
     second_order: bool = Field(True, description="Sobol second-order indices: N(2D+2) rows")
     sample_seed: int = Field(0, ge=0)
 
@@ -616,6 +621,36 @@ def _check_baseline(spec: ExperimentFile, scenario: Scenario, source: str) -> No
         )
 
 
+def _check_size(
+    design: DesignSection,
+    n_ranges: int,
+    listed: dict[str, list[Any]],
+    n_seeds: int,
+    seeds_given: bool,
+    source: str,
+) -> None:
+    """Refuse, before any sample is drawn, a sweep of more than MAX_RUNS runs (or a --seeds
+    beyond the file's own limit): planning one took minutes and gigabytes, then no run."""
+    if seeds_given and not 1 <= n_seeds <= MAX_SEEDS:
+        raise InputError("--seeds", None, f"must be from 1 to {MAX_SEEDS:,} (got {n_seeds:,})")
+    if design.kind == "factorial" or not n_ranges:
+        rows = 1
+    elif design.kind == "morris":
+        rows = design.samples * (n_ranges + 1)
+    elif design.kind == "sobol":
+        rows = design.samples * (2 * n_ranges + 2 if design.second_order else n_ranges + 2)
+    else:
+        rows = design.samples
+    points = rows * math.prod(len(values) for values in listed.values())
+    if points * n_seeds > MAX_RUNS:
+        raise InputError(
+            source,
+            "variables" if rows == 1 else "design.samples",
+            f"{points:,} design points × {n_seeds:,} seeds = {points * n_seeds:,} runs, more "
+            f"than {MAX_RUNS:,}: split the sweep",
+        )
+
+
 def _sampled(
     ranges: dict[str, Range], design: DesignSection, scenario: Scenario
 ) -> tuple[dict, np.ndarray]:
@@ -734,11 +769,12 @@ def load_experiment(
             f"second-order indices need 3 or more sampled parameters (with {len(ranges)}, "
             "Saltelli's cross rows repeat): set second_order = false",
         )
+    n_seeds = seeds if seeds is not None else section.seeds
+    _check_size(spec.design, len(ranges), listed, n_seeds, seeds is not None, source)
     problem, matrix = (None, None)
     if ranges:
         problem, matrix = _sampled(ranges, spec.design, scenario)
     points = _points(spec, listed, problem, matrix)
-    n_seeds = seeds if seeds is not None else section.seeds
     command = {k: v for k, v in (("seeds", seeds), ("days", days)) if v is not None}
     experiment = Experiment(
         path=path,
