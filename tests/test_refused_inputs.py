@@ -68,6 +68,7 @@ CLASHES = {
         '"travel.speed_m_per_min" = { min = 60.0, max = 84.0 }\n',
         "design.second_order",
     ),
+    "no metrics": ('metrics = []\n[variables]\npolicy = ["nearest"]\n', "experiment.metrics"),
     "odd Morris levels": (
         '[design]\nkind = "morris"\nsamples = 1\nlevels = 3\n[variables]\n'
         '"acceptance.base_probability" = { min = 0.1, max = 0.3 }\n',

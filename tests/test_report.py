@@ -409,6 +409,40 @@ def test_a_folder_without_manifest_is_an_input_error(tmp_path):
     assert (error.value.source, error.value.key) == (str(tmp_path), "manifest.json")
 
 
+TAMPERED = {
+    "sessions": (lambda m: m.__setitem__("sessions", [1, 2]), "sessions"),
+    "days": (lambda m: m["resolved"].__setitem__("days", "x"), "resolved.days"),
+    "no metrics": (
+        lambda m: m["resolved"]["experiment"]["experiment"].__setitem__("metrics", []),
+        "resolved.experiment.experiment.metrics",
+    ),
+    "metrics as text": (
+        lambda m: m["resolved"]["experiment"]["experiment"].__setitem__("metrics", "abc"),
+        "resolved.experiment.experiment.metrics",
+    ),
+    "variables as a list": (
+        lambda m: m["resolved"]["experiment"].__setitem__("variables", ["policy"]),
+        "resolved.experiment.variables",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", TAMPERED)
+def test_a_hand_edited_manifest_is_one_line_naming_the_key(results_folder, tmp_path, case):
+    """Fuzzing found these gave tracebacks deep in the report (AttributeError,
+    ZeroDivisionError, ValueError)."""
+    edit, key = TAMPERED[case]
+    copy = tmp_path / "results"
+    shutil.copytree(results_folder, copy, ignore=shutil.ignore_patterns("report"))
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    edit(manifest)
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        write_report(copy, lang="en")
+    assert (error.value.source, error.value.key) == (str(copy / "manifest.json"), key)
+    assert not (copy / "report").exists()
+
+
 @pytest.mark.parametrize("table", ["runs", "series", "summary", "differences"])
 def test_a_missing_table_is_an_input_error(results_folder, tmp_path, table):
     copy = tmp_path / "results"

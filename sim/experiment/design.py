@@ -141,7 +141,7 @@ class ExperimentSection(_Strict):
     seeds: int = Field(10, ge=1, le=MAX_SEEDS)
     root_seed: int = Field(0, ge=0)
     baseline_policy: str = "nearest"
-    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
     series: list[str] = Field(default_factory=lambda: list(DEFAULT_SERIES))
     max_seeds: int = Field(200, ge=1, le=MAX_SEEDS, description="cap for sequential replications")
     pairing_ratio_threshold: float | None = Field(
