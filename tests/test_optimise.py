@@ -252,3 +252,17 @@ def test_a_search_whose_every_trial_fails_stops(tiny: Path, tmp_path: Path, caps
     assert "too many failed" in capsys.readouterr().err
     trials = pd.read_csv(out / "trials.csv")
     assert (trials["state"] == "FAIL").all() and len(trials) <= 3 * 2 + 10
+
+
+@pytest.mark.parametrize("step", ["1e-300", "0.001"])
+def test_a_step_too_fine_to_list_is_one_line_before_any_trial(tiny, tmp_path, capsys, step):
+    """Fuzzing found ``/1e-300`` raised decimal.InvalidOperation inside optuna (a traceback,
+    a folder left behind) and ``/1e-3`` on a grid planned for minutes, ignoring Ctrl-C."""
+    out = tmp_path / "out"
+    lever = f"broadcast.radius_m=200..1500/{step}"
+    argv = ["optimise", str(tiny), "--lever", lever, "--objective", "unmet", "--trials", "1"]
+    status = main([*argv, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1, err
+    assert f"--lever: {lever}: the step {float(step):g} makes more than 100,000 values" in err
+    assert not out.exists()

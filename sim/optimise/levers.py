@@ -197,6 +197,10 @@ class Lever:
         return points
 
 
+#: the most values a stepped range may have (a grid search lists them all)
+MAX_STEPS = 100_000
+
+
 def distinct_sites(
     picks: list[int],
     candidates: list[int],
@@ -295,6 +299,10 @@ def _range(text: str, kind: type, spec: str) -> tuple[float, float, float | None
         raise _bad(spec, f"LOW {low:g} is above HIGH {high:g}")
     if step is not None and not step > 0:
         raise _bad(spec, "the step must be positive")
+    if step is not None and (high - low) / step > MAX_STEPS:  # a grid to enumerate, or to round to
+        raise _bad(
+            spec, f"the step {step:g} makes more than {MAX_STEPS:,} values: take a larger one"
+        )
     return low, high, step
 
 
