@@ -139,7 +139,13 @@ def _command_run(args: argparse.Namespace) -> int:
             " (manifest.json): give a folder of its own",
         )
     params = scenario_module.load(args.scenario, overrides)
-    model = VolunteerModel(params, policy=args.policy, rng=args.seed)  # days: in params
+    try:
+        model = VolunteerModel(params, policy=args.policy, rng=args.seed)  # days: in params
+    except InputError as error:  # what only building it finds: named as in the file
+        if error.source != "scenario":
+            raise
+        given = "--set" if error.key in overrides else args.scenario
+        raise InputError(given, error.key, error.message) from None
     created = check_writable(out, "--out") if out is not None else None
     try:
         show = not args.json and sys.stdout.isatty() and sys.stderr.isatty()

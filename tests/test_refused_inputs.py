@@ -273,3 +273,15 @@ def test_a_calibration_larger_than_a_sweep_may_be_is_refused(tmp_path, capsys) -
     argv = ["calibrate", history, "--samples", "1000000000000", "--out", str(tmp_path / "c")]
     assert "--samples: must be at most 1,000,000" in refused(capsys, argv)
     assert not (tmp_path / "c").exists()
+
+
+def test_what_only_building_the_model_finds_names_the_file_or_set(tmp_path, capsys) -> None:
+    """Fuzzing found checks made while the model is built named ``scenario`` for the file."""
+    base = ROOT / "scenarios" / "chaoyangli.toml"
+    path = tmp_path / "many.toml"  # the same count, once in the file, once by --set
+    text = base.read_text(encoding="utf-8")
+    path.write_text(text.replace("[volunteers]\n", "[volunteers]\ncount = 100000\n"), "utf-8")
+    err = refused(capsys, ["run", str(path), "--days", "1"])
+    assert err.startswith(f"volsim run: error: {path}: volunteers.count: 100000 is more than")
+    err = refused(capsys, ["run", str(base), "--days", "1", "--set", "volunteers.count=100000"])
+    assert err.startswith("volsim run: error: --set: volunteers.count: 100000 is more than")
