@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.experiment.design import MAX_RUNS, MAX_SEEDS
 from sim.experiment.store import check_run_table
 from sim.storage import check_file_writable, read_parquet
 
@@ -585,8 +586,8 @@ def sobol_design(
         raise InputError("--top", None, f"must be 1 or more, got {top}")
     if samples < 1 or samples & (samples - 1):
         raise InputError("--samples", None, f"must be a power of two (1, 2, 4, ...), got {samples}")
-    if seeds is not None and seeds < 1:
-        raise InputError("--seeds", None, f"must be 1 or more, got {seeds}")
+    if seeds is not None and not 1 <= seeds <= MAX_SEEDS:
+        raise InputError("--seeds", None, f"must be from 1 to {MAX_SEEDS:,}, got {seeds:,}")
     manifest = _manifest(folder)
     spec = manifest["resolved"]["experiment"]
     sensitivity = read_sensitivity(folder)
@@ -605,6 +606,14 @@ def sobol_design(
     k = len(ranking)
     combos = math.prod(len(v) for v in listed.values())
     runs = samples * (k + 2) * combos * seeds
+    if runs > MAX_RUNS:  # volsim experiment would refuse the design
+        raise InputError(
+            "--samples",
+            None,
+            f"{samples} × ({k} + 2) sample rows × {combos} combinations × {seeds} seeds = "
+            f"{runs:,} runs, more than an experiment may plan ({MAX_RUNS:,}): fewer samples, "
+            "seeds or --top",
+        )
     cpu = _cpu_estimate(folder, listed, samples * (k + 2) * seeds)
     name = experiment.get("name", folder.name)
     lines = [

@@ -186,8 +186,12 @@ OPTIONS = {
     ),
     "the folder's manifest": (["--sobol-design", "{tmp}/manifest.json"], "give a .toml file"),
     "the folder's runs": (["--sobol-design", "{tmp}/runs.parquet"], "give a .toml file"),
-    "seeds zero": (["--sobol-design", "{tmp}/s.toml", "--seeds", "0"], "--seeds: must be 1"),
-    "seeds negative": (["--sobol-design", "{tmp}/s.toml", "--seeds", "-3"], "--seeds: must be 1"),
+    "seeds zero": (["--sobol-design", "{tmp}/s.toml", "--seeds", "0"], "--seeds: must be f"),
+    "seeds negative": (["--sobol-design", "{tmp}/s.toml", "--seeds", "-3"], "--seeds: must be f"),
+    "seeds too many": (
+        ["--sobol-design", "{tmp}/s.toml", "--seeds", "100000000"],
+        "--seeds: must be from 1 to 100,000",
+    ),
 }
 
 

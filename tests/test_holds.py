@@ -402,6 +402,18 @@ def test_a_relative_experiment_file_not_found_from_here_is_one_line(
     assert not out.exists()
 
 
+def test_a_sobol_design_larger_than_an_experiment_may_plan_is_one_line(tmp_path, capsys) -> None:
+    """Fuzzing found ``--seeds 100000`` with many samples wrote a design that volsim experiment
+    then refused."""
+    _morris_folder(tmp_path)
+    out = tmp_path / "sobol.toml"
+    argv = ["discover", str(tmp_path), "--sobol-design", str(out), "--samples", "65536"]
+    status = main([*argv, "--seeds", "100000"])
+    _, err = capsys.readouterr()
+    assert status == 2 and err.count("\n") == 1 and "more than an experiment may plan" in err
+    assert not out.exists()
+
+
 def test_a_sobol_design_from_a_folder_without_indices_is_one_line(tmp_path, capsys) -> None:
     _morris_folder(tmp_path)
     (tmp_path / discover.SENSITIVITY).unlink()
