@@ -973,13 +973,16 @@ def read_toml(path: Path) -> dict:
     """A TOML file's tables (UTF-8, with or without a byte-order mark); a missing, unreadable
     or malformed file is an InputError."""
     try:  # utf-8-sig: a byte-order mark, as some Windows editors write, is read and dropped
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InputError(str(path), None, "no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(str(path), None, f"cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise InputError(str(path), None, f"not valid TOML: {error}") from None
+    if not data:  # an empty file (or only comments) is a mistake, not "every default"
+        raise InputError(str(path), None, "sets nothing: the file is empty or only comments")
+    return data
 
 
 def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:

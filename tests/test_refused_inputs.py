@@ -285,3 +285,22 @@ def test_what_only_building_the_model_finds_names_the_file_or_set(tmp_path, caps
     assert err.startswith(f"volsim run: error: {path}: volunteers.count: 100000 is more than")
     err = refused(capsys, ["run", str(base), "--days", "1", "--set", "volunteers.count=100000"])
     assert err.startswith("volsim run: error: --set: volunteers.count: 100000 is more than")
+
+
+@pytest.mark.parametrize(
+    "text", ["", "\ufeff", "# only a comment\n\n"], ids=["empty", "bom", "comment"]
+)
+@pytest.mark.parametrize("command", ["run", "ranges", "experiment"])
+def test_a_file_that_sets_nothing_is_refused(tmp_path, capsys, text, command) -> None:
+    """Fuzzing found an empty scenario file ran the defaults with exit 0, and an empty ranges
+    table gave an empty table with exit 0."""
+    path = tmp_path / "empty.toml"
+    path.write_text(text, encoding="utf-8")
+    argv = {
+        "run": ["run", str(path), "--days", "1"],
+        "ranges": ["ranges", str(ROOT / "scenarios" / "chaoyangli.toml"), "--ranges", str(path)],
+        "experiment": ["experiment", str(path), "--out", str(tmp_path / "out")],
+    }[command]
+    err = refused(capsys, argv)
+    assert f"{path}: sets nothing" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.toml"]
