@@ -628,7 +628,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     calibrate.add_argument(
-        "--samples", type=int, help="draws in all (default 150: 3 generations of 50)"
+        "--samples",
+        type=int,
+        help="draws in all (default 150: 3 generations of 50; at most 1,000,000)",
     )
     calibrate.add_argument(
         "--generations",
