@@ -228,11 +228,9 @@ def _command_experiment(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers", None, "must be at least 1")
-    for flag, value in (("--seeds", args.seeds), ("--days", args.days)):
-        if value is not None and value < 1:
-            raise InputError(flag, None, "must be at least 1")
-    if args.out is not None and not args.out.strip():
-        raise InputError("--out", None, "is empty: name a results folder")
+    if args.seeds is not None and args.seeds < 1:
+        raise InputError("--seeds", None, "must be at least 1")
+    _check_days(args.days)
     if args.run_timeout is not None and not 0 < args.run_timeout < float("inf"):
         raise InputError("--run-timeout", None, "must be a positive number of seconds")
     tls = _tls_files(args)

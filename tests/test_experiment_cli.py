@@ -158,6 +158,7 @@ BAD_ARGUMENTS = {
     "workers not a number": (["--workers", "two"], ["--workers"]),
     "no seeds": (["--seeds", "0"], ["--seeds"]),
     "no days": (["--days", "0"], ["--days"]),
+    "too many days": (["--days", "36501"], ["--days: must be from 1 to 36500"]),
     "target without =": (["--target-halfwidth", "requests"], ["--target-halfwidth"]),
     "target not a number": (["--target-halfwidth", "requests=abc"], ["--target-halfwidth"]),
     "target not positive": (["--target-halfwidth", "requests=-1"], ["--target-halfwidth"]),
