@@ -68,11 +68,14 @@ def _parse_sets(items: list[str]) -> dict[str, Any]:
 def _check_policy(policy: str | None) -> None:
     if policy is None:
         return
-    for name in parse_chain(policy):
+    names = parse_chain(policy)
+    for i, name in enumerate(names):
         if name not in POLICY_NAMES:
             raise InputError(
                 "--policy", None, f"unknown policy {name!r} (choose from {', '.join(POLICY_NAMES)})"
             )
+        if name in names[:i]:
+            raise InputError("--policy", None, f"{policy!r} names {name} twice in one chain")
 
 
 def _print_table(summary: dict[str, Any]) -> None:

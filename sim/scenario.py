@@ -157,7 +157,8 @@ class Community(_Section):
             raise ValueError("cell_size_m: too coarse for the number of stairwells")
         if cells > MAX_CELLS:
             raise ValueError(
-                f"cell_size_m: too fine: {cells:,} cells of the community grid, "
+                f"cell_size_m: too fine: {f'{cells:,}' if cells < 10**15 else 'over 10^15'} "
+                "cells of the community grid, "
                 f"at most {MAX_CELLS:,} (width_m/cell_size_m × height_m/cell_size_m)"
             )
         for window in self.service_point_hours:

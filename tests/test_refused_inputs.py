@@ -304,3 +304,18 @@ def test_a_file_that_sets_nothing_is_refused(tmp_path, capsys, text, command) ->
     err = refused(capsys, argv)
     assert f"{path}: sets nothing" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.toml"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--policy", "pairing+pairing"], "--policy: 'pairing+pairing' names pairing twice"),
+        (["--set", "community.cell_size_m=1e-300"], "too fine: over 10^15 cells"),
+    ],
+    ids=["policy twice", "a cell of 1e-300 m"],
+)
+def test_a_run_names_the_flag_given_in_a_short_line(capsys, argv, expected) -> None:
+    """Fuzzing found ``--policy pairing+pairing`` blamed ``--set: dispatch.fallback``, and a
+    cell of 1e-300 m printed a 300-digit count (a 973-character line)."""
+    err = refused(capsys, ["run", str(ROOT / "scenarios" / "chaoyangli.toml"), "--days=1", *argv])
+    assert expected in err and len(err) < 300, err
