@@ -319,3 +319,15 @@ def test_a_run_names_the_flag_given_in_a_short_line(capsys, argv, expected) -> N
     cell of 1e-300 m printed a 300-digit count (a 973-character line)."""
     err = refused(capsys, ["run", str(ROOT / "scenarios" / "chaoyangli.toml"), "--days=1", *argv])
     assert expected in err and len(err) < 300, err
+
+
+def test_a_range_wider_than_a_float_is_one_line_without_warnings(tmp_path, capsys) -> None:
+    """Fuzzing found ±1e308 printed two numpy RuntimeWarnings, then 'got nan'."""
+    import warnings
+
+    body = '[variables]\n"travel.speed_m_per_min" = { min = -1e308, max = 1e308, steps = 3 }\n'
+    path = experiment(tmp_path, body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        err = refused(capsys, ["experiment", str(path), "--out", str(tmp_path / "out")])
+    assert "variables.travel.speed_m_per_min: the range -1e+308 to 1e+308 is wider" in err

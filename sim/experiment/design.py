@@ -432,6 +432,10 @@ def _values_for(name: str, spec: list[Any] | Range, kind: str, source: str) -> l
         return spec
     if spec.max < spec.min:
         raise InputError(source, key, f"max ({spec.max:g}) is less than min ({spec.min:g})")
+    if not math.isfinite(spec.max - spec.min):  # finite ends, but too far apart to step or sample
+        raise InputError(
+            source, key, f"the range {spec.min:g} to {spec.max:g} is wider than a number can hold"
+        )
     if kind != "factorial":
         if spec.max == spec.min:
             raise InputError(
