@@ -103,7 +103,10 @@ SCENARIOS = {
         ["--policy", "pairing", "--set", "dispatch.pairing.helper_min_age_years=80"],
         "helper_min_age_years",
     ),
-    "a policy twice in the chain": (["--policy", "nearest+nearest"], "already in the chain"),
+    "a policy twice in the chain": (
+        ["--policy", "nearest+nearest"],
+        "--policy: 'nearest+nearest' names nearest twice",
+    ),
 }
 
 
