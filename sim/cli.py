@@ -69,13 +69,14 @@ def _check_policy(policy: str | None) -> None:
     if policy is None:
         return
     names = parse_chain(policy)
-    for i, name in enumerate(names):
+    for name in names:
         if name not in POLICY_NAMES:
             raise InputError(
                 "--policy", None, f"unknown policy {name!r} (choose from {', '.join(POLICY_NAMES)})"
             )
-        if name in names[:i]:
-            raise InputError("--policy", None, f"{policy!r} names {name} twice in one chain")
+    twice = scenario_module.repeated_in_chain(names)
+    if twice is not None:
+        raise InputError("--policy", None, f"{policy!r} names {twice} twice in one chain")
 
 
 def _print_table(summary: dict[str, Any]) -> None:

@@ -497,9 +497,9 @@ class _DispatchBook(_Section):
                 if name not in POLICY_NAMES:
                     raise ValueError(f"{key}: unknown policy {name!r} (choose from {choices})")
         chain = [self.policy, *self.fallback]
-        for name in chain:
-            if chain.count(name) > 1:
-                raise ValueError(f"fallback: {name} is already in the chain {'+'.join(chain)}")
+        twice = repeated_in_chain(chain)
+        if twice is not None:
+            raise ValueError(f"fallback: {twice} is already in the chain {'+'.join(chain)}")
         return self
 
 
@@ -851,6 +851,11 @@ def _surge_profile(surges: list[list[float]], days: int) -> list[tuple[int, int,
 def parse_chain(policy: str) -> list[str]:
     """The policy names of a chain such as ``"pairing+nearest"``, first to last."""
     return [name.strip() for name in str(policy).split("+")]
+
+
+def repeated_in_chain(names: list[str]) -> str | None:
+    """The first policy a chain names twice (a chain tries each policy once), or None."""
+    return next((name for i, name in enumerate(names) if name in names[:i]), None)
 
 
 def chain_overrides(policy: str) -> dict[str, Any]:

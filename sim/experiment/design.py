@@ -581,9 +581,9 @@ def _check_variable(name: str, values: list[Any], scenario: Scenario, source: st
             if not all(n in POLICY_NAMES for n in names):
                 choices = ", ".join(POLICY_NAMES)
                 raise InputError(source, key, f"unknown policy {value!r} (choose from {choices})")
-            twice = [n for i, n in enumerate(names) if n in names[:i]]
-            if twice:
-                raise InputError(source, key, f"{value!r} names {twice[0]} twice in one chain")
+            twice = scenario_module.repeated_in_chain(names)
+            if twice is not None:
+                raise InputError(source, key, f"{value!r} names {twice} twice in one chain")
             try:
                 scenario_module.with_overrides(scenario, scenario_module.chain_overrides(value))
             except InputError as error:

@@ -161,8 +161,9 @@ def provenance() -> dict[str, Any]:
     }
 
 
-def _manifest_problem(manifest: dict[str, Any]) -> tuple[str, str] | None:
-    """(key, what is wrong) for a manifest whose structure is damaged, else None."""
+def manifest_problem(manifest: dict[str, Any]) -> tuple[str, str] | None:
+    """(key, what is wrong) for a manifest whose structure is damaged, else None: the runs,
+    seeds, sessions and tables volsim lists, and what :func:`resolved_problem` checks."""
     runs = manifest.get("runs", [])
     if not isinstance(runs, list):
         return "runs", f"is a {type(runs).__name__}, not a list"
@@ -177,6 +178,34 @@ def _manifest_problem(manifest: dict[str, Any]) -> tuple[str, str] | None:
             return "tables", f"{name!r} is not a file name"
     if not isinstance(manifest["experiment_sha256"], str):
         return "experiment_sha256", "is not a string"
+    return resolved_problem(manifest)
+
+
+def resolved_problem(manifest: dict[str, Any]) -> tuple[str, str] | None:
+    """(key, what is wrong) for the parts of a manifest a report reads, else None: its sessions
+    and the shapes of the resolved experiment (a hand-edited one gave tracebacks deep in the
+    report)."""
+    sessions = manifest.get("sessions", [])
+    if not (isinstance(sessions, list) and all(isinstance(s, dict) for s in sessions)):
+        return "sessions", "is not a list of sessions"
+    resolved = manifest.get("resolved")
+    if not isinstance(resolved, dict):
+        return None  # a calibration's manifest, or checked by the reader
+    days = resolved.get("days")
+    if days is not None and not (isinstance(days, int) and not isinstance(days, bool) and days > 0):
+        return "resolved.days", f"must be a whole number of days or null (got {days!r:.40})"
+    scenarios = resolved.get("scenarios", {})
+    if not (isinstance(scenarios, dict) and all(isinstance(s, dict) for s in scenarios.values())):
+        return "resolved.scenarios", "is not a table of scenarios"
+    experiment = resolved.get("experiment", {})
+    if not isinstance(experiment, dict):
+        return "resolved.experiment", "is not a table"
+    for part in ("variables", "design", "experiment"):
+        if not isinstance(experiment.get(part, {}), dict):
+            return f"resolved.experiment.{part}", "is not a table"
+    metrics = experiment.get("experiment", {}).get("metrics", ["requests"])
+    if not (isinstance(metrics, list) and metrics and all(isinstance(m, str) for m in metrics)):
+        return "resolved.experiment.experiment.metrics", "is not a non-empty list of metric names"
     return None
 
 
@@ -281,7 +310,7 @@ class ResultsFolder:
         if not isinstance(manifest, dict) or "experiment_sha256" not in manifest:
             raise InputError(str(self.manifest_path), "experiment_sha256", "missing")
         if strict:
-            problem = _manifest_problem(manifest)
+            problem = manifest_problem(manifest)
             if problem is not None:
                 key, text = problem
                 raise InputError(

@@ -28,7 +28,7 @@ from sim.community import LAYOUT_FILE, Layout, layout_from_table
 from sim.district import build_place_layout
 from sim.errors import InputError
 from sim.experiment import statistics
-from sim.experiment.store import MANIFEST, check_run_table
+from sim.experiment.store import MANIFEST, check_run_table, resolved_problem
 from sim.storage import read_parquet
 
 POLICY = "policy"
@@ -222,56 +222,10 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         raise InputError(str(file), "resolved.experiment", "missing")
     if not isinstance(resolved.get("scenario"), dict):
         raise InputError(str(file), "resolved.scenario", "missing")
-    _check_shapes(manifest, str(file))
+    problem = resolved_problem(manifest)
+    if problem is not None:
+        raise InputError(str(file), *problem)
     return manifest
-
-
-def _check_shapes(manifest: dict[str, Any], file: str) -> None:
-    """The manifest's parts the report reads have the shapes volsim writes (a hand-edited one
-    gave tracebacks deep in the report): one line naming the key otherwise."""
-    resolved = manifest["resolved"]
-    experiment = resolved["experiment"]
-    checks = (
-        ("sessions", manifest.get("sessions", []), _list_of(dict), "a list of sessions"),
-        ("resolved.days", resolved.get("days"), _whole_days, "a whole number of days or null"),
-        ("resolved.scenarios", resolved.get("scenarios", {}), _dict_of(dict), "scenarios"),
-        ("resolved.experiment.variables", experiment.get("variables", {}), _dict, "a table"),
-        ("resolved.experiment.design", experiment.get("design", {}), _dict, "a table"),
-        ("resolved.experiment.experiment", experiment.get("experiment", {}), _dict, "a table"),
-    )
-    for key, value, fits, shape in checks:
-        if not fits(value):
-            raise InputError(file, key, f"must be {shape} (got {_short(value)})")
-    metrics = experiment.get("experiment", {}).get("metrics", ["requests"])
-    if not (_list_of(str)(metrics) and metrics):
-        raise InputError(
-            file,
-            "resolved.experiment.experiment.metrics",
-            f"must be a non-empty list of metric names (got {_short(metrics)})",
-        )
-
-
-def _list_of(kind: type) -> Any:
-    return lambda value: isinstance(value, list) and all(isinstance(v, kind) for v in value)
-
-
-def _dict_of(kind: type) -> Any:
-    return lambda value: (
-        isinstance(value, dict) and all(isinstance(v, kind) for v in value.values())
-    )
-
-
-def _dict(value: Any) -> bool:
-    return isinstance(value, dict)
-
-
-def _whole_days(value: Any) -> bool:
-    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, allow_nan=True)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def scenario_value(scenario: dict[str, Any], dotted: str) -> Any:
